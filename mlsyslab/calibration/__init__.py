@@ -1,0 +1,77 @@
+"""Efficiencies and overheads that turn datasheet rooflines into realistic predictions.
+
+``IDEAL`` is the pure roofline: 100 % of datasheet peaks, no overheads, no link latency -
+what a student computes by hand. ``calibrated()`` returns the constants fitted to measured
+latencies (``measurements.json``, each point with its source) by
+:func:`mlsyslab.calibration.fit.fit`; they are stored in ``fitted.json`` with the fit's date
+and error, so predictions do not change silently.
+
+Calibrated time of one phase (prefill or one decode step)::
+
+    t = max(FLOPs / (peak x eta_compute[prec]), bytes / (bandwidth x eta_memory))
+        + t_comm + layers x overhead_per_layer
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+_HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Constants applied on top of the roofline (see module docstring)."""
+
+    name: str
+    eta_compute_16: float = 1.0  # fraction of dense fp16/bf16 (and tf32/fp32) peak reached by prefill GEMMs
+    eta_compute_8: float = 1.0  # fraction of fp8/int8 peak
+    eta_compute_4: float = 1.0  # fraction of fp4/int4 peak
+    eta_memory: float = 1.0  # fraction of datasheet memory bandwidth reached when streaming weights/KV
+    eta_network: float = 1.0  # fraction of link bandwidth reached by all-reduce
+    layer_overhead_prefill_s: float = 0.0  # fixed time per layer per prefill (launches, norms, softmax...)
+    layer_overhead_decode_s: float = 0.0  # fixed time per layer per decode step
+    link_latency: bool = False  # add the device's per-collective link latency
+    notes: str = ""
+    fit: dict = field(default_factory=dict)
+
+    def eta_compute(self, precision: str) -> float:
+        if precision in ("fp8", "int8"):
+            return self.eta_compute_8
+        if precision in ("fp4", "int4"):
+            return self.eta_compute_4
+        return self.eta_compute_16
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+IDEAL = Calibration("ideal", notes="Pure roofline at 100 % of datasheet peaks; no overheads, no link latency.")
+
+FITTED_PATH = _HERE / "fitted.json"
+MEASUREMENTS_PATH = _HERE / "measurements.json"
+
+
+@lru_cache(maxsize=1)
+def calibrated() -> Calibration:
+    """The shipped fitted constants (``fitted.json``)."""
+    data = json.loads(FITTED_PATH.read_text())
+    return Calibration(**data)
+
+
+def get(efficiency) -> Calibration:
+    """``"ideal"`` | ``"calibrated"`` | a :class:`Calibration` -> Calibration."""
+    if isinstance(efficiency, Calibration):
+        return efficiency
+    from ..inputs import choice
+
+    mode = choice(efficiency, "efficiency", ("calibrated", "ideal"))
+    return IDEAL if mode == "ideal" else calibrated()
+
+
+def load_measurements() -> list[dict]:
+    """Measured latency points shipped with the package (each has a ``source``)."""
+    return json.loads(MEASUREMENTS_PATH.read_text())["points"]

@@ -1,0 +1,57 @@
+"""The ``mlsyslab`` command line.
+
+Each subcommand lives in its own module ``mlsyslab/cli/<name>.py`` exposing
+``register(subparsers)`` (adds its parser and sets ``func``). ``func(args)`` returns an exit
+code. Errors from mlsyslab (:class:`~mlsyslab.errors.MLSysError`) become one line on stderr
+and exit code 2 - never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand modules, in the order ``--help`` lists them
+SUBCOMMANDS = ("zoo", "serve", "roofline", "train", "sustain", "run", "validate", "lab", "grade")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="mlsyslab", description="ML-systems performance reasoning from first principles.")
+    parser.add_argument("--version", action="version", version=f"mlsyslab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"mlsyslab.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"mlsyslab.cli.{name}":
+                continue  # subcommand not shipped in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    from ..errors import MLSysError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except MLSysError as exc:
+        print(f"mlsyslab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"mlsyslab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""A small base for solver results: floats inside, quantities outside.
+
+Subclasses keep their numbers in ``self.raw`` (a dict of floats or arrays in the units
+named) and declare ``_QUANTITIES = {public_name: (raw_key, unit[, scale])}``: the quantity is
+``raw[raw_key] * scale`` in ``unit`` (raw values stay in base units: bytes, seconds). Each public name is
+then available as an attribute and as an item (``result["ttft"]``), built as a Pint
+quantity only when read. ``to_dict()`` gives plain numbers for JSON and tables.
+"""
+
+from __future__ import annotations
+
+from ..units import quantity
+
+
+class Result:
+    _QUANTITIES: dict = {}
+    _PLAIN: tuple = ()
+
+    def __getattr__(self, name):
+        spec = type(self)._QUANTITIES.get(name)
+        if spec is None:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}; fields: {', '.join(self.keys())}")
+        raw, unit, *scale = spec
+        value = self.__dict__["raw"][raw]
+        return quantity(value * scale[0] if scale else value, unit)
+
+    def __getitem__(self, key):
+        if key in type(self)._QUANTITIES or key in self._PLAIN:
+            return getattr(self, key)
+        raise KeyError(f"{key!r} is not a field of {type(self).__name__}; fields: {', '.join(self.keys())}")
+
+    def __contains__(self, key) -> bool:
+        return key in type(self)._QUANTITIES or key in self._PLAIN
+
+    def keys(self) -> list[str]:
+        return list(self._PLAIN) + list(type(self)._QUANTITIES)
+
+    def to_dict(self) -> dict:
+        """Plain-number view: ``{name: value}`` with units in the key (``ttft_ms``...)."""
+        out = {}
+        for k in self._PLAIN:
+            v = getattr(self, k)
+            out[k] = v.item() if hasattr(v, "item") else v
+        for k, (raw, unit, *scale) in type(self)._QUANTITIES.items():
+            v = self.raw[raw] * (scale[0] if scale else 1)
+            out[f"{k} [{unit}]"] = v.item() if hasattr(v, "item") else v
+        return out

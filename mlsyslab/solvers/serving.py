@@ -1,0 +1,262 @@
+"""LLM serving: time to first token, inter-token latency, KV-cache and the memory wall.
+
+``ServingSolver().solve(model, hardware, seq_len, batch_size, precision)`` checks its inputs,
+then evaluates the equations of :mod:`mlsyslab.solvers.serving_physics` (see there for the
+formulas). ``sweep`` evaluates the same equations on whole numpy grids at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import calibration as _cal
+from .. import inputs
+from ..errors import OOMError, ValidationError
+from ..precision import BYTES_PER_VALUE, compute_precision, normalize
+from ..units import format_bytes, quantity
+from ..zoo import Hardware, Models
+from .result import Result
+from .serving_physics import bottleneck, serving_terms
+
+MAX_SEQ_LEN = 10_000_000
+MAX_BATCH = 1_000_000
+
+
+def _resolve_model(model):
+    spec = Models.get(model, field="model")
+    if not spec.is_llm:
+        raise ValidationError(
+            f"model={spec.key!r} is a {spec.family} model; ServingSolver needs a decoder LLM "
+            f"(one of {', '.join(m.key for m in Models if m.is_llm)}). Use mlsyslab.Engine for {spec.family} workloads.",
+            field="model", value=spec.key, allowed="a decoder LLM")
+    return spec
+
+
+class ServingResult(Result):
+    """What :meth:`ServingSolver.solve` returns. Fields work as attributes and as items.
+
+    Memory figures are **per GPU** (for ``tensor_parallel=1`` that is the whole model) and
+    are given in GB (10^9 bytes); ``capacity`` keeps the device's own unit (GiB for HBM).
+    """
+
+    _QUANTITIES = {
+        "ttft": ("ttft", "s"),
+        "itl": ("itl", "s"),
+        "model_weights_size": ("weights", "GB", 1e-9),
+        "kv_cache_size": ("kv", "GB", 1e-9),
+        "kv_cache_per_sequence": ("kv_per_seq", "GB", 1e-9),
+        "total_memory_required": ("total", "GB", 1e-9),
+        "overflow": ("overflow", "GB", 1e-9),
+        "free_memory": ("free", "GB", 1e-9),
+        "decode_throughput": ("decode_tokens_per_s", "token/s"),
+        "prefill_throughput": ("prefill_tokens_per_s", "token/s"),
+        "prefill_flops": ("flops_pre", "TFLOP", 1e-12),
+        "decode_flops": ("flops_dec", "GFLOP", 1e-9),
+        "prefill_bytes": ("bytes_pre", "GB", 1e-9),
+        "decode_bytes": ("bytes_dec", "GB", 1e-9),
+        "prefill_compute_time": ("t_pre_compute", "s"),
+        "prefill_memory_time": ("t_pre_memory", "s"),
+        "prefill_comm_time": ("t_pre_comm", "s"),
+        "decode_compute_time": ("t_dec_compute", "s"),
+        "decode_memory_time": ("t_dec_memory", "s"),
+        "decode_comm_time": ("t_dec_comm", "s"),
+    }
+    _PLAIN = ("feasible", "memory_utilization", "prefill_bottleneck", "decode_bottleneck", "max_batch_size",
+              "model", "hardware", "seq_len", "batch_size", "precision", "kv_precision", "compute_precision",
+              "tensor_parallel", "efficiency")
+
+    def __init__(self, terms, *, model, hardware, seq_len, batch_size, precision, kv_precision,
+                 compute_precision, tensor_parallel, efficiency):
+        self.model, self.hardware = model, hardware
+        self.seq_len, self.batch_size, self.tensor_parallel = seq_len, batch_size, tensor_parallel
+        self.precision, self.kv_precision, self.compute_precision = precision, kv_precision, compute_precision
+        self.efficiency = efficiency
+        cap = hardware.memory_bytes
+        t = dict(terms)
+        t["overflow"] = max(t["total"] - cap, 0.0)
+        t["free"] = max(cap - t["total"], 0.0)
+        t["decode_tokens_per_s"] = batch_size / t["itl"]
+        t["prefill_tokens_per_s"] = batch_size * seq_len / t["ttft"]
+        self.raw = t
+        self.ttft_s, self.itl_s = t["ttft"], t["itl"]
+        self.weights_bytes, self.kv_bytes, self.total_bytes = t["weights"], t["kv"], t["total"]
+        self.kv_per_seq_bytes = t["kv_per_seq"]
+        self.capacity_bytes = cap
+        self.decode_tokens_per_s = t["decode_tokens_per_s"]
+        self.feasible = bool(self.total_bytes <= cap)
+        self.memory_utilization = self.total_bytes / cap
+        spare = cap - self.weights_bytes
+        self.max_batch_size = int(spare // self.kv_per_seq_bytes) if spare > 0 else 0
+        self.prefill_bottleneck = bottleneck(t["t_pre_compute"], t["t_pre_memory"], t["t_pre_comm"])
+        self.decode_bottleneck = bottleneck(t["t_dec_compute"], t["t_dec_memory"], t["t_dec_comm"])
+
+    @property
+    def capacity(self):
+        return self.hardware.memory.capacity
+
+    def explain_oom(self) -> str:
+        """One sentence with the figures: why this configuration does or does not fit."""
+        hw = self.hardware
+        need, cap = self.total_bytes, self.capacity_bytes
+        verb = "fits in" if self.feasible else "does not fit in"
+        return (f"{self.model.key} at seq_len={self.seq_len}, batch={self.batch_size}, {self.precision} "
+                f"(tp={self.tensor_parallel}) needs {format_bytes(need)} per GPU "
+                f"(weights {format_bytes(self.weights_bytes)} + KV-cache {format_bytes(self.kv_bytes)}) and "
+                f"{verb} {hw.key}'s {format_bytes(cap)} ({format_bytes(cap, binary=True)}); "
+                + (f"over by {format_bytes(need - cap)}; " if not self.feasible else "")
+                + f"the largest batch that fits is {self.max_batch_size}.")
+
+    def __repr__(self) -> str:
+        return (f"<ServingResult {self.model.key} on {self.hardware.key} S={self.seq_len} B={self.batch_size} "
+                f"{self.precision} tp={self.tensor_parallel}: TTFT {self.ttft_s * 1e3:.2f} ms "
+                f"({self.prefill_bottleneck}), ITL {self.itl_s * 1e3:.3f} ms ({self.decode_bottleneck}), "
+                f"memory {self.total_bytes / 1e9:.2f} GB = {self.memory_utilization:.1%}"
+                f"{'' if self.feasible else ' OOM'}>")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in (
+            ("TTFT", f"{self.ttft_s * 1e3:.2f} ms ({self.prefill_bottleneck}-bound)"),
+            ("ITL", f"{self.itl_s * 1e3:.3f} ms ({self.decode_bottleneck}-bound)"),
+            ("Decode throughput", f"{self.decode_tokens_per_s:,.0f} tokens/s"),
+            ("Weights / KV / total", f"{self.weights_bytes / 1e9:.2f} / {self.kv_bytes / 1e9:.3f} / {self.total_bytes / 1e9:.2f} GB"),
+            ("Memory", f"{self.memory_utilization:.1%} of {self.capacity:~}" + ("" if self.feasible else " — OOM")),
+        ))
+        return f"<table><caption>{self.model.key} on {self.hardware.key}</caption>{rows}</table>"
+
+
+class ServingSweep:
+    """Arrays of a :meth:`ServingSolver.sweep`: each field has the broadcast grid shape."""
+
+    _UNITS = ServingResult._QUANTITIES
+
+    def __init__(self, terms, *, seq_len, batch_size, model, hardware, capacity_bytes):
+        self._terms = terms
+        self.seq_len, self.batch_size = seq_len, batch_size
+        self.model, self.hardware = model, hardware
+        self.feasible = terms["total"] <= capacity_bytes
+        self.memory_utilization = terms["total"] / capacity_bytes
+        self.shape = np.shape(self.feasible)
+
+    def raw(self, name: str) -> np.ndarray:
+        """A field as a plain array in base units (bytes, seconds)."""
+        key = {"ttft": "ttft", "itl": "itl", "kv_cache_size": "kv", "model_weights_size": "weights",
+               "total_memory_required": "total"}.get(name, name)
+        return np.broadcast_to(self._terms[key], self.shape)
+
+    def __getattr__(self, name):
+        if name in ("ttft", "itl", "kv_cache_size", "model_weights_size", "total_memory_required"):
+            _, unit, *scale = self._UNITS[name]
+            return quantity(self.raw(name) * (scale[0] if scale else 1.0), unit)
+        if name == "decode_throughput":
+            return quantity(np.broadcast_to(self.batch_size, self.shape) / self.raw("itl"), "token/s")
+        raise AttributeError(name)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def to_records(self) -> list[dict]:
+        """One dict per grid point (plain floats: ms, GB), e.g. for a table or DataFrame."""
+        S = np.broadcast_to(self.seq_len, self.shape).ravel()
+        B = np.broadcast_to(self.batch_size, self.shape).ravel()
+        cols = {"ttft_ms": self.raw("ttft").ravel() * 1e3, "itl_ms": self.raw("itl").ravel() * 1e3,
+                "kv_cache_GB": self.raw("kv").ravel() / 1e9, "total_GB": self.raw("total").ravel() / 1e9,
+                "memory_utilization": self.memory_utilization.ravel(), "feasible": self.feasible.ravel()}
+        return [{"seq_len": int(s), "batch_size": int(b), **{k: v[i].item() for k, v in cols.items()}}
+                for i, (s, b) in enumerate(zip(S, B))]
+
+
+class ServingSolver:
+    """Predict TTFT, ITL and memory of serving a decoder LLM on one device (or a TP group).
+
+    Parameters
+    ----------
+    efficiency : {"calibrated", "ideal"} or Calibration
+        ``"ideal"`` is the pure roofline at 100 % of datasheet peaks (the hand calculation);
+        ``"calibrated"`` (default) applies efficiencies and per-layer overheads fitted to
+        measured latencies (``mlsyslab validate`` shows how well).
+    """
+
+    def __init__(self, efficiency="calibrated"):
+        self.calibration = _cal.get(efficiency)
+        self.efficiency = self.calibration.name
+
+    def _prepare(self, model, hardware, precision, tensor_parallel, kv_precision):
+        m = _resolve_model(model)
+        hw = Hardware.get(hardware, field="hardware")
+        prec = normalize(precision, "precision")
+        kv_prec = prec if kv_precision is None else normalize(kv_precision, "kv_precision")
+        tp = inputs.positive_int(tensor_parallel, "tensor_parallel", maximum=1024)
+        if m.heads % tp:
+            raise ValidationError(f"tensor_parallel={tp} does not divide {m.key}'s {m.heads} attention heads; "
+                                  f"use a divisor of {m.heads}.", field="tensor_parallel", value=tp,
+                                  allowed=f"a divisor of {m.heads}")
+        cprec = compute_precision(prec, hw.peak_flops)
+        eff_peak = hw.peak_flops[cprec] * self.calibration.eta_compute(cprec)
+        return m, hw, prec, kv_prec, tp, cprec, eff_peak
+
+    def solve(self, model, hardware, seq_len, batch_size=1, precision="fp16", tensor_parallel=1,
+              kv_precision=None, strict=False) -> ServingResult:
+        """Serve ``batch_size`` requests of ``seq_len`` tokens of context.
+
+        Parameters
+        ----------
+        model, hardware : str or spec
+            Zoo names (``"Llama3_8B"``, ``"h100"``) or specs (``Models.Llama3_8B``).
+        seq_len : int or Quantity [token]
+            Context length: the prompt processed by prefill and held in the KV-cache.
+        batch_size : int
+            Requests served together.
+        precision : str
+            Weight precision: fp32, tf32, bf16, fp16, fp8, int8, fp4, int4.
+        tensor_parallel : int
+            GPUs the model is split across (weights, KV and FLOPs divide; all-reduces added).
+        kv_precision : str, optional
+            KV-cache precision (default: same as ``precision``; use ``"fp16"`` for weight-only quantisation).
+        strict : bool
+            Raise :class:`~mlsyslab.errors.OOMError` instead of returning ``feasible=False``.
+        """
+        m, hw, prec, kv_prec, tp, cprec, eff_peak = self._prepare(model, hardware, precision, tensor_parallel, kv_precision)
+        S = inputs.positive_int(seq_len, "seq_len", "token", maximum=MAX_SEQ_LEN)
+        B = inputs.positive_int(batch_size, "batch_size", maximum=MAX_BATCH)
+        terms = serving_terms(m, hw, float(S), float(B), BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec],
+                              eff_peak, tp, self.calibration)
+        terms = {k: float(v) for k, v in terms.items()}
+        result = ServingResult(terms, model=m, hardware=hw, seq_len=S, batch_size=B, precision=prec,
+                               kv_precision=kv_prec, compute_precision=cprec, tensor_parallel=tp,
+                               efficiency=self.efficiency)
+        if strict and not result.feasible:
+            raise OOMError("Out of memory: " + result.explain_oom(), required_bytes=result.total_bytes,
+                           capacity_bytes=result.capacity_bytes)
+        return result
+
+    def sweep(self, model, hardware, seq_len, batch_size=1, precision="fp16", tensor_parallel=1,
+              kv_precision=None, grid=True) -> ServingSweep:
+        """Evaluate every (seq_len, batch_size) point at once, without a Python loop per point.
+
+        With ``grid=True`` (default) two 1-D inputs give a ``len(seq_len) x len(batch_size)``
+        grid; with ``grid=False`` they broadcast elementwise (numpy rules).
+        """
+        m, hw, prec, kv_prec, tp, cprec, eff_peak = self._prepare(model, hardware, precision, tensor_parallel, kv_precision)
+        S = inputs.positive_int_array(seq_len, "seq_len", "token", maximum=MAX_SEQ_LEN)
+        B = inputs.positive_int_array(batch_size, "batch_size", maximum=MAX_BATCH)
+        if grid and S.ndim == 1 and B.ndim == 1 and S.size > 1 and B.size > 1:
+            S, B = S[:, None], B[None, :]
+        try:
+            shape = np.broadcast_shapes(S.shape, B.shape)
+        except ValueError:
+            raise ValidationError(f"seq_len shape {S.shape} and batch_size shape {B.shape} do not broadcast; "
+                                  "pass 1-D arrays with grid=True or equal shapes.", field="batch_size",
+                                  value=B.shape, allowed="a shape that broadcasts with seq_len") from None
+        terms = serving_terms(m, hw, S, B, BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec], eff_peak, tp,
+                              self.calibration)
+        terms = {k: np.broadcast_to(v, shape) for k, v in terms.items()}
+        return ServingSweep(terms, seq_len=S, batch_size=B, model=m, hardware=hw, capacity_bytes=hw.memory_bytes)
+
+    def max_batch_size(self, model, hardware, seq_len, precision="fp16", tensor_parallel=1, kv_precision=None) -> int:
+        """Largest batch whose weights + KV-cache fit: floor((capacity - W) / KV_per_sequence)."""
+        return self.solve(model, hardware, seq_len, 1, precision, tensor_parallel, kv_precision).max_batch_size
+
+
+__all__ = ["ServingSolver", "ServingResult", "ServingSweep"]

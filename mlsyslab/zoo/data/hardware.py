@@ -1,0 +1,183 @@
+"""Datasheet figures for the hardware zoo. Data only: each entry cites its source.
+
+Conventions (also in docs/catalog):
+* Peak throughput is **dense** (no 2:4 structured sparsity). NVIDIA datasheets print the
+  sparse figure for tensor precisions ("with sparsity"); we divide those by two and say so.
+* Capacity carries its true unit. HBM and GDDR devices are built from binary-sized DRAM, so a
+  vendor's "80GB" H100 holds 80 GiB (nvidia-smi: 81,559 MiB usable); we store 80 GiB.
+* Interconnect bandwidth is the aggregate bidirectional figure vendors quote; solvers use half
+  of it per direction.
+"""
+
+from __future__ import annotations
+
+from ..specs import HardwareSpec, Source
+
+T = 1e12
+G = 1e9
+GiB = 2 ** 30
+MiB = 2 ** 20
+KiB = 2 ** 10
+
+
+def _hw(key, name, tier, vendor, *, mem, unit, bw_Bps, mem_type, peaks_T, tdp, source, **kw):
+    """Build a HardwareSpec from datasheet units: ``mem`` in ``unit``; peaks in TFLOP/s."""
+    scale = {"GiB": GiB, "MiB": MiB, "KiB": KiB, "GB": G}[unit]
+    return HardwareSpec(key=key, name=name, tier=tier, vendor=vendor, memory_bytes=mem * scale,
+                        capacity_unit=unit, memory_bandwidth_Bps=bw_Bps, memory_type=mem_type,
+                        peak_flops={p: v * T for p, v in peaks_T.items()}, tdp_w=tdp, source=source, **kw)
+
+
+_A100_DS = Source("NVIDIA A100 Tensor Core GPU datasheet", "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-nvidia-us-2188504-web.pdf",
+                  "2021-06", "SXM figures; tensor peaks are the dense (non-sparse) column.")
+_H100_DS = Source("NVIDIA H100 Tensor Core GPU datasheet", "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet",
+                  "2023", "SXM5 column; datasheet tensor figures are with sparsity, halved here for dense.")
+_H200_DS = Source("NVIDIA H200 Tensor Core GPU datasheet", "https://www.nvidia.com/en-us/data-center/h200/", "2024",
+                  "H200 SXM; same GH100 compute as H100 SXM; sparse tensor figures halved.")
+_NVLINK_LAT = Source("NVIDIA NCCL tests / NVLink latency", "https://github.com/NVIDIA/nccl-tests", "2023",
+                     "Small-message all-reduce latency on NVLink is ~5-10 us; we use 8 us (A100/H100 class).")
+
+CLOUD = [
+    _hw("A100", "NVIDIA A100 SXM4 80GB", "Cloud", "NVIDIA", mem=80, unit="GiB", bw_Bps=2039 * G, mem_type="HBM2e",
+        peaks_T={"fp32": 19.5, "tf32": 156, "bf16": 312, "fp16": 312, "int8": 624, "int4": 1248}, tdp=400,
+        interconnect_name="NVLink 3", interconnect_Bps=600 * G, interconnect_latency_s=8e-6, host_Bps=64 * G, year=2020,
+        source=_A100_DS, field_sources={"interconnect_latency_s": _NVLINK_LAT,
+                                        "memory_bytes": Source("nvidia-smi on A100-SXM4-80GB", None, None, "reports 81,920 MiB = 80 GiB")},
+        aliases=("A100 80GB", "A100-80GB", "A100 SXM", "A100_80GB")),
+    _hw("A100_40GB", "NVIDIA A100 SXM4 40GB", "Cloud", "NVIDIA", mem=40, unit="GiB", bw_Bps=1555 * G, mem_type="HBM2",
+        peaks_T={"fp32": 19.5, "tf32": 156, "bf16": 312, "fp16": 312, "int8": 624, "int4": 1248}, tdp=400,
+        interconnect_name="NVLink 3", interconnect_Bps=600 * G, interconnect_latency_s=8e-6, host_Bps=64 * G, year=2020,
+        source=_A100_DS, field_sources={"interconnect_latency_s": _NVLINK_LAT}, aliases=("A100 40GB",)),
+    _hw("H100", "NVIDIA H100 SXM5 80GB", "Cloud", "NVIDIA", mem=80, unit="GiB", bw_Bps=3.35 * T, mem_type="HBM3",
+        peaks_T={"fp32": 67, "tf32": 494.5, "bf16": 989.5, "fp16": 989.5, "fp8": 1979, "int8": 1979}, tdp=700,
+        interconnect_name="NVLink 4", interconnect_Bps=900 * G, interconnect_latency_s=8e-6, host_Bps=128 * G, year=2022,
+        source=_H100_DS, field_sources={"interconnect_latency_s": _NVLINK_LAT,
+                                        "memory_bytes": Source("nvidia-smi on H100 80GB HBM3", None, None, "reports 81,559 MiB usable of 80 GiB")},
+        aliases=("H100 SXM", "H100 SXM5", "H100-SXM", "H100 80GB")),
+    _hw("H100_PCIe", "NVIDIA H100 PCIe 80GB", "Cloud", "NVIDIA", mem=80, unit="GiB", bw_Bps=2.0 * T, mem_type="HBM2e",
+        peaks_T={"fp32": 51, "tf32": 378, "bf16": 756, "fp16": 756, "fp8": 1513, "int8": 1513}, tdp=350,
+        interconnect_name="NVLink bridge", interconnect_Bps=600 * G, interconnect_latency_s=8e-6, host_Bps=128 * G, year=2022,
+        source=_H100_DS, field_sources={"interconnect_latency_s": _NVLINK_LAT}, aliases=("H100 PCIe",)),
+    _hw("H200", "NVIDIA H200 SXM 141GB", "Cloud", "NVIDIA", mem=141, unit="GiB", bw_Bps=4.8 * T, mem_type="HBM3e",
+        peaks_T={"fp32": 67, "tf32": 494.5, "bf16": 989.5, "fp16": 989.5, "fp8": 1979, "int8": 1979}, tdp=700,
+        interconnect_name="NVLink 4", interconnect_Bps=900 * G, interconnect_latency_s=8e-6, host_Bps=128 * G, year=2024,
+        source=_H200_DS, field_sources={"interconnect_latency_s": _NVLINK_LAT,
+                                        "memory_bytes": Source("nvidia-smi on H200", None, None, "reports 143,771 MiB (140.4 GiB); vendor's '141GB' counts binary")},
+        aliases=("H200 SXM",)),
+    _hw("GH200", "NVIDIA GH200 Grace Hopper Superchip (96GB HBM3)", "Cloud", "NVIDIA", mem=96, unit="GiB", bw_Bps=4.0 * T, mem_type="HBM3",
+        peaks_T={"fp32": 67, "tf32": 494.5, "bf16": 989.5, "fp16": 989.5, "fp8": 1979, "int8": 1979}, tdp=1000,
+        interconnect_name="NVLink 4", interconnect_Bps=900 * G, interconnect_latency_s=8e-6, host_Bps=900 * G, year=2023,
+        source=Source("NVIDIA GH200 Grace Hopper Superchip datasheet", "https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip", "2023",
+                      "96GB HBM3 variant, 4 TB/s; module power configurable 450-1000 W (max used as TDP); host link is NVLink-C2C 900 GB/s."),
+        aliases=("Grace Hopper", "GH200 96GB")),
+    _hw("B200", "NVIDIA B200 (HGX B200)", "Cloud", "NVIDIA", mem=180, unit="GiB", bw_Bps=7.7 * T, mem_type="HBM3e",
+        peaks_T={"fp32": 75, "tf32": 1100, "bf16": 2250, "fp16": 2250, "fp8": 4500, "int8": 4500, "fp4": 9000}, tdp=1000,
+        interconnect_name="NVLink 5", interconnect_Bps=1800 * G, interconnect_latency_s=8e-6, host_Bps=128 * G, year=2024,
+        source=Source("NVIDIA HGX B200 / DGX B200 datasheets", "https://www.nvidia.com/en-us/data-center/hgx/", "2024",
+                      "Per-GPU = HGX 8-GPU totals / 8; sparse tensor figures halved; DGX B200 lists 1,440 GB total (180 per GPU)."),
+        field_sources={"interconnect_latency_s": _NVLINK_LAT}, aliases=("HGX B200",)),
+    _hw("MI300X", "AMD Instinct MI300X", "Cloud", "AMD", mem=192, unit="GiB", bw_Bps=5.3 * T, mem_type="HBM3",
+        peaks_T={"fp32": 163.4, "tf32": 653.7, "bf16": 1307.4, "fp16": 1307.4, "fp8": 2614.9, "int8": 2614.9}, tdp=750,
+        interconnect_name="Infinity Fabric", interconnect_Bps=896 * G, interconnect_latency_s=10e-6, host_Bps=128 * G, year=2023,
+        source=Source("AMD Instinct MI300X data sheet", "https://www.amd.com/en/products/accelerators/instinct/mi300/mi300x.html", "2023",
+                      "Dense matrix figures (sparsity doubles them); 8 HBM3 stacks x 24 GiB."),
+        aliases=("MI300", "Instinct MI300X")),
+    _hw("L40S", "NVIDIA L40S", "Cloud", "NVIDIA", mem=48, unit="GiB", bw_Bps=864 * G, mem_type="GDDR6",
+        peaks_T={"fp32": 91.6, "tf32": 183, "bf16": 362, "fp16": 362, "fp8": 733, "int8": 733, "int4": 733}, tdp=350,
+        interconnect_name="PCIe Gen4", interconnect_Bps=64 * G, interconnect_latency_s=15e-6, host_Bps=64 * G, year=2023,
+        source=Source("NVIDIA L40S GPU datasheet", "https://www.nvidia.com/en-us/data-center/l40s/", "2023",
+                      "Tensor figures with sparsity halved for dense; no NVLink, peers talk over PCIe.")),
+    _hw("L4", "NVIDIA L4", "Cloud", "NVIDIA", mem=24, unit="GiB", bw_Bps=300 * G, mem_type="GDDR6",
+        peaks_T={"fp32": 30.3, "tf32": 60, "bf16": 121, "fp16": 121, "fp8": 242.5, "int8": 242.5}, tdp=72,
+        interconnect_name="PCIe Gen4", interconnect_Bps=64 * G, interconnect_latency_s=15e-6, host_Bps=64 * G, year=2023,
+        source=Source("NVIDIA L4 Tensor Core GPU datasheet", "https://www.nvidia.com/en-us/data-center/l4/", "2023",
+                      "Tensor figures with sparsity halved for dense.")),
+    _hw("TPUv5e", "Google Cloud TPU v5e", "Cloud", "Google", mem=16, unit="GiB", bw_Bps=819 * G, mem_type="HBM2e",
+        peaks_T={"bf16": 197, "int8": 394}, tdp=None,
+        interconnect_name="ICI", interconnect_Bps=200 * G, interconnect_latency_s=10e-6, year=2023,
+        source=Source("Google Cloud TPU v5e documentation", "https://cloud.google.com/tpu/docs/v5e", "2023",
+                      "Per chip; ICI 1,600 Gbps = 200 GB/s; Google publishes no TDP."),
+        aliases=("TPU v5e", "v5e")),
+    _hw("TPUv5p", "Google Cloud TPU v5p", "Cloud", "Google", mem=95, unit="GiB", bw_Bps=2765 * G, mem_type="HBM2e",
+        peaks_T={"bf16": 459, "int8": 918}, tdp=None,
+        interconnect_name="ICI", interconnect_Bps=600 * G, interconnect_latency_s=10e-6, year=2023,
+        source=Source("Google Cloud TPU v5p documentation", "https://cloud.google.com/tpu/docs/v5p", "2023",
+                      "Per chip; ICI 4,800 Gbps = 600 GB/s; Google publishes no TDP."),
+        aliases=("TPU v5p", "v5p")),
+]
+
+WORKSTATION = [
+    _hw("RTX4090", "NVIDIA GeForce RTX 4090", "Workstation", "NVIDIA", mem=24, unit="GiB", bw_Bps=1008 * G, mem_type="GDDR6X",
+        peaks_T={"fp32": 82.6, "tf32": 82.6, "bf16": 165.2, "fp16": 165.2, "fp8": 330.3, "int8": 660.6, "int4": 1321.2}, tdp=450,
+        interconnect_name="PCIe Gen4", interconnect_Bps=64 * G, interconnect_latency_s=15e-6, host_Bps=64 * G, year=2022,
+        source=Source("NVIDIA Ada GPU Architecture whitepaper, Appendix A (RTX 4090)", "https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf",
+                      "2022", "Dense figures; fp16/bf16/fp8 with FP32 accumulate (what frameworks use)."),
+        aliases=("RTX 4090", "4090")),
+    _hw("RTX6000Ada", "NVIDIA RTX 6000 Ada Generation", "Workstation", "NVIDIA", mem=48, unit="GiB", bw_Bps=960 * G, mem_type="GDDR6",
+        peaks_T={"fp32": 91.1, "tf32": 182.1, "bf16": 364.2, "fp16": 364.2, "fp8": 728.5, "int8": 728.5, "int4": 1457}, tdp=300,
+        interconnect_name="PCIe Gen4", interconnect_Bps=64 * G, interconnect_latency_s=15e-6, host_Bps=64 * G, year=2022,
+        source=Source("NVIDIA RTX 6000 Ada Generation datasheet", "https://www.nvidia.com/en-us/design-visualization/rtx-6000/", "2022",
+                      "Tensor figures with sparsity halved for dense."), aliases=("RTX 6000 Ada",)),
+]
+
+EDGE = [
+    _hw("JetsonAGXOrin", "NVIDIA Jetson AGX Orin 64GB", "Edge", "NVIDIA", mem=64, unit="GiB", bw_Bps=204.8 * G, mem_type="LPDDR5",
+        peaks_T={"fp32": 5.3, "fp16": 68.75, "int8": 137.5}, tdp=60, year=2023,
+        source=Source("NVIDIA Jetson AGX Orin Series data sheet", "https://www.nvidia.com/en-us/autonomous-machines/embedded-systems/jetson-orin/", "2023",
+                      "275 TOPS headline is INT8 with sparsity (GPU + 2 DLA): dense int8 = 137.5; fp16 = half of int8 (seed's convention). fp32 = 2048 CUDA cores x 2 x 1.3 GHz."),
+        aliases=("AGX Orin", "Jetson AGX Orin 64GB")),
+    _hw("JetsonOrinNX", "NVIDIA Jetson Orin NX 16GB", "Edge", "NVIDIA", mem=16, unit="GiB", bw_Bps=102.4 * G, mem_type="LPDDR5",
+        peaks_T={"fp32": 1.9, "fp16": 25, "int8": 50}, tdp=25, year=2023,
+        source=Source("NVIDIA Jetson Orin NX Series data sheet", "https://developer.nvidia.com/downloads/jetson-orin-nx-series-data-sheet", "2023",
+                      "100 TOPS headline is INT8 with sparsity (GPU + DLA): dense int8 = 50, fp16 = 25 TFLOP/s (MLSYSIM v0.1.0's fix of its 100 TFLOP/s error). fp32 = 1024 cores x 2 x 0.918 GHz."),
+        aliases=("Orin NX", "Jetson Orin NX 16GB")),
+    _hw("JetsonOrinNano", "NVIDIA Jetson Orin Nano 8GB", "Edge", "NVIDIA", mem=8, unit="GiB", bw_Bps=68 * G, mem_type="LPDDR5",
+        peaks_T={"fp32": 1.28, "fp16": 10, "int8": 20}, tdp=15, year=2023,
+        source=Source("NVIDIA Jetson Orin Nano Series data sheet", "https://www.nvidia.com/en-us/autonomous-machines/embedded-systems/jetson-orin/", "2023",
+                      "40 TOPS headline is INT8 with sparsity: dense int8 = 20; fp16 = 10. fp32 = 1024 cores x 2 x 0.625 GHz."),
+        aliases=("Orin Nano",)),
+]
+
+MOBILE = [
+    _hw("A17Pro", "Apple A17 Pro Neural Engine", "Mobile", "Apple", mem=8, unit="GiB", bw_Bps=51.2 * G, mem_type="LPDDR5",
+        peaks_T={"fp16": 17.5, "int8": 35}, tdp=8, year=2023,
+        source=Source("Apple iPhone 15 Pro announcement", "https://www.apple.com/newsroom/2023/09/apple-unveils-iphone-15-pro-and-iphone-15-pro-max/", "2023-09",
+                      "Neural Engine '35 trillion operations per second' (int8); fp16 taken as half. Bandwidth: LPDDR5-6400 x 64-bit. Power: sustained SoC budget estimate, not an Apple figure."),
+        field_sources={"tdp_w": Source("Estimate", None, None, "Apple publishes no TDP; ~8 W is a typical phone SoC peak budget.")},
+        aliases=("iPhone 15 Pro", "A17")),
+    _hw("Snapdragon8Gen3", "Qualcomm Snapdragon 8 Gen 3 (Hexagon NPU)", "Mobile", "Qualcomm", mem=12, unit="GiB", bw_Bps=76.8 * G, mem_type="LPDDR5X",
+        peaks_T={"fp16": 17, "int8": 34, "int4": 68}, tdp=10, year=2023,
+        source=Source("Qualcomm Snapdragon 8 Gen 3 product brief", "https://www.qualcomm.com/products/mobile/snapdragon/smartphones/snapdragon-8-series-mobile-platforms/snapdragon-8-gen-3-mobile-platform", "2023-10",
+                      "Qualcomm does not print NPU TOPS for this part; 34 int8 TOPS is the widely reported press-briefing figure. LPDDR5X-4800 x 64-bit = 76.8 GB/s."),
+        aliases=("Snapdragon 8 Gen 3", "SD8G3")),
+    _hw("TensorG3", "Google Tensor G3 (TPU)", "Mobile", "Google", mem=12, unit="GiB", bw_Bps=68.3 * G, mem_type="LPDDR5X",
+        peaks_T={"fp16": 7.5, "int8": 15}, tdp=8, year=2023,
+        source=Source("Google Pixel 8 Pro specifications", "https://store.google.com/product/pixel_8_pro_specs", "2023-10",
+                      "Google publishes no TOPS; ~15 int8 TOPS is a third-party estimate (treat as approximate). LPDDR5X 64-bit."),
+        aliases=("Pixel 8", "Tensor G3")),
+]
+
+TINY = [
+    _hw("STM32H7", "STMicroelectronics STM32H743 (Cortex-M7 @ 480 MHz)", "Tiny", "ST", mem=1024, unit="KiB", bw_Bps=1.92 * G, mem_type="SRAM",
+        peaks_T={"fp32": 0.96e-3, "int8": 1.92e-3}, tdp=0.5, year=2017,
+        source=Source("STM32H743 datasheet (DS12110) and Arm Cortex-M7 TRM", "https://www.st.com/resource/en/datasheet/stm32h743zi.pdf", "2019",
+                      "1 MB SRAM, 2 MB flash. fp32: 1 FMA/cycle x 480 MHz; int8: SMLAD 2 MAC/cycle (4 ops). Bandwidth: 32-bit AXI SRAM at 480 MHz. Power: ~0.5 W run mode at full speed."),
+        aliases=("STM32H743", "Cortex-M7")),
+    _hw("NanoBLE", "Arduino Nano 33 BLE Sense (nRF52840, Cortex-M4F @ 64 MHz)", "Tiny", "Nordic/Arduino", mem=256, unit="KiB", bw_Bps=0.256 * G, mem_type="SRAM",
+        peaks_T={"fp32": 0.128e-3, "int8": 0.256e-3}, tdp=0.05, year=2019,
+        source=Source("Nordic nRF52840 product specification v1.7", "https://infocenter.nordicsemi.com/pdf/nRF52840_PS_v1.7.pdf", "2021",
+                      "256 KB SRAM, 1 MB flash. fp32: 1 FMA/cycle x 64 MHz; int8: dual 16-bit MAC (SMLAD). Power ~15 mA x 3.3 V at full load."),
+        aliases=("Arduino Nano 33 BLE", "nRF52840", "Cortex-M4")),
+    _hw("ESP32S3", "Espressif ESP32-S3 (dual Xtensa LX7 @ 240 MHz)", "Tiny", "Espressif", mem=512, unit="KiB", bw_Bps=0.96 * G, mem_type="SRAM",
+        peaks_T={"fp32": 0.96e-3, "int8": 7.68e-3}, tdp=0.5, year=2021,
+        source=Source("ESP32-S3 Series datasheet v1.x and Technical Reference Manual", "https://www.espressif.com/sites/default/files/documentation/esp32-s3_datasheet_en.pdf", "2023",
+                      "512 KB SRAM. fp32: 2 cores x 1 FMA x 240 MHz; int8: 128-bit SIMD (16 MAC/cycle/core). Power ~0.5 W peak Wi-Fi off."),
+        aliases=("ESP32-S3",)),
+    _hw("RP2040", "Raspberry Pi RP2040 (dual Cortex-M0+ @ 133 MHz)", "Tiny", "Raspberry Pi", mem=264, unit="KiB", bw_Bps=0.532 * G, mem_type="SRAM",
+        peaks_T={"fp32": 0.0133e-3, "int8": 0.266e-3}, tdp=0.1, year=2021,
+        source=Source("RP2040 datasheet", "https://datasheets.raspberrypi.com/rp2040/rp2040-datasheet.pdf", "2021",
+                      "264 KB SRAM; no FPU (soft-float ~20 cycles per FMA across 2 cores); int8: 1 MAC/cycle/core (single-cycle multiplier). Power ~0.1 W."),
+        aliases=("Raspberry Pi Pico", "Pico")),
+]
+
+ALL = CLOUD + WORKSTATION + EDGE + MOBILE + TINY
