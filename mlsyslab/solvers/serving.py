@@ -192,6 +192,10 @@ class ServingSolver:
             raise ValidationError(f"tensor_parallel={tp} does not divide {m.key}'s {m.heads} attention heads; "
                                   f"use a divisor of {m.heads}.", field="tensor_parallel", value=tp,
                                   allowed=f"a divisor of {m.heads}")
+        if tp > 1 and hw.interconnect_Bps <= 0 and hw.host_Bps <= 0:
+            raise ValidationError(f"tensor_parallel={tp} needs a link between devices, and {hw.key} lists none "
+                                  "(no interconnect or host bandwidth); use tensor_parallel=1.",
+                                  field="tensor_parallel", value=tp, allowed="1 on this device")
         cprec = compute_precision(prec, hw.peak_flops)
         eff_peak = hw.peak_flops[cprec] * self.calibration.eta_compute(cprec)
         return m, hw, prec, kv_prec, tp, cprec, eff_peak
