@@ -55,16 +55,19 @@ def positive_int_array(value, field: str, unit: str | None = None, *, maximum: f
     if unit is not None:
         value = magnitude(value, unit, field=field)
     try:
-        arr = np.asarray(value, dtype=float)
+        arr = np.asarray(value)
     except (TypeError, ValueError):
         _reject(field, raw, "an array of positive integers", "not numeric")
+    if arr.dtype.kind not in "iuf":  # bool, str, None/object, complex: not a count
+        _reject(field, raw, "an array of positive integers", f"got {arr.dtype} values")
+    arr = arr.astype(float)
     if arr.size == 0:
         _reject(field, raw, "a non-empty array of positive integers")
     bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (arr <= 0)
     if maximum is not None:
         bad |= arr > maximum
     if bad.any():
-        first = arr[bad].flat[0]
+        first = arr[bad].flat[0].item()
         _reject(field, first, "an array of positive integers" + (f" <= {maximum:.0f}" if maximum else ""),
                 "first offending element")
     return arr
