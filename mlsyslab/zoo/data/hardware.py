@@ -94,16 +94,90 @@ CLOUD = [
                       "Tensor figures with sparsity halved for dense.")),
     _hw("TPUv5e", "Google Cloud TPU v5e", "Cloud", "Google", mem=16, unit="GiB", bw_Bps=819 * G, mem_type="HBM2e",
         peaks_T={"bf16": 197, "int8": 394}, tdp=None,
-        interconnect_name="ICI", interconnect_Bps=200 * G, interconnect_latency_s=10e-6, year=2023,
+        interconnect_name="ICI", interconnect_Bps=400 * G, interconnect_latency_s=10e-6, year=2023,
         source=Source("Google Cloud TPU v5e documentation", "https://cloud.google.com/tpu/docs/v5e", "2023",
-                      "Per chip; ICI 1,600 Gbps = 200 GB/s; Google publishes no TDP."),
+                      "Per chip; bidirectional ICI 400 GB/s per chip (the docs' table; older pages quoted 1,600 Gbps per direction); "
+                      "HBM2 16 GiB, 819 GB/s; Google publishes no TDP."),
         aliases=("TPU v5e", "v5e")),
     _hw("TPUv5p", "Google Cloud TPU v5p", "Cloud", "Google", mem=95, unit="GiB", bw_Bps=2765 * G, mem_type="HBM2e",
         peaks_T={"bf16": 459, "int8": 918}, tdp=None,
-        interconnect_name="ICI", interconnect_Bps=600 * G, interconnect_latency_s=10e-6, year=2023,
+        interconnect_name="ICI", interconnect_Bps=1200 * G, interconnect_latency_s=10e-6, year=2023,
         source=Source("Google Cloud TPU v5p documentation", "https://cloud.google.com/tpu/docs/v5p", "2023",
-                      "Per chip; ICI 4,800 Gbps = 600 GB/s; Google publishes no TDP."),
+                      "Per chip; bidirectional ICI 1,200 GB/s per chip (the docs' table; 4,800 Gbps per direction); "
+                      "HBM2e 95 GiB, 2,765 GB/s; Google publishes no TDP."),
         aliases=("TPU v5p", "v5p")),
+    _hw("H100_NVL", "NVIDIA H100 NVL 94GB", "Cloud", "NVIDIA", mem=94, unit="GiB", bw_Bps=3.9 * T, mem_type="HBM3",
+        peaks_T={"fp32": 60, "tf32": 417.5, "bf16": 835.5, "fp16": 835.5, "fp8": 1670.5, "int8": 1670.5}, tdp=400,
+        interconnect_name="NVLink bridge", interconnect_Bps=600 * G, interconnect_latency_s=8e-6, host_Bps=128 * G, year=2023,
+        source=Source("NVIDIA H100 Tensor Core GPU datasheet (H100 NVL column)", "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet",
+                      "2024", "Per GPU of the NVL pair; datasheet tensor figures (TF32 835, FP16/BF16 1,671, FP8/INT8 3,341 TFLOPS) are "
+                      "with sparsity, halved here for dense. 94 GB HBM3 counted binary (6 stacks, 94 GiB enabled). "
+                      "Max power 350-400 W configurable (400 used)."),
+        field_sources={"interconnect_latency_s": _NVLINK_LAT}, aliases=("H100 NVL", "H100-NVL")),
+    _hw("A10G", "NVIDIA A10G (AWS G5)", "Cloud", "NVIDIA", mem=24, unit="GiB", bw_Bps=600 * G, mem_type="GDDR6",
+        peaks_T={"fp32": 35, "tf32": 35, "bf16": 70, "fp16": 70, "int8": 140, "int4": 280}, tdp=300,
+        interconnect_name="PCIe Gen4", interconnect_Bps=64 * G, interconnect_latency_s=15e-6, host_Bps=64 * G, year=2021,
+        source=Source("Baseten, NVIDIA A10 vs A10G for ML model inference (spec table)", "https://www.baseten.co/blog/nvidia-a10-vs-a10g-for-ml-model-inference/",
+                      "2023", "NVIDIA publishes no A10G datasheet (AWS-only part): compute figures are third-party and "
+                      "approximate; dense tensor figures. Memory 24 GB GDDR6 (binary, 24 GiB) at 600 GB/s as on the A10."),
+        field_sources={"tdp_w": Source("Estimate", None, None, "A10G board power is not published by NVIDIA; 300 W is the "
+                                       "commonly reported figure (estimate).")},
+        aliases=("A10G", "AWS G5", "g5")),
+    _hw("A10", "NVIDIA A10", "Cloud", "NVIDIA", mem=24, unit="GiB", bw_Bps=600 * G, mem_type="GDDR6",
+        peaks_T={"fp32": 31.2, "tf32": 62.5, "bf16": 125, "fp16": 125, "int8": 250, "int4": 500}, tdp=150,
+        interconnect_name="PCIe Gen4", interconnect_Bps=64 * G, interconnect_latency_s=15e-6, host_Bps=64 * G, year=2021,
+        source=Source("NVIDIA A10 Tensor Core GPU datasheet", "https://www.nvidia.com/en-us/data-center/products/a10-gpu/", "2021",
+                      "Dense column of 'dense | sparse' tensor figures; 24 GB GDDR6 counted binary (24 GiB)."),
+        aliases=("A10 24GB",)),
+    _hw("T4", "NVIDIA T4", "Cloud", "NVIDIA", mem=16, unit="GiB", bw_Bps=320 * G, mem_type="GDDR6",
+        peaks_T={"fp32": 8.1, "fp16": 65, "int8": 130, "int4": 260}, tdp=70,
+        interconnect_name="PCIe Gen3", interconnect_Bps=32 * G, interconnect_latency_s=15e-6, host_Bps=32 * G, year=2018,
+        source=Source("NVIDIA T4 Tensor Core GPU datasheet", "https://www.nvidia.com/en-us/data-center/tesla-t4/", "2019",
+                      "Turing has no structured sparsity, so the datasheet figures are dense: FP32 8.1, mixed FP16/FP32 65, "
+                      "INT8 130, INT4 260. No BF16/TF32 path. 16 GB GDDR6 counted binary (16 GiB; ~15 GiB usable with ECC on)."),
+        aliases=("Tesla T4",)),
+    _hw("TPUv4", "Google Cloud TPU v4", "Cloud", "Google", mem=32, unit="GiB", bw_Bps=1200 * G, mem_type="HBM2",
+        peaks_T={"bf16": 275, "int8": 275}, tdp=192,
+        interconnect_name="ICI", interconnect_Bps=300 * G, interconnect_latency_s=10e-6, year=2021,
+        source=Source("Google Cloud TPU v4 documentation", "https://cloud.google.com/tpu/docs/v4", "2023",
+                      "Per chip: 275 TFLOPS (bf16 or int8), HBM2 32 GiB at 1,200 GB/s; measured min/mean/max power "
+                      "90/170/192 W (max used as TDP)."),
+        field_sources={"interconnect_Bps": Source("Jouppi et al., TPU v4: An Optically Reconfigurable Supercomputer (ISCA 2023)",
+                                                  "https://arxiv.org/abs/2304.01433", "2023",
+                                                  "Estimate: 6 ICI links per chip x ~50 GB/s; the docs give no per-chip figure.")},
+        aliases=("TPU v4", "v4")),
+    _hw("MI250X", "AMD Instinct MI250X", "Cloud", "AMD", mem=128, unit="GiB", bw_Bps=3.2768 * T, mem_type="HBM2e",
+        peaks_T={"fp32": 95.7, "bf16": 383, "fp16": 383, "int8": 383, "int4": 383}, tdp=560,
+        interconnect_name="Infinity Fabric", interconnect_Bps=800 * G, interconnect_latency_s=10e-6, host_Bps=64 * G, year=2021,
+        source=Source("AMD Instinct MI250X accelerator data sheet", "https://www.amd.com/en/products/accelerators/instinct/mi200/mi250x.html", "2021",
+                      "OAM module (two GCDs counted together). Peak FP32 matrix/packed 95.7, FP16/BF16 383 TFLOPS, INT8/INT4 "
+                      "383 TOPS; CDNA2 has no sparsity, so these are dense. 8 HBM2e stacks x 16 GiB; 3.2768 TB/s; 560 W peak; "
+                      "up to 8 Infinity Fabric links, 800 GB/s peak aggregate. No TF32/FP8 path."),
+        aliases=("MI250X", "Instinct MI250X")),
+    _hw("MI325X", "AMD Instinct MI325X", "Cloud", "AMD", mem=256, unit="GiB", bw_Bps=6.0 * T, mem_type="HBM3e",
+        peaks_T={"fp32": 163.4, "tf32": 653.7, "bf16": 1307.4, "fp16": 1307.4, "fp8": 2614.9, "int8": 2614.9}, tdp=1000,
+        interconnect_name="Infinity Fabric", interconnect_Bps=896 * G, interconnect_latency_s=10e-6, host_Bps=128 * G, year=2024,
+        source=Source("AMD Instinct MI325X data sheet", "https://www.amd.com/en/products/accelerators/instinct/mi300/mi325x.html", "2024",
+                      "Same CDNA3 compute as MI300X; dense matrix figures (sparsity doubles them). 8 HBM3e stacks x 32 GiB = 256 GiB "
+                      "at 6 TB/s; 1,000 W; 7 Infinity Fabric links x 128 GB/s."),
+        aliases=("MI325", "Instinct MI325X")),
+    _hw("Gaudi2", "Intel Gaudi 2 (HL-225H OAM)", "Cloud", "Intel", mem=96, unit="GiB", bw_Bps=2.46 * T, mem_type="HBM2e",
+        peaks_T={"bf16": 432, "fp8": 865}, tdp=600,
+        interconnect_name="24x 100GbE RoCE", interconnect_Bps=600 * G, interconnect_latency_s=10e-6, host_Bps=64 * G, year=2022,
+        source=Source("Kaplan, Intel Gaudi 3 AI Accelerator: Architected for Gen AI Training and Inference (Hot Chips 2024), generations table; "
+                      "Intel Gaudi 2 white paper", "https://www.intel.com/content/www/us/en/content-details/817486/intel-gaudi-3-ai-accelerator-white-paper.html",
+                      "2024-08", "MME matrix peaks: BF16 432, FP8 865 TFLOPS (no sparsity). 6 HBM2e stacks x 16 GiB = 96 GiB at 2.46 TB/s; "
+                      "600 W OAM; embedded NIC 2.4 Tb/s per direction = 600 GB/s bidirectional; PCIe 64 GB/s bidirectional. "
+                      "FP16/FP32 matrix rates are not published: absent here (fp16 work falls back to the bf16 rate)."),
+        aliases=("Gaudi 2", "HL-225")),
+    _hw("Gaudi3", "Intel Gaudi 3 (HL-325L OAM)", "Cloud", "Intel", mem=128, unit="GiB", bw_Bps=3.67 * T, mem_type="HBM2e",
+        peaks_T={"bf16": 1835, "fp8": 1835}, tdp=900,
+        interconnect_name="24x 200GbE RoCE", interconnect_Bps=1200 * G, interconnect_latency_s=10e-6, host_Bps=128 * G, year=2024,
+        source=Source("Kaplan, Intel Gaudi 3 AI Accelerator: Architected for Gen AI Training and Inference (Hot Chips 2024)",
+                      "https://www.intel.com/content/www/us/en/content-details/817486/intel-gaudi-3-ai-accelerator-white-paper.html", "2024-08",
+                      "BF16 and FP8 matrix peaks both 1,835 TFLOPS (MME, dense); BF16 vector only 28.7. 8 HBM2e stacks x 16 GiB = 128 GiB "
+                      "at 3.67 TB/s; 900 W air-cooled OAM (1,200 W liquid); networking 1,200 GB/s bidirectional; PCIe Gen5 128 GB/s bidirectional."),
+        aliases=("Gaudi 3", "HL-325")),
 ]
 
 WORKSTATION = [
@@ -118,6 +192,26 @@ WORKSTATION = [
         interconnect_name="PCIe Gen4", interconnect_Bps=64 * G, interconnect_latency_s=15e-6, host_Bps=64 * G, year=2022,
         source=Source("NVIDIA RTX 6000 Ada Generation datasheet", "https://www.nvidia.com/en-us/design-visualization/rtx-6000/", "2022",
                       "Tensor figures with sparsity halved for dense."), aliases=("RTX 6000 Ada",)),
+    _hw("M2Ultra", "Apple M2 Ultra (76-core GPU, 192GB)", "Workstation", "Apple", mem=192, unit="GiB", bw_Bps=800 * G, mem_type="LPDDR5",
+        peaks_T={"fp32": 27.2, "fp16": 27.2}, tdp=None, year=2023,
+        source=Source("Apple Mac Studio / Mac Pro (M2 Ultra) announcement", "https://www.apple.com/newsroom/2023/06/apple-introduces-m2-ultra/", "2023-06",
+                      "Figures are the GPU's (what MLX/llama.cpp/PyTorch-MPS use): 76-core GPU 'up to 27.2 teraflops' FP32; 192 GB "
+                      "unified LPDDR5 (binary, 192 GiB) at 800 GB/s. The 32-core Neural Engine's 31.6 TOPS is a separate engine, "
+                      "not added here. Apple publishes no TDP."),
+        field_sources={"peak_flops": Source("Estimate", None, None, "fp16 = fp32 rate: Apple GPUs of this generation run fp16 "
+                                            "FMA at the fp32 rate (estimate; Apple does not publish an fp16 figure).")},
+        aliases=("M2 Ultra", "Mac Studio M2 Ultra")),
+    _hw("DGXSpark", "NVIDIA DGX Spark (GB10 Grace Blackwell, 128GB)", "Workstation", "NVIDIA", mem=128, unit="GiB", bw_Bps=273 * G, mem_type="LPDDR5X",
+        peaks_T={"fp32": 31, "bf16": 125, "fp16": 125, "fp8": 250, "int8": 250, "fp4": 500}, tdp=140,
+        interconnect_name="ConnectX-7 200GbE", interconnect_Bps=50 * G, interconnect_latency_s=20e-6, host_Bps=600 * G, year=2025,
+        source=Source("NVIDIA DGX Spark product page and Hot Chips 2025 GB10 talk", "https://www.nvidia.com/en-us/products/workstations/dgx-spark/", "2025",
+                      "'1 petaFLOP FP4' is with sparsity: dense fp4 = 500 TFLOPS. ~31 TFLOPS FP32 (Hot Chips). 128 GB unified LPDDR5X "
+                      "(binary, 128 GiB) at 273 GB/s. GB10 SoC TDP 140 W (240 W system supply). CPU-GPU NVLink-C2C 600 GB/s "
+                      "bidirectional (host link); one 200 Gb/s ConnectX-7 link to a second Spark = 50 GB/s bidirectional."),
+        field_sources={"peak_flops": Source("Estimate", None, None, "fp8/int8 and fp16/bf16 dense rates are estimates: fp4 dense "
+                                            "halved per doubling of width (250, 125), NVIDIA's usual tensor-core ratio; NVIDIA "
+                                            "publishes only the fp4 and fp32 figures.")},
+        aliases=("DGX Spark", "GB10", "Project DIGITS")),
 ]
 
 EDGE = [
@@ -136,6 +230,23 @@ EDGE = [
         source=Source("NVIDIA Jetson Orin Nano Series data sheet", "https://www.nvidia.com/en-us/autonomous-machines/embedded-systems/jetson-orin/", "2023",
                       "40 TOPS headline is INT8 with sparsity: dense int8 = 20; fp16 = 10. fp32 = 1024 cores x 2 x 0.625 GHz."),
         aliases=("Orin Nano",)),
+    _hw("CoralDevBoard", "Google Coral Dev Board (Edge TPU + NXP i.MX 8M)", "Edge", "Google", mem=1, unit="GiB", bw_Bps=12.8 * G, mem_type="LPDDR4",
+        peaks_T={"int8": 4}, tdp=2, year=2019,
+        source=Source("Coral Edge TPU / M.2 Accelerator datasheets and Dev Board datasheet", "https://coral.ai/docs/dev-board/datasheet/", "2020",
+                      "Edge TPU: 4 TOPS int8 only, 0.5 W per TOPS (2 W at peak, used as TDP; the i.MX 8M host SoC is not counted). "
+                      "1 GB LPDDR4 on the SoM (binary, 1 GiB); the Edge TPU caches parameters in ~8 MB of on-chip SRAM."),
+        field_sources={"memory_bandwidth_Bps": Source("Estimate from the NXP i.MX 8M datasheet", "https://www.nxp.com/products/i.MX8M", None,
+                                                      "x32 LPDDR4-3200 = 12.8 GB/s peak (estimate; Coral publishes no bandwidth).")},
+        aliases=("Coral", "Edge TPU", "Coral Dev Board")),
+    _hw("RaspberryPi5", "Raspberry Pi 5 (BCM2712, 4x Cortex-A76 @ 2.4 GHz, 8GB)", "Edge", "Raspberry Pi", mem=8, unit="GiB", bw_Bps=17.07 * G, mem_type="LPDDR4X",
+        peaks_T={"fp32": 0.1536, "fp16": 0.3072, "int8": 0.6144}, tdp=9, year=2023,
+        source=Source("Raspberry Pi 5 product brief", "https://datasheets.raspberrypi.com/rpi5/raspberry-pi-5-product-brief.pdf", "2023-10",
+                      "LPDDR4X-4267 on a 32-bit bus = 17.07 GB/s; 8 GB counted binary (8 GiB). Peaks from the Cortex-A76 core: 2 x 128-bit "
+                      "NEON FMA pipes -> fp32 4 cores x 2 x 4 lanes x 2 FLOP x 2.4 GHz = 153.6 GFLOP/s; fp16 (Armv8.2 FP16) twice that; "
+                      "int8 via SDOT, 16 MAC per pipe per cycle = 614.4 GOP/s. No GPU/NPU compute counted."),
+        field_sources={"tdp_w": Source("Estimate", None, None, "Raspberry Pi publishes no TDP; ~9 W is the board's measured draw "
+                                       "under an all-core stress load (estimate). PSU is 27 W.")},
+        aliases=("Pi 5", "Raspberry Pi 5", "RPi5")),
 ]
 
 MOBILE = [
@@ -155,6 +266,22 @@ MOBILE = [
         source=Source("Google Pixel 8 Pro specifications", "https://store.google.com/product/pixel_8_pro_specs", "2023-10",
                       "Google publishes no TOPS; ~15 int8 TOPS is a third-party estimate (treat as approximate). LPDDR5X 64-bit."),
         aliases=("Pixel 8", "Tensor G3")),
+    _hw("A18Pro", "Apple A18 Pro Neural Engine", "Mobile", "Apple", mem=8, unit="GiB", bw_Bps=60 * G, mem_type="LPDDR5X",
+        peaks_T={"fp16": 17.5, "int8": 35}, tdp=8, year=2024,
+        source=Source("Apple iPhone 16 Pro announcement", "https://www.apple.com/newsroom/2024/09/apple-debuts-iphone-16-pro-and-iphone-16-pro-max/", "2024-09",
+                      "16-core Neural Engine, 35 trillion operations per second (int8); fp16 taken as half (as for A17 Pro). "
+                      "'17 percent more system memory bandwidth' than A17 Pro: LPDDR5X-7500 x 64-bit = 60 GB/s. 8 GB counted binary."),
+        field_sources={"tdp_w": Source("Estimate", None, None, "Apple publishes no TDP; ~8 W is a typical phone SoC peak budget."),
+                       "memory_bandwidth_Bps": Source("Estimate", None, None, "Apple gives only the +17% relative figure; "
+                                                      "60 GB/s assumes LPDDR5X-7500 on a 64-bit bus.")},
+        aliases=("iPhone 16 Pro", "A18 Pro")),
+    _hw("M4iPad", "Apple M4 (iPad Pro) Neural Engine", "Mobile", "Apple", mem=8, unit="GiB", bw_Bps=120 * G, mem_type="LPDDR5X",
+        peaks_T={"fp16": 19, "int8": 38}, tdp=15, year=2024,
+        source=Source("Apple M4 announcement (iPad Pro)", "https://www.apple.com/newsroom/2024/05/apple-introduces-m4-chip/", "2024-05",
+                      "16-core Neural Engine, 38 trillion operations per second (int8); fp16 taken as half. 120 GB/s unified memory "
+                      "bandwidth; 8 GB (256/512 GB models; 16 GB on 1/2 TB) counted binary."),
+        field_sources={"tdp_w": Source("Estimate", None, None, "Apple publishes no TDP; ~15 W is an estimate for the M4 in a fanless tablet.")},
+        aliases=("M4", "iPad Pro M4", "M4 iPad")),
 ]
 
 TINY = [
@@ -174,10 +301,28 @@ TINY = [
                       "512 KB SRAM. fp32: 2 cores x 1 FMA x 240 MHz; int8: 128-bit SIMD (16 MAC/cycle/core). Power ~0.5 W peak Wi-Fi off."),
         aliases=("ESP32-S3",)),
     _hw("RP2040", "Raspberry Pi RP2040 (dual Cortex-M0+ @ 133 MHz)", "Tiny", "Raspberry Pi", mem=264, unit="KiB", bw_Bps=0.532 * G, mem_type="SRAM",
-        peaks_T={"fp32": 0.0133e-3, "int8": 0.266e-3}, tdp=0.1, year=2021,
+        peaks_T={"int8": 0.266e-3}, tdp=0.1, year=2021,
         source=Source("RP2040 datasheet", "https://datasheets.raspberrypi.com/rp2040/rp2040-datasheet.pdf", "2021",
-                      "264 KB SRAM; no FPU (soft-float ~20 cycles per FMA across 2 cores); int8: 1 MAC/cycle/core (single-cycle multiplier). Power ~0.1 W."),
+                      "264 KB SRAM; int8: 1 MAC/cycle/core (single-cycle 32-bit multiplier) x 2 cores x 133 MHz. No FPU: floating "
+                      "point is software (ROM routines, ~0.013 GFLOP/s), so no fp32 entry (only native paths are listed). Power ~0.1 W."),
         aliases=("Raspberry Pi Pico", "Pico")),
+    _hw("AlifE7", "Alif Ensemble E7 (Cortex-M55 @ 400 MHz + Ethos-U55-256)", "Tiny", "Alif", mem=13.5, unit="MiB", bw_Bps=6.4 * G, mem_type="SRAM",
+        peaks_T={"fp32": 1.6e-3, "fp16": 3.2e-3, "int8": 0.2048}, tdp=0.3, year=2022,
+        source=Source("Alif Semiconductor Ensemble E7 product page; Arm Ethos-U55 and Cortex-M55 technical reference manuals",
+                      "https://alifsemi.com/ensemble-e7-series/", "2023",
+                      "High-performance subsystem only. int8: Ethos-U55 with 256 MAC/cycle x 2 ops x 400 MHz = 204.8 GOP/s. "
+                      "fp32/fp16: Cortex-M55 Helium (dual-beat MVE) 2 fp32 or 4 fp16 FMA/cycle x 400 MHz. Up to 13.5 MB on-chip SRAM."),
+        field_sources={"memory_bandwidth_Bps": Source("Estimate", None, None, "Ethos-U55 has two 64-bit AXI ports: 2 x 8 B x 400 MHz "
+                                                      "= 6.4 GB/s (estimate)."),
+                       "tdp_w": Source("Estimate", None, None, "Alif publishes no maximum power for this subsystem; ~0.3 W estimate.")},
+        aliases=("Ensemble E7", "Ethos-U55", "Cortex-M55")),
+    _hw("ArduinoUno", "Arduino Uno R3 (ATmega328P @ 16 MHz)", "Tiny", "Microchip/Arduino", mem=2, unit="KiB", bw_Bps=0.016 * G, mem_type="SRAM",
+        peaks_T={"int8": 16e-6}, tdp=0.1, year=2010,
+        source=Source("Microchip ATmega328P datasheet (DS40002061)", "https://ww1.microchip.com/downloads/en/DeviceDoc/ATmega48A-PA-88A-PA-168A-PA-328-P-DS-DS40002061A.pdf", "2018",
+                      "2 KB SRAM, 32 KB flash, 8-bit AVR at 16 MHz. int8: 2-cycle 8x8 hardware multiplier -> <= 8 M MAC/s = 16 MOP/s "
+                      "(optimistic peak). No FPU: floating point is software-emulated, so no fp32 entry. Bandwidth: ~1 byte/cycle."),
+        field_sources={"tdp_w": Source("Estimate", None, None, "MCU alone ~12 mA x 5 V = 0.06 W; 0.1 W rounded up (estimate).")},
+        aliases=("Arduino Uno", "ATmega328P", "Uno")),
 ]
 
 ALL = CLOUD + WORKSTATION + EDGE + MOBILE + TINY
