@@ -218,7 +218,7 @@ class ModelSpec(_Sourced):
     Transformer parameter count (per layer, ``d = hidden_dim``, ``a = heads*head_dim``,
     ``k = kv_heads*head_dim``)::
 
-        attention = d*a (Q) + 2*d*k (K,V) + a*d (O)      [+ biases]
+        attention = d*a (Q) + 2*d*k (K,V) + a*d (O)      [+ biases; qkv_bias: + a + 2*k only]
         ffn       = n_mats * d * ffn_dim * experts      (n_mats = 3 gated, 2 plain) + router d*experts
         norms     = 2*d (RMSNorm) or 4*d (LayerNorm)
         total     = L*(attention + ffn + norms) + vocab*d*(1 if tied else 2) + positions*d + final norm
@@ -241,6 +241,7 @@ class ModelSpec(_Sourced):
     gated_ffn: bool = True
     tied_embeddings: bool = False
     biases: bool = False
+    qkv_bias: bool = False  # biases on Q, K, V projections only (Qwen2/2.5); ignored when ``biases``
     layernorm: bool = False  # LayerNorm (weight+bias) instead of RMSNorm (weight)
     learned_positions: int = 0
     extra_params: float = 0.0
@@ -266,8 +267,13 @@ class ModelSpec(_Sourced):
         return self.experts > 1
 
     def _layer_parts(self):
+        """Per-layer (attention, one expert's FFN, router, norms) parameter counts; see the class docstring.
+
+        ``biases`` adds GPT-2-style biases on Q, K, V, O and the FFN; ``qkv_bias`` adds biases on
+        Q, K and V only (``a + 2*k`` per layer), as in Qwen2/2.5.
+        """
         d, a, k = self.hidden_dim, self.heads * self.head_dim, self.kv_heads * self.head_dim
-        attn = d * a + 2 * d * k + a * d + ((a + 2 * k + d) if self.biases else 0)
+        attn = d * a + 2 * d * k + a * d + ((a + 2 * k + d) if self.biases else (a + 2 * k) if self.qkv_bias else 0)
         n_mats = 3 if self.gated_ffn else 2
         expert = n_mats * d * self.ffn_dim + ((self.ffn_dim + d) if self.biases else 0)
         router = d * self.experts if self.experts > 1 else 0
