@@ -57,6 +57,45 @@ DECODERS = [
               layers=96, hidden_dim=12288, heads=96, kv_heads=96, head_dim=128, ffn_dim=49152, vocab=50257,
               max_seq_len=2048, gated_ffn=False, tied_embeddings=True, biases=True, layernorm=True,
               learned_positions=2048, published_parameters=175e9, aliases=("gpt-3", "gpt3")),
+    ModelSpec("Llama3_2_1B", "Llama-3.2-1B", "decoder",
+              _src("Meta Llama 3.2 model card and HF config.json (meta-llama/Llama-3.2-1B)", "https://huggingface.co/meta-llama/Llama-3.2-1B",
+                   "2024-09", "1.23B parameters; input and output embeddings are tied."),
+              layers=16, hidden_dim=2048, heads=32, kv_heads=8, head_dim=64, ffn_dim=8192, vocab=128256,
+              max_seq_len=131072, tied_embeddings=True, published_parameters=1.23e9,
+              aliases=("llama-3.2-1b", "llama3.2-1b")),
+    ModelSpec("Llama3_2_3B", "Llama-3.2-3B", "decoder",
+              _src("Meta Llama 3.2 model card and HF config.json (meta-llama/Llama-3.2-3B)", "https://huggingface.co/meta-llama/Llama-3.2-3B",
+                   "2024-09", "3.21B parameters; input and output embeddings are tied."),
+              layers=28, hidden_dim=3072, heads=24, kv_heads=8, head_dim=128, ffn_dim=8192, vocab=128256,
+              max_seq_len=131072, tied_embeddings=True, published_parameters=3.21e9,
+              aliases=("llama-3.2-3b", "llama3.2-3b")),
+    ModelSpec("Qwen2_5_7B", "Qwen2.5-7B", "decoder",
+              _src("Qwen2.5-7B model card and HF config.json (Qwen/Qwen2.5-7B)", "https://huggingface.co/Qwen/Qwen2.5-7B", "2024-09",
+                   "7.61B parameters (6.53B non-embedding); biases on the Q, K and V projections only; untied embeddings."),
+              layers=28, hidden_dim=3584, heads=28, kv_heads=4, head_dim=128, ffn_dim=18944, vocab=152064,
+              max_seq_len=131072, qkv_bias=True, published_parameters=7.61e9,
+              aliases=("qwen2.5-7b", "qwen-2.5-7b")),
+    ModelSpec("Gemma2_9B", "Gemma-2-9B", "decoder",
+              _src("Gemma Team, Gemma 2: Improving Open Language Models at a Practical Size, Table 1-2; HF config (google/gemma-2-9b)",
+                   "https://arxiv.org/abs/2408.00118", "2024-07",
+                   "9.24B parameters (917.5M embedding + 8.32B non-embedding); head_dim 256 (heads x head_dim = 4096 != hidden 3584); "
+                   "vocab 256,000, tied embeddings; GeGLU FFN. Gemma 2 has 4 RMSNorms per layer (pre- and post- attention and FFN): "
+                   "the 2 extra per layer are counted in extra_params = 42 x 2 x 3584."),
+              layers=42, hidden_dim=3584, heads=16, kv_heads=8, head_dim=256, ffn_dim=14336, vocab=256000,
+              max_seq_len=8192, tied_embeddings=True, extra_params=42 * 2 * 3584, published_parameters=9.24e9,
+              aliases=("gemma-2-9b", "gemma2-9b")),
+    ModelSpec("Phi3_Mini", "Phi-3-mini-4k", "decoder",
+              _src("Abdin et al., Phi-3 Technical Report; HF config (microsoft/Phi-3-mini-4k-instruct)", "https://arxiv.org/abs/2404.14219",
+                   "2024-04", "3.8B parameters; multi-head attention (32 heads = 32 KV heads) of head_dim 96; untied embeddings."),
+              layers=32, hidden_dim=3072, heads=32, kv_heads=32, head_dim=96, ffn_dim=8192, vocab=32064,
+              max_seq_len=4096, published_parameters=3.8e9, aliases=("phi-3-mini", "phi3-mini", "phi-3")),
+    ModelSpec("Mixtral_8x22B", "Mixtral-8x22B-v0.1", "decoder",
+              _src("Mistral AI, Cheaper, Better, Faster, Stronger (Mixtral 8x22B announcement); HF config (mistralai/Mixtral-8x22B-v0.1)",
+                   "https://mistral.ai/news/mixtral-8x22b/", "2024-04",
+                   "141B total, 39B active parameters per token (top-2 of 8 experts)."),
+              layers=56, hidden_dim=6144, heads=48, kv_heads=8, head_dim=128, ffn_dim=16384, vocab=32000,
+              max_seq_len=65536, experts=8, active_experts=2, published_parameters=141e9,
+              published_active_parameters=39e9, aliases=("mixtral-8x22b",)),
 ]
 
 ENCODERS = [
@@ -67,6 +106,21 @@ ENCODERS = [
               max_seq_len=512, gated_ffn=False, tied_embeddings=True, biases=True, layernorm=True,
               learned_positions=512, extra_params=768 * 768 + 768 + 2 * 768 + 768, published_parameters=110e6,
               aliases=("bert-base", "bert")),
+    ModelSpec("ViT_B16", "ViT-B/16 (224)", "encoder",
+              _src("Dosovitskiy et al., An Image is Worth 16x16 Words, Table 1; torchvision vit_b_16 model card",
+                   "https://arxiv.org/abs/2010.11929", "2020-10",
+                   "86.6M parameters (torchvision: 86,567,656); 17.56 G multiply-accumulates per 224x224 image (torchvision's "
+                   "'GFLOPS' column counts MACs), stored as FLOPs = 2 x MACs. 197 tokens = 196 patches + [CLS]; "
+                   "extra_params = patch embedding (16*16*3*768 + 768) + class token (768) + ImageNet head (768*1000 + 1000)."),
+              layers=12, hidden_dim=768, heads=12, kv_heads=12, head_dim=64, ffn_dim=3072, vocab=0, max_seq_len=197,
+              gated_ffn=False, biases=True, layernorm=True, learned_positions=197,
+              extra_params=16 * 16 * 3 * 768 + 768 + 768 + 768 * 1000 + 1000, published_parameters=86.6e6,
+              flops_per_inference=2 * 17.56e9, activation_bytes_fp32=4 * 24e6, input_shape=(3, 224, 224),
+              task="image classification",
+              field_sources={"activation_bytes_fp32": _src("Estimate", None, None,
+                                                           "Sum of matmul outputs per image (QKV, scores, attn.V, proj, fc1, fc2 "
+                                                           "x 12 layers + patch embed ~ 24M values), RegNet-style count.")},
+              aliases=("vit-b/16", "vit-b-16", "vit")),
 ]
 
 VISION_AND_OTHER = [
@@ -90,6 +144,20 @@ VISION_AND_OTHER = [
                    "~38.6k parameters (int8: ~39 KB), ~2.7M MACs per 1 s utterance (49x10 MFCC)."),
               published_parameters=38.6e3, flops_per_inference=2 * 2.7e6, activation_bytes_fp32=4 * 64 * 25 * 5 * 2,
               input_shape=(49, 10, 1), task="keyword spotting", aliases=("kws", "ds-cnn", "keyword spotting")),
+    ModelSpec("EfficientNetB0", "EfficientNet-B0", "cnn",
+              _src("Tan & Le, EfficientNet: Rethinking Model Scaling for CNNs, Table 2", "https://arxiv.org/abs/1905.11946", "2019-05",
+                   "5.3M parameters, 0.39B 'FLOPS' which the paper counts as multiply-adds -> 0.78 GFLOPs stored; "
+                   "activations 6.7M values (Radosavovic et al., Designing Network Design Spaces, 2020, Table 4)."),
+              published_parameters=5.3e6, flops_per_inference=2 * 0.39e9, activation_bytes_fp32=4 * 6.7e6,
+              input_shape=(3, 224, 224), task="image classification", aliases=("efficientnet-b0", "efficientnet")),
+    ModelSpec("YOLOv8n", "YOLOv8n (640)", "cnn",
+              _src("Ultralytics YOLOv8 documentation, detection models table", "https://docs.ultralytics.com/models/yolov8/", "2023-01",
+                   "3.2M parameters, 8.7 GFLOPs per 640x640 image (Ultralytics reports 2 x MACs, so stored as is); COCO mAP 37.3."),
+              published_parameters=3.2e6, flops_per_inference=8.7e9, activation_bytes_fp32=4 * 15e6,
+              input_shape=(3, 640, 640), task="object detection",
+              field_sources={"activation_bytes_fp32": _src("Estimate", None, None,
+                                                           "Rough count of layer outputs at 640x640 (~15M values); not published.")},
+              aliases=("yolov8-n", "yolov8", "yolo")),
 ]
 
 ALL = DECODERS + ENCODERS + VISION_AND_OTHER
