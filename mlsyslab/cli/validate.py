@@ -1,0 +1,21 @@
+"""``mlsyslab validate``: the serving model's predictions vs published measurements."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "validate", help="predicted vs measured TTFT/ITL for every shipped measurement (ideal and calibrated)",
+        description="Replay every published measurement shipped in mlsyslab/calibration/measurements.json through "
+                    "the serving model, in the ideal and the calibrated mode, and print each point's predicted vs "
+                    "measured latency and the median |error| for TTFT and ITL.")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the report as JSON (rows, summary, constants)")
+    fmt.add_argument("--markdown", action="store_true", help="print the docs/validation.md page")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from ..calibration.validate import run
+
+    return run(args)
