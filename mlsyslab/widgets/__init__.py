@@ -1,0 +1,30 @@
+"""Jupyter widgets for mlsyslab: components bound to the solvers (ipywidgets + bqplot + traitlets).
+
+Imported only when used (``import mlsyslab`` never loads ipywidgets or bqplot)::
+
+    from mlsyslab.widgets import ServingExplorer, PredictionCheckpoint
+    ServingExplorer(model="Llama3_8B", hardware="H100", seq_len=4096, batch_size=8)
+
+Each component is a traits model (inputs such as ``model``, ``hardware``, ``seq_len``; outputs
+such as ``result``) with a ``view``; displaying the component displays the view. See
+docs/widgets.md.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+
+with _warnings.catch_warnings():
+    # bqscales (bqplot's scales) passes metadata through a traitlets constructor at import time;
+    # the DeprecationWarning it raises is not ours to fix and must not reach notebook stderr.
+    _warnings.simplefilter("ignore", DeprecationWarning)
+    import bqplot as _bqplot  # noqa: F401
+    import ipywidgets as _ipywidgets  # noqa: F401
+
+from .component import Component, InputError  # noqa: E402
+from .pickers import HardwarePicker, ModelPicker, PrecisionPicker  # noqa: E402
+from .prediction_checkpoint import LockedPredictionError, PredictionCheckpoint, predictions  # noqa: E402
+from .serving_explorer import ServingExplorer  # noqa: E402
+
+__all__ = ["Component", "InputError", "ModelPicker", "HardwarePicker", "PrecisionPicker", "ServingExplorer",
+           "PredictionCheckpoint", "LockedPredictionError", "predictions"]

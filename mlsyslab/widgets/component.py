@@ -1,0 +1,245 @@
+"""The base of every widget component: a traits model, a view, and typed input traits.
+
+A component is a :class:`traitlets.HasTraits` *model* (inputs such as ``model``, ``hardware``,
+``seq_len``; outputs such as ``result``) plus a *view* (``component.view``: ipywidgets controls
+and bqplot figures). One observer re-solves when an input changes and assigns the marks' data
+(plain floats / numpy arrays). Displaying a component in a notebook displays its view, and two
+components agree through :func:`traitlets.link`, e.g.::
+
+    a, b = ServingExplorer(hardware="H100"), ServingExplorer(hardware="MI300X")
+    traitlets.link((a, "batch_size"), (b, "batch_size"))
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import traitlets
+from traitlets import HasTraits, TraitError, TraitType
+
+from .. import inputs
+from ..errors import ValidationError
+from ..precision import PRECISIONS, normalize
+from ..solvers.serving import MAX_BATCH, MAX_SEQ_LEN, ServingSolver
+from ..units import get_registry
+from ..zoo import Hardware, Models
+
+
+class InputError(ValidationError, TraitError):
+    """A widget input was rejected: a :class:`~mlsyslab.errors.ValidationError` that traitlets
+    also recognises as a :class:`traitlets.TraitError` (so ``link`` and ``hold_trait_notifications``
+    roll back cleanly)."""
+
+
+def _checked(fn, *args, **kwargs):
+    """Run a core input check, re-raising its ValidationError as an :class:`InputError`."""
+    try:
+        return fn(*args, **kwargs)
+    except InputError:
+        raise
+    except ValidationError as exc:
+        raise InputError(str(exc), field=exc.field, value=exc.value, allowed=exc.allowed) from None
+
+
+# --------------------------------------------------------------------------- input traits
+class ModelName(TraitType):
+    """A zoo model, stored as its registry key (``"llama-3-8b"`` -> ``"Llama3_8B"``)."""
+
+    default_value = "Llama3_8B"
+    info_text = "a model name from mlsyslab.Models"
+
+    def __init__(self, default_value="Llama3_8B", llm_only=True, **kwargs):
+        self.llm_only = llm_only
+        super().__init__(default_value=default_value, **kwargs)
+
+    def validate(self, obj, value):
+        spec = _checked(Models.get, value, field=self.name)
+        if self.llm_only and not spec.is_llm:
+            llms = ", ".join(m.key for m in Models if m.is_llm)
+            raise InputError(f"{self.name}={spec.key!r} is a {spec.family} model; this widget needs a decoder "
+                             f"LLM: one of {llms}.", field=self.name, value=value, allowed=llms)
+        return spec.key
+
+
+class HardwareName(TraitType):
+    """A zoo device, stored as its registry key (``"h100"`` -> ``"H100"``)."""
+
+    default_value = "H100"
+    info_text = "a device name from mlsyslab.Hardware"
+
+    def validate(self, obj, value):
+        return _checked(Hardware.get, value, field=self.name).key
+
+
+class PrecisionName(TraitType):
+    """A numeric precision: fp32, tf32, bf16, fp16, fp8, int8, fp4, int4 (aliases accepted)."""
+
+    default_value = "fp16"
+    info_text = "one of " + ", ".join(PRECISIONS)
+
+    def validate(self, obj, value):
+        return _checked(normalize, value, self.name)
+
+
+class PositiveInt(TraitType):
+    """A positive integer; a Pint quantity in ``unit`` (e.g. ``4096 * ureg.token``) is accepted."""
+
+    default_value = 1
+    info_text = "a positive integer"
+
+    def __init__(self, default_value=1, unit=None, maximum=None, **kwargs):
+        self.unit, self.maximum = unit, maximum
+        super().__init__(default_value=default_value, **kwargs)
+
+    def validate(self, obj, value):
+        return _checked(inputs.positive_int, value, self.name, self.unit, maximum=self.maximum)
+
+
+def seq_len_trait(default=4096):
+    return PositiveInt(default, unit="token", maximum=MAX_SEQ_LEN, help="context length S (tokens)")
+
+
+def batch_trait(default=1):
+    return PositiveInt(default, maximum=MAX_BATCH, help="requests served together B")
+
+
+def tp_trait(default=1):
+    return PositiveInt(default, maximum=1024, help="tensor-parallel degree t")
+
+
+# --------------------------------------------------------------------------- units for labels
+def unit_label(name: str, unit: str) -> str:
+    """Axis label with a unit written by Pint: ``unit_label("Memory", "GB")`` -> ``"Memory (GB)"``."""
+    return f"{name} ({get_registry().Unit(unit):~P})"
+
+
+def fmt(q, unit, spec: str = ".3g") -> str:
+    """A quantity converted to ``unit`` and written with its unit symbol (``"12.3 ms"``).
+
+    ``unit`` may be a list, smallest first (``["us", "ms", "s"]``): the largest unit in which
+    the value is still >= 1 is used, so a readout never shows ``2.18x10^4 ms``.
+    """
+    if not isinstance(unit, str):
+        choice = unit[0]
+        for u in unit:
+            if abs(q.to(u).magnitude) >= 1:
+                choice = u
+        unit = choice
+    value = q.to(unit)
+    if abs(value.magnitude) >= 1000:
+        return f"{value.magnitude:,.0f} {value.units:~P}"
+    return format(value, spec + "~P")
+
+
+TIME_UNITS = ("us", "ms", "s")
+
+
+@contextlib.contextmanager
+def hold_sync(*widgets):
+    """Send the changes of several widgets (marks, scales) as one message each, at the end."""
+    with contextlib.ExitStack() as stack:
+        for w in widgets:
+            stack.enter_context(w.hold_sync())
+        yield
+
+
+# --------------------------------------------------------------------------- controls
+def bind(model: HasTraits, name: str, control, *, to_control=None, from_control=None, widen=True):
+    """Two-way link ``model.name`` <-> ``control.value``, widening a slider's range when the
+    model is set (from code) beyond it, so the slider never clamps the model's value."""
+    to_c = to_control or (lambda v: v)
+    from_c = from_control or (lambda v: v)
+    busy = []
+
+    def push(change=None):
+        if busy:
+            return
+        busy.append(1)
+        try:
+            v = to_c(getattr(model, name))
+            with control.hold_sync():
+                if widen and hasattr(control, "max"):
+                    if v > control.max:
+                        control.max = v
+                    if v < control.min:
+                        control.min = v
+                control.value = v
+        finally:
+            busy.clear()
+
+    def pull(change):
+        if busy:
+            return
+        busy.append(1)
+        try:
+            setattr(model, name, from_c(change["new"]))
+        except TraitError:  # rejected: show the model's value again
+            busy.clear()
+            push()
+        finally:
+            busy.clear()
+
+    push()
+    model.observe(push, names=name)
+    control.observe(pull, names="value")
+    return control
+
+
+def log2_slider_bind(model, name, control):
+    """Bind an integer trait to a ``FloatLogSlider`` (base 2): the slider carries floats."""
+    import math
+
+    def to_control(v):
+        e = math.log2(v)
+        if e > control.max:
+            control.max = math.ceil(e)
+        if e < control.min:
+            control.min = math.floor(e)
+        return float(v)
+
+    return bind(model, name, control, to_control=to_control, from_control=lambda v: max(1, int(round(v))),
+                widen=False)
+
+
+# --------------------------------------------------------------------------- base class
+class Component(HasTraits):
+    """A traits model with a view. Subclasses define input traits, ``_build_view`` and ``_refresh``.
+
+    ``_inputs`` names the traits whose change triggers ``_refresh`` (the one observer).
+    """
+
+    _inputs: tuple = ()
+    efficiency = traitlets.Unicode("calibrated", help="'calibrated' (fitted to measurements) or 'ideal' (datasheet roofline)")
+
+    def __init__(self, **kwargs):
+        self._ready = False
+        super().__init__(**kwargs)
+        self.view = self._build_view()
+        self._ready = True
+        self.observe(self._on_input, names=list(self._inputs) + ["efficiency"])
+        self._refresh()
+
+    @traitlets.validate("efficiency")
+    def _check_efficiency(self, proposal):
+        return _checked(inputs.choice, proposal["value"], "efficiency", ("calibrated", "ideal"))
+
+    def _on_input(self, change):
+        if self._ready:
+            self._refresh()
+
+    @property
+    def solver(self) -> ServingSolver:
+        cache = self.__dict__.setdefault("_solvers", {})
+        if self.efficiency not in cache:
+            cache[self.efficiency] = ServingSolver(self.efficiency)
+        return cache[self.efficiency]
+
+    def _build_view(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _refresh(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs):
+        """Displaying the component displays its view (JupyterLab, Notebook 7, Voila)."""
+        return self.view._repr_mimebundle_(**kwargs)
