@@ -101,10 +101,10 @@ DECODERS = [
 ENCODERS = [
     ModelSpec("BERT_Base", "BERT-base (uncased)", "encoder",
               _src("Devlin et al., BERT (and HF bert-base-uncased config)", "https://arxiv.org/abs/1810.04805", "2018-10",
-                   "110M parameters; the pooler and the 2 segment embeddings are counted in extra_params."),
+                   "110M parameters (HF BertModel: 109,482,240); the pooler (768*768 + 768) and the 2 segment embeddings are counted in extra_params; the embedding LayerNorm is the final_norm term."),
               layers=12, hidden_dim=768, heads=12, kv_heads=12, head_dim=64, ffn_dim=3072, vocab=30522,
               max_seq_len=512, gated_ffn=False, tied_embeddings=True, biases=True, layernorm=True,
-              learned_positions=512, extra_params=768 * 768 + 768 + 2 * 768 + 768, published_parameters=110e6,
+              learned_positions=512, extra_params=768 * 768 + 768 + 2 * 768, published_parameters=110e6,
               aliases=("bert-base", "bert")),
     ModelSpec("ViT_B16", "ViT-B/16 (224)", "encoder",
               _src("Dosovitskiy et al., An Image is Worth 16x16 Words, Table 1; torchvision vit_b_16 model card",
