@@ -11,6 +11,7 @@ Expected figures are worked out here from published numbers (Llama-3-8B: 8.03e9 
 from __future__ import annotations
 
 import hashlib
+import math
 import pathlib
 import re
 import subprocess
@@ -157,3 +158,46 @@ def test_gpu_table_memory_utilization_matches_capacities(out):
     assert util["A100"] == pytest.approx(total_gb / H100_CAP_GB, abs=1e-3)  # also 80 GiB
     assert util["MI300X"] == pytest.approx(total_gb / MI300X_CAP_GB, abs=1e-3)  # 8.8 % of 192 GiB
     assert f"{total_gb / MI300X_CAP_GB:.1%}" == "8.8%"
+
+
+# --------------------------------------------------------------------------- examples/llm_serving.py
+
+EXAMPLE = HERE.parent / "examples" / "llm_serving.py"
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    proc = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path_factory.mktemp("example"))
+    return proc
+
+
+def test_example_runs_cleanly(example):
+    assert example.returncode == 0, example.stderr
+    assert example.stderr == ""
+
+
+def test_example_reaches_the_memory_wall_where_the_hand_formula_says(example):
+    out = example.stdout
+    # 8192 tokens: 131 072 B/token x 8192 = 1.074 GB per sequence;
+    # floor((85.899 GB - 16.06 GB) / 1.074 GB) = 65 fit, so batch 66 is the first OOM.
+    fit = math.floor((H100_CAP_GB * 1e9 - P * 2) / (KV_PER_TOKEN * 8192))
+    assert fit == 65
+    batch_rows = {int(m[1]): m[2] for m in re.finditer(r"^\s*(\d+)\s+[\d.]+ GB\s+[\d.]+ GB\s+[\d.]+%\s+[\d.]+ ms"
+                                                        r"\s+[\d,]+\s+(yes|OOM)$", out, re.MULTILINE)}
+    assert batch_rows[fit] == "yes" and batch_rows[fit + 1] == "OOM"
+    assert f"found by the sweep: {fit + 1} (agrees with the hand formula)" in out
+    assert "strict=True raises OOMError" in out
+    # Llama-3-70B fp16 (141 GB of weights) does not fit one H100 but fits with tensor_parallel=2.
+    tp_rows = {int(m[1]): m[2] for m in re.finditer(r"^\s*([1248])\s+[\d.]+ GB.*\s(yes|OOM)$", out, re.MULTILINE)}
+    assert tp_rows == {1: "OOM", 2: "yes", 4: "yes", 8: "yes"}
+
+
+def test_example_prints_capacities_truthfully(example):
+    out = example.stdout
+    assert "80 GiB = 85.9 GB" in out  # H100: GiB with its GB conversion
+    assert "192 GiB = 206.2 GB" in out  # MI300X
+    assert not re.search(r"\b80 GB\b", out)  # never a GiB figure labelled GB
+    # decode latency is in milliseconds: 16.3 GB / 3.35 TB/s = 4.87 ms on the ideal roofline
+    assert f"ideal roofline {(P * 2 + KV_PER_TOKEN * 2048) / 3.35e12 * 1e3:.2f} ms" in out
+    assert "int4  fp16     fp16" in out  # weight-only int4: fp16 KV, fp16 math on H100
