@@ -63,54 +63,62 @@ def _infra():
 
 def resolve_grid(grid):
     """A grid profile by name (``"Quebec"``) or spec; unknown names raise with suggestions."""
-    infra = _infra()
-    return infra.Grids.get(grid, field="grid") if hasattr(infra, "Grids") else infra.grid(grid)
+    return _infra().Grids.get(grid, field="grid")
 
 
 def resolve_datacenter(dc):
-    infra = _infra()
-    return infra.Datacenters.get(dc, field="datacenter")
-
-
-def grid_names() -> list[str]:
-    mod = _optional("mlsyslab.infra")
-    return [] if mod is None else list(mod.Infra.Grids.names())
+    return _infra().Datacenters.get(dc, field="datacenter")
 
 
 # ---------------------------------------------------------------- training
+def _q(result, name, unit):
+    """A field of a solver result as a float in ``unit`` (``None`` when the result lacks it)."""
+    try:
+        v = getattr(result, name)
+    except AttributeError:
+        return None
+    if v is None:
+        return None
+    return float(v.to(unit).magnitude) if hasattr(v, "to") else float(v)
+
+
 def solve_training(sc) -> dict:
     """Run :class:`DistributedSolver` and return the figures the scorecard needs."""
-    mod = _optional("mlsyslab.solvers.distributed")
-    if mod is None:
-        raise ValidationError("training scenarios need mlsyslab.solvers.distributed, not part of this build.",
-                              field="kind", value="training", allowed="serving or inference")
+    from ..solvers.distributed import DistributedSolver
+
     system = sc.system_spec if sc.system_spec is not None else sc.hardware
-    r = mod.DistributedSolver().solve(
-        sc.model, system, n_gpus=sc.n_gpus, dp=sc.data_parallel, tp=sc.tensor_parallel, pp=sc.pipeline_parallel,
-        global_batch_size=sc.global_batch_size, microbatches=sc.microbatches, seq_len=sc.seq_len,
-        precision=sc.precision, zero_stage=sc.zero_stage, recompute=sc.recompute)
-    raw = r.raw
+    try:
+        r = DistributedSolver(efficiency=sc.efficiency).solve(
+            sc.model, system, n_gpus=sc.n_gpus, dp=sc.data_parallel, tp=sc.tensor_parallel, pp=sc.pipeline_parallel,
+            global_batch_size=sc.global_batch_size, microbatches=sc.microbatches, seq_len=sc.seq_len,
+            precision=sc.precision, zero_stage=sc.zero_stage, recompute=sc.recompute)
+    except NotImplementedError:
+        raise ValidationError("training scenarios need DistributedSolver, which is not implemented in this build.",
+                              field="kind", value="training", allowed="serving or inference") from None
     parts = []
-    for key, label in (("weights", "weights per GPU"), ("gradients", "gradients per GPU"),
-                       ("optimizer", "optimizer state per GPU"), ("activations", "activations per GPU")):
-        for cand in (f"{key}_bytes", f"memory_{key}", key):
-            if cand in raw:
-                parts.append(Metric(key, raw[cand] / 1e9, "GB", label))
-                break
+    for key in getattr(r, "_QUANTITIES", {}):
+        if key.startswith("memory_") and key != "memory_per_gpu" or key.endswith("_memory"):
+            v = _q(r, key, "GB")
+            if v is not None:
+                parts.append(Metric(key, v, "GB", key.replace("_", " ") + " per GPU"))
     extra = []
-    for key, label, unit, scale in (("compute_time", "compute time", "s", 1), ("comm_time", "communication time", "s", 1),
-                                    ("bubble_fraction", "pipeline bubble", "", 1),
-                                    ("scaling_efficiency", "scaling efficiency", "", 1), ("mfu", "MFU", "", 1)):
-        if key in raw:
-            extra.append(Metric(key, raw[key] * scale, unit, label))
-    mem = raw.get("memory_per_gpu", raw.get("memory_per_gpu_bytes"))
-    return {"result": r, "step_time_s": raw["step_time"], "memory_per_gpu_B": mem,
+    for key, label, unit in (("compute_time", "compute time", "s"), ("comm_time", "communication time", "s"),
+                             ("bubble_fraction", "pipeline bubble", ""), ("mfu", "MFU", ""),
+                             ("scaling_efficiency", "scaling efficiency", "")):
+        v = _q(r, key, unit)
+        if v is not None:
+            extra.append(Metric(key, float(v), unit, label))
+    return {"result": r, "step_time_s": _q(r, "step_time", "s"), "memory_per_gpu_B": _q(r, "memory_per_gpu", "B"),
             "memory_parts": tuple(parts), "extra_metrics": extra}
 
 
 # ---------------------------------------------------------------- energy, carbon, cost
-def device_power_w(sc) -> float | None:
-    return sc.hardware.tdp_w
+def _grid_for(sc):
+    if sc.grid is not None:
+        return sc.grid, ""
+    if sc.datacenter is not None:
+        return sc.datacenter.grid, ""
+    return "US_Average", " (US average grid: no grid given)"
 
 
 def macro_level(sc, duration_s, result) -> Level:
@@ -119,41 +127,50 @@ def macro_level(sc, duration_s, result) -> Level:
         why = {"inference": "no duration for a single inference",
                "training": "give tokens= (training token budget) for energy, carbon and cost"}.get(sc.kind, "")
         return Level("macro", SKIPPED, why or "no duration")
+    from ..units import quantity
+
     per = "per 1M tokens" if sc.kind == "serving" else "for the run"
     metrics, notes = [], []
-    sus = _optional("mlsyslab.solvers.sustainability")
-    if sus is not None:
-        try:
-            s = sus.SustainabilitySolver().solve(hardware=sc.hardware, n_devices=sc.devices,
-                                                 duration=duration_s / 3600, utilization=sc.utilization,
-                                                 grid=sc.grid, pue=sc.pue, datacenter=sc.datacenter)
-            metrics.append(Metric("energy", s.raw["energy_kwh"] if "energy_kwh" in s.raw else s.energy.to("kWh").magnitude,
-                                  "kWh", f"energy {per}"))
-            if sc.grid is not None:
-                metrics.append(Metric("carbon", s.carbon.to("kgCO2e").magnitude, "kgCO2e", f"carbon {per}"))
-        except ValidationError as exc:
-            notes.append(str(exc))
-    else:
-        notes.append("sustainability solver not available")
-    cost = _optional("mlsyslab.solvers.cost")
-    if cost is not None:
-        try:
-            if sc.kind == "serving":
-                c = cost.CostSolver().serving_cost(result, price_per_hour=sc.price_per_device_hour)
-                metrics.append(Metric("cost_per_million_tokens", c.to("USD").magnitude, "USD", "cost per 1M tokens"))
-            else:
-                c = cost.CostSolver().training_cost(sc.hardware, n_devices=sc.devices, duration=duration_s / 3600,
-                                                    price_per_hour=sc.price_per_device_hour)
-                metrics.append(Metric("cost", c.to("USD").magnitude, "USD", "training cost"))
-        except ValidationError as exc:
-            notes.append(str(exc))
-    else:
-        notes.append("cost solver not available")
+    grid, grid_note = _grid_for(sc)
+    try:
+        from ..solvers.sustainability import SustainabilitySolver
+
+        s = SustainabilitySolver().solve(hardware=sc.hardware, n_devices=sc.devices,
+                                         duration=quantity(duration_s, "s"), utilization=sc.utilization,
+                                         grid=grid, pue=sc.pue, datacenter=sc.datacenter)
+        metrics.append(Metric("energy", _q(s, "energy", "kWh"), "kWh", f"energy {per}"))
+        carbon = _q(s, "operational_carbon", "kgCO2e")
+        if carbon is None:
+            carbon = _q(s, "carbon", "kgCO2e")
+        metrics.append(Metric("carbon", carbon, "kgCO2e", f"operational carbon {per}{grid_note}"))
+        water = _q(s, "water", "L")
+        if water is not None:
+            metrics.append(Metric("water", water, "L", f"water {per}"))
+    except NotImplementedError:
+        notes.append("energy/carbon: SustainabilitySolver not implemented in this build")
+    except ValidationError as exc:
+        notes.append(f"energy/carbon: {exc}")
+    try:
+        from ..solvers.cost import CostSolver
+
+        if sc.kind == "serving":
+            c = CostSolver().serving_cost(sc.model, sc.hardware, seq_len=sc.seq_len, batch_size=sc.batch_size,
+                                          precision=sc.precision, tensor_parallel=sc.tensor_parallel,
+                                          price_per_gpu_hour=sc.price_per_device_hour, efficiency=sc.efficiency)
+            metrics.append(Metric("cost_per_million_tokens", _q(c, "cost_per_million_tokens", "USD"), "USD",
+                                  "cost per 1M tokens"))
+        else:
+            c = CostSolver().training_cost(result, sc.tokens, price_per_gpu_hour=sc.price_per_device_hour)
+            metrics.append(Metric("cost", _q(c, "total_cost", "USD"), "USD", "training cost"))
+    except NotImplementedError:
+        notes.append("cost: CostSolver not implemented in this build")
+    except ValidationError as exc:
+        notes.append(f"cost: {exc}")
     if not metrics:
         return Level("macro", SKIPPED, "; ".join(notes))
     summary = ", ".join(f"{m.label} {m.text()}" for m in metrics)
     return Level("macro", PASS, summary + (f" ({'; '.join(notes)})" if notes else ""), metrics)
 
 
-__all__ = ["lookup_system", "system_suggestions", "resolve_grid", "resolve_datacenter", "grid_names",
+__all__ = ["lookup_system", "system_suggestions", "resolve_grid", "resolve_datacenter",
            "solve_training", "macro_level"]

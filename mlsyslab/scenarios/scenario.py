@@ -69,7 +69,8 @@ class Scenario:
     kind : {"serving", "inference", "training"}, optional
         Default: serving for decoder LLMs, training when training arguments are given, else inference.
     seq_len, batch_size, precision, kv_precision, tensor_parallel, efficiency
-        As for the solvers (``efficiency``: "calibrated" or "ideal").
+        As for the solvers (``efficiency``: "calibrated" or "ideal"; ``precision`` defaults to
+        fp16, bf16 for training).
     n_gpus, data_parallel, pipeline_parallel, global_batch_size, microbatches, zero_stage, recompute, tokens
         Training: parallelism, batch in sequences, ZeRO stage, activation recomputation and the
         token budget (for time to train and the macro figures).
@@ -81,7 +82,7 @@ class Scenario:
     """
 
     def __init__(self, workload, system, sla=None, *, kind=None, name=None, seq_len=None, batch_size=1,
-                 precision="fp16", kv_precision=None, tensor_parallel=1, efficiency="calibrated",
+                 precision=None, kv_precision=None, tensor_parallel=1, efficiency="calibrated",
                  n_gpus=None, data_parallel=None, pipeline_parallel=1, global_batch_size=None, microbatches=None,
                  zero_stage=0, recompute=False, tokens=None, grid=None, pue=None, datacenter=None,
                  utilization=None, price_per_device_hour=None):
@@ -99,6 +100,8 @@ class Scenario:
             raise ValidationError(f"kind='training' is modelled for transformers; {self.model.key} is a "
                                   f"{self.model.family} model.", field="kind", value=kind, allowed="serving or inference")
         self.name = str(name) if name is not None else f"{self.model.key} on {self.system_key}"
+        if precision is None:
+            precision = "bf16" if self.kind == "training" else "fp16"
         self.precision = normalize(precision, "precision")
         self.kv_precision = None if kv_precision is None else normalize(kv_precision, "kv_precision")
         self.efficiency = inputs.choice(efficiency, "efficiency", ("calibrated", "ideal"))

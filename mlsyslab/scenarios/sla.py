@@ -64,7 +64,7 @@ LIMITS = {lim.name: lim for lim in (
 _THROUGHPUT_UNITS = ("token/s", "sample/s", "1/s")
 
 
-def _parse_string(text: str, field: str):
+def parse_value(text: str, field: str):
     """``"200 ms"`` -> Quantity; ``"$2.5"`` -> 2.5 USD; ``"0.9"`` -> 0.9 (plain)."""
     s = text.strip()
     m = re.fullmatch(r"\$\s*([-+0-9.eE]+)", s)
@@ -98,7 +98,7 @@ def parse_limit(value, name: str, field: str | None = None):
     lim = LIMITS[name]
     raw = value
     if isinstance(value, str):
-        value = _parse_string(value, field)
+        value = parse_value(value, field)
     unit = None if name == "throughput" else lim.unit  # throughput: None = the workload's own unit
     if is_quantity(value):
         ureg = get_registry()
@@ -109,11 +109,11 @@ def parse_limit(value, name: str, field: str | None = None):
                 value = value.to(target).magnitude
                 break
         else:
-            want = " or ".join(repr(str(ureg.Unit(t).dimensionality)) if t else "dimensionless" for t in targets)
+            want = " or ".join(str(ureg.Unit(t).dimensionality) if t else "dimensionless" for t in targets)
             example = {"ms": "'200 ms'", "s": "'1.5 s'", "h": "'48 h'", "USD": "'2.5 USD'",
                        "kgCO2e": "'500 kgCO2e'", "": "0.9"}.get(lim.unit, "'300 tokens/s'")
             raise ValidationError(
-                f"{field}={raw!r} has dimension {value.dimensionality}; {name} ({lim.label}) needs "
+                f"{field}={raw!r} is in {value.units:~} (dimension {value.dimensionality}); {name} ({lim.label}) needs a quantity of dimension "
                 f"{want}, e.g. {example}.", field=field, value=raw, allowed=f"a quantity in {lim.unit or 'fraction'}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValidationError(f"{field}={raw!r} is not allowed; {name} must be a number in {lim.unit or 'fraction'} "
@@ -189,4 +189,4 @@ def margin(predicted: float, limit: float, direction: str) -> float:
     return (limit - predicted) / limit if direction == "max" else (predicted - limit) / limit
 
 
-__all__ = ["SLA", "LIMITS", "Limit", "parse_limit", "margin"]
+__all__ = ["SLA", "LIMITS", "Limit", "parse_limit", "parse_value", "margin"]
