@@ -22,9 +22,14 @@ with _warnings.catch_warnings():
     import ipywidgets as _ipywidgets  # noqa: F401
 
 from .component import Component, InputError  # noqa: E402
+from .context_scaling import ContextScaling  # noqa: E402
+from .hardware_comparison import HardwareComparison  # noqa: E402
+from .memory_wall import MemoryWall  # noqa: E402
 from .pickers import HardwarePicker, ModelPicker, PrecisionPicker  # noqa: E402
 from .prediction_checkpoint import LockedPredictionError, PredictionCheckpoint, predictions  # noqa: E402
+from .roofline_plot import RooflinePlot  # noqa: E402
 from .serving_explorer import ServingExplorer  # noqa: E402
 
-__all__ = ["Component", "InputError", "ModelPicker", "HardwarePicker", "PrecisionPicker", "ServingExplorer",
+__all__ = ["Component", "InputError", "ModelPicker", "HardwarePicker", "PrecisionPicker", "ServingExplorer", "MemoryWall",
+           "RooflinePlot", "ContextScaling", "HardwareComparison",
            "PredictionCheckpoint", "LockedPredictionError", "predictions"]

@@ -234,6 +234,54 @@ class Component(HasTraits):
             cache[self.efficiency] = ServingSolver(self.efficiency)
         return cache[self.efficiency]
 
+    def _controls(self, *names):
+        """Standard controls bound to the named input traits, in order: ``model`` (ModelPicker),
+        ``hardware`` (HardwarePicker by tier), ``precision``, ``seq_len`` (log2 slider),
+        ``batch_size`` (slider), ``tensor_parallel`` (dropdown). Sliders: ``continuous_update=False``."""
+        import ipywidgets as w
+
+        from .pickers import HardwarePicker, ModelPicker, PrecisionPicker
+
+        style = {"description_width": "initial"}
+        out = []
+        for name in names:
+            if name == "model":
+                self.model_picker = ModelPicker(self.model)
+                traitlets.link((self, "model"), (self.model_picker, "value"))
+                out.append(self.model_picker.view)
+            elif name == "hardware":
+                self.hardware_picker = HardwarePicker(self.hardware)
+                traitlets.link((self, "hardware"), (self.hardware_picker, "value"))
+                out.append(self.hardware_picker.view)
+            elif name == "precision":
+                self.precision_picker = PrecisionPicker(self.precision)
+                traitlets.link((self, "precision"), (self.precision_picker, "value"))
+                out.append(self.precision_picker.view)
+            elif name == "seq_len":
+                self.seq_len_slider = w.FloatLogSlider(base=2, min=7, max=17, step=0.5,
+                                                       description="seq_len (tokens)", readout_format=".0f",
+                                                       continuous_update=False, style=style)
+                log2_slider_bind(self, "seq_len", self.seq_len_slider)
+                out.append(self.seq_len_slider)
+            elif name == "batch_size":
+                self.batch_slider = w.IntSlider(min=1, max=256, description="batch_size", continuous_update=False,
+                                                style=style)
+                bind(self, "batch_size", self.batch_slider)
+                out.append(self.batch_slider)
+            elif name == "tensor_parallel":
+                self.tp_dropdown = w.Dropdown(options=[1, 2, 4, 8, 16], description="tensor_parallel", style=style)
+
+                def tp_option(v, dd=self.tp_dropdown):
+                    if v not in dd.options:
+                        dd.options = sorted({*dd.options, v})
+                    return v
+
+                bind(self, "tensor_parallel", self.tp_dropdown, to_control=tp_option, widen=False)
+                out.append(self.tp_dropdown)
+            else:  # pragma: no cover - programming error
+                raise ValueError(f"no standard control for {name!r}")
+        return w.VBox(out)
+
     def _build_view(self):  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -18,9 +18,8 @@ import traitlets
 
 from ..solvers.serving import ServingResult
 from ..units import format_bytes
-from .component import (TIME_UNITS, Component, HardwareName, ModelName, PrecisionName, batch_trait, bind, fmt, hold_sync,
-                        log2_slider_bind, seq_len_trait, tp_trait, unit_label)
-from .pickers import HardwarePicker, ModelPicker, PrecisionPicker
+from .component import (TIME_UNITS, Component, HardwareName, ModelName, PrecisionName, batch_trait, fmt, hold_sync,
+                        seq_len_trait, tp_trait, unit_label)
 
 COLORS = {"weights": "#1f77b4", "kv": "#ff7f0e", "free": "#d9d9d9", "oom": "#d62728", "oom_dark": "#8c1c1c"}
 
@@ -65,25 +64,6 @@ class ServingExplorer(Component):
 
     # ------------------------------------------------------------------ view
     def _build_view(self):
-        self.model_picker = ModelPicker(self.model)
-        self.hardware_picker = HardwarePicker(self.hardware)
-        self.precision_picker = PrecisionPicker(self.precision)
-        for name, picker in (("model", self.model_picker), ("hardware", self.hardware_picker),
-                             ("precision", self.precision_picker)):
-            traitlets.link((self, name), (picker, "value"))
-
-        self.seq_len_slider = w.FloatLogSlider(base=2, min=7, max=17, step=0.5, description="seq_len (tokens)",
-                                               readout_format=".0f", continuous_update=False,
-                                               style={"description_width": "initial"})
-        log2_slider_bind(self, "seq_len", self.seq_len_slider)
-        self.batch_slider = w.IntSlider(min=1, max=256, description="batch_size", continuous_update=False,
-                                        style={"description_width": "initial"})
-        bind(self, "batch_size", self.batch_slider)
-        self.tp_dropdown = w.Dropdown(options=[1, 2, 4, 8, 16], description="tensor_parallel",
-                                      style={"description_width": "initial"})
-        bind(self, "tensor_parallel", self.tp_dropdown,
-             to_control=lambda v: self._tp_option(v))
-
         self.readout = w.HTML().add_class("mlsyslab-readout")
         self.banner = w.HTML(layout=w.Layout(display="none")).add_class("mlsyslab-oom")
 
@@ -104,14 +84,8 @@ class ServingExplorer(Component):
                                 title="Memory per GPU", legend_location="top-left",
                                 fig_margin={"top": 40, "bottom": 30, "left": 60, "right": 10},
                                 layout=w.Layout(width="320px", height="360px"))
-        controls = w.VBox([self.model_picker.view, self.hardware_picker.view, self.precision_picker.view,
-                           self.seq_len_slider, self.batch_slider, self.tp_dropdown])
+        controls = self._controls("model", "hardware", "precision", "seq_len", "batch_size", "tensor_parallel")
         return w.VBox([w.HBox([controls, self.figure]), self.banner, self.readout]).add_class("mlsyslab-serving-explorer")
-
-    def _tp_option(self, v):
-        if v not in self.tp_dropdown.options:
-            self.tp_dropdown.options = sorted({*self.tp_dropdown.options, v})
-        return v
 
     # ------------------------------------------------------------------ model -> view
     def _refresh(self):
