@@ -45,7 +45,11 @@ test: $(VENV)/.stamp-test chromium
 test-fast: $(VENV)/.stamp-test
 	$(PY) -m pytest -m "not browser and not nbgrader and not slow" $(PYTEST_ARGS)
 
-bench: $(VENV)/.stamp-test
+$(VENV)/.stamp-bench: pyproject.toml | $(PY)
+	$(PIP) install -e ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.stamp-bench
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 docs: $(VENV)/.stamp-test
