@@ -16,10 +16,17 @@ import sys
 SUBCOMMANDS = ("zoo", "serve", "roofline", "train", "sustain", "run", "validate", "lab", "grade")
 
 
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """Argument errors as one line on stderr (exit 2), like every other mlsyslab error; subparsers inherit it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="mlsyslab", description="ML-systems performance reasoning from first principles.")
+    parser = OneLineArgumentParser(prog="mlsyslab", description="ML-systems performance reasoning from first principles.")
     parser.add_argument("--version", action="version", version=f"mlsyslab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
