@@ -8,6 +8,8 @@ SI base units (bytes, seconds, FLOP, W) and converts at the boundary with
 
 Units added to Pint's defaults:
 
+* ``bit`` redefined with its own dimension ``[information]`` (Pint ships it dimensionless), so
+  bytes never silently convert to or from plain numbers or frequencies.
 * ``param`` (dimension ``[parameter]``): ``Gparam`` = 1e9 parameters.
 * ``token`` (dimension ``[token]``).
 * ``flop`` (dimension ``[computation]``), aliases ``FLOP``, ``FLOPs``: so
@@ -22,6 +24,9 @@ import math
 import threading
 
 _EXTRA_DEFINITIONS = (
+    # Pint's default file has ``bit = []`` (dimensionless), so 3 Hz would convert to bytes/s and
+    # errors would call bytes "dimensionless"; give information its own dimension.
+    "bit = [information]",
     "param = [parameter] = _ = params = parameter = parameters",
     "token = [token] = tok = tokens",
     "flop = [computation] = FLOP = FLOPs = flops",
@@ -41,9 +46,9 @@ def _build_registry():
     import pint
 
     try:
-        reg = pint.UnitRegistry(cache_folder=":auto:")
+        reg = pint.UnitRegistry(cache_folder=":auto:", on_redefinition="ignore")
     except Exception:  # read-only home or missing cache support: build without cache
-        reg = pint.UnitRegistry()
+        reg = pint.UnitRegistry(on_redefinition="ignore")
     for line in _EXTRA_DEFINITIONS:
         reg.define(line)
     reg.formatter.default_format = "~P"  # "16.06 GB", not "16.06 gigabyte"
