@@ -27,8 +27,8 @@ class HardwareComparison(Component):
         One row per (device, precision): ``hardware, precision, ttft_ms, itl_ms, max_batch, feasible``.
     """
 
-    hardware = traitlets.List(HardwareName(), default_value=["A100", "H100", "H200", "B200", "MI300X"], minlen=1)
-    precisions = traitlets.List(PrecisionName(), default_value=["fp16"], minlen=1, maxlen=2)
+    hardware = traitlets.List(HardwareName(), default_value=["A100", "H100", "H200", "B200", "MI300X"])
+    precisions = traitlets.List(PrecisionName(), default_value=["fp16"])
     model = ModelName("Llama3_8B")
     seq_len = seq_len_trait(4096)
     batch_size = batch_trait(1)

@@ -45,7 +45,7 @@ class RooflinePlot(Component):
         Device key -> ridge point (FLOP/B).
     """
 
-    hardware = traitlets.List(HardwareName(), default_value=["H100", "A100"], minlen=1)
+    hardware = traitlets.List(HardwareName(), default_value=["H100", "A100"])
     workloads = traitlets.List(ModelName(llm_only=False), default_value=["Llama3_8B", "ResNet50"])
     precision = PrecisionName("fp16")
     batch_size = batch_trait(1)

@@ -1,0 +1,302 @@
+"""mlsyslab.widgets without a browser: traits -> solver -> marks, the memory wall, the locked prediction.
+
+Reference figures are worked out here by hand from datasheets and architectures:
+
+* H100 SXM: 80 GiB = 80 x 2^30 = 85,899,345,920 B; 3.35 TB/s; 989.5 TFLOP/s dense fp16.
+* Llama-3-8B: L=32, d=4096, 32 heads, 8 KV heads, head_dim 128, ffn 14336, vocab 128256, untied.
+  Parameters: per layer 2*d*d (Q,O) + 2*d*1024 (K,V) + 3*d*14336 (gated FFN) + 2*d (norms)
+  = 218,112,000; x32 + 2 x 128256 x 4096 (embeddings) + 4096 (final norm) = 8,030,261,248.
+  fp16 KV per token: 2 (K,V) x 32 layers x 8 heads x 128 x 2 B = 131,072 B.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import traitlets
+
+import mlsyslab as ml
+import mlsyslab.widgets as mw
+
+# Every warning raised while a widget is used is an error (a notebook must stay quiet on stderr).
+pytestmark = pytest.mark.filterwarnings("error")
+
+H100_BYTES = 80 * 2**30
+assert H100_BYTES == 85_899_345_920
+H100_FP16_FLOPS = 989.5e12
+H100_BW = 3.35e12
+LLAMA3_8B_PARAMS = 32 * (2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336 + 2 * 4096) + 2 * 128256 * 4096 + 4096
+assert LLAMA3_8B_PARAMS == 8_030_261_248
+KV_PER_TOKEN_FP16 = 2 * 32 * 8 * 128 * 2
+assert KV_PER_TOKEN_FP16 == 131_072
+WEIGHTS_FP16 = 2 * LLAMA3_8B_PARAMS
+
+
+def hand_first_oom_batch(seq_len: int) -> int:
+    """Smallest batch that overflows an H100: floor((C - W) / (KV_tok x S)) + 1."""
+    return math.floor((H100_BYTES - WEIGHTS_FP16) / (KV_PER_TOKEN_FP16 * seq_len)) + 1
+
+
+# ----------------------------------------------------------------------------- packaging
+def test_import_mlsyslab_does_not_load_widget_libraries():
+    code = ("import sys, mlsyslab, mlsyslab.solvers.serving; "
+            "print(sorted(m for m in ('ipywidgets', 'bqplot', 'mlsyslab.widgets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+    assert out.stderr == ""
+
+
+def test_widgets_reachable_lazily_from_package():
+    assert ml.widgets.ServingExplorer is mw.ServingExplorer
+
+
+def test_component_displays_its_view():
+    e = mw.ServingExplorer()
+    bundle = e._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == e.view.model_id
+
+
+# ----------------------------------------------------------------------------- ServingExplorer
+def test_explorer_marks_equal_solver_and_hand_weights():
+    e = mw.ServingExplorer(model="Llama3_8B", hardware="H100", seq_len=4096, batch_size=8, precision="fp16")
+    r = ml.ServingSolver().solve("Llama3_8B", "H100", 4096, 8, "fp16")
+    weights_gb, kv_gb, free_gb = e.bars.y[:, 0]
+    assert weights_gb == pytest.approx(r.weights_bytes / 1e9, rel=1e-12)
+    assert kv_gb == pytest.approx(r.kv_bytes / 1e9, rel=1e-12)
+    # by hand: 16.06 GB of weights, 8 x 4096 x 131072 B of KV-cache, the rest of 80 GiB free
+    assert weights_gb == pytest.approx(WEIGHTS_FP16 / 1e9, rel=1e-9)
+    assert kv_gb == pytest.approx(8 * 4096 * KV_PER_TOKEN_FP16 / 1e9, rel=1e-12)
+    assert free_gb == pytest.approx((H100_BYTES - WEIGHTS_FP16 - 8 * 4096 * KV_PER_TOKEN_FP16) / 1e9, rel=1e-9)
+    assert list(e.capacity_line.y) == pytest.approx([H100_BYTES / 1e9] * 2)
+    assert e.result.ttft_s == pytest.approx(r.ttft_s) and e.result.itl_s == pytest.approx(r.itl_s)
+
+
+def test_setting_a_trait_resolves_and_redraws():
+    e = mw.ServingExplorer(seq_len=4096, batch_size=1)
+    before_kv, before_readout = e.bars.y[1, 0], e.readout.value
+    e.seq_len = 16384
+    r = ml.ServingSolver().solve("Llama3_8B", "H100", 16384, 1)
+    assert e.bars.y[1, 0] == pytest.approx(4 * before_kv)  # KV grows linearly in S
+    assert e.bars.y[1, 0] == pytest.approx(r.kv_bytes / 1e9)
+    assert e.readout.value != before_readout
+    assert f"{r.ttft_s * 1e3:.3g} ms" in e.readout.value
+    e.precision = "fp8"
+    assert e.bars.y[0, 0] == pytest.approx(LLAMA3_8B_PARAMS * 1 / 1e9, rel=1e-9)  # 1 byte per weight
+
+
+def test_oom_flips_at_the_hand_computed_batch():
+    first = hand_first_oom_batch(4096)
+    assert first == 131  # 69,838,823,424 B spare / 536,870,912 B per sequence = 130.08
+    e = mw.ServingExplorer(model="Llama3_8B", hardware="H100", seq_len=4096, precision="fp16", batch_size=first - 1)
+    assert e.oom is False and e.result.feasible
+    assert e.banner.layout.display == "none"
+    assert e.bars.colors[1] != "#d62728"
+    e.batch_size = first
+    assert e.oom is True and not e.result.feasible
+    assert e.banner.layout.display != "none" and "OOM" in e.banner.value
+    assert f"largest batch that fits: {first - 1}" in e.banner.value
+    assert e.bars.colors[1] == "#d62728"
+    assert sum(e.bars.y[:2, 0]) > e.capacity_line.y[0]  # the bar goes past the capacity line
+    assert e.bars.y[2, 0] == 0.0
+
+
+def test_tensor_parallel_halves_weights_per_gpu():
+    e = mw.ServingExplorer(tensor_parallel=2)
+    assert e.bars.y[0, 0] == pytest.approx(WEIGHTS_FP16 / 2 / 1e9, rel=1e-9)
+
+
+def test_sliders_drive_the_model_and_never_clamp_it():
+    e = mw.ServingExplorer()
+    assert e.seq_len_slider.continuous_update is False and e.batch_slider.continuous_update is False
+    e.seq_len_slider.value = 1024.0
+    assert e.seq_len == 1024
+    e.batch_slider.value = 3
+    assert e.batch_size == 3
+    e.batch_size = 1000  # beyond the slider's initial max of 256
+    assert e.batch_size == 1000 and e.batch_slider.value == 1000
+    e.seq_len = 300_000  # beyond 2^17
+    assert e.seq_len == 300_000 and e.seq_len_slider.value == pytest.approx(300_000)
+    e.hardware_picker.dropdown.value = "A100"
+    assert e.hardware == "A100" and e.result.hardware.key == "A100"
+    e.hardware = "JetsonOrinNano"
+    assert e.hardware_picker.tier_buttons.value == "Edge"
+
+
+def test_inputs_are_validated_with_named_errors():
+    e = mw.ServingExplorer()
+    with pytest.raises(ml.ValidationError, match="Did you mean 'H100'") as info:
+        e.hardware = "H10O"
+    assert isinstance(info.value, traitlets.TraitError)
+    with pytest.raises(ml.ValidationError, match="decoder LLM"):
+        e.model = "ResNet50"
+    with pytest.raises(ml.ValidationError, match="batch_size"):
+        e.batch_size = 0
+    assert e.hardware == "H100" and e.batch_size == 1  # unchanged
+    e.seq_len = ml.Q_(2, "ktoken")
+    assert e.seq_len == 2000
+    e.model = "llama-3-8b"
+    assert e.model == "Llama3_8B"
+
+
+def test_link_two_explorers_share_batch_size():
+    a = mw.ServingExplorer(hardware="H100")
+    b = mw.ServingExplorer(hardware="MI300X")
+    traitlets.link((a, "batch_size"), (b, "batch_size"))
+    a.batch_size = 64
+    assert b.batch_size == 64
+    rb = ml.ServingSolver().solve("Llama3_8B", "MI300X", 4096, 64)
+    assert b.result.batch_size == 64
+    assert b.bars.y[1, 0] == pytest.approx(rb.kv_bytes / 1e9)
+    b.batch_slider.value = 5
+    assert a.batch_size == 5 and a.result.batch_size == 5
+
+
+# ----------------------------------------------------------------------------- MemoryWall
+def test_memory_wall_marks_first_oom_point_from_hand_formula():
+    m = mw.MemoryWall(model="Llama3_8B", hardware="H100", seq_len=4096, batch_size=8, precision="fp16")
+    assert m.first_oom_batch == hand_first_oom_batch(4096) == 131
+    assert list(m.batch_oom.x) == [131.0]
+    assert m.batch_oom.y[0] == pytest.approx((WEIGHTS_FP16 + 131 * 4096 * KV_PER_TOKEN_FP16) / 1e9)
+    first_s = math.floor((H100_BYTES - WEIGHTS_FP16) / (KV_PER_TOKEN_FP16 * 8)) + 1
+    assert m.first_oom_seq_len == first_s == 66604
+    assert list(m.context_oom.x) == [float(first_s)]
+    assert m.batch_capacity.y[0] == pytest.approx(H100_BYTES / 1e9)
+    # the curve is the solver's: memory at every batch on the x axis
+    B = m.batch_total.x
+    assert m.batch_total.y == pytest.approx((WEIGHTS_FP16 + B * 4096 * KV_PER_TOKEN_FP16) / 1e9)
+    m.seq_len = 8192
+    assert m.first_oom_batch == hand_first_oom_batch(8192) == 66
+    assert "66" in m.readout.value
+
+
+# ----------------------------------------------------------------------------- ContextScaling
+def test_context_scaling_linear_and_full_models():
+    c = mw.ContextScaling(model="Llama3_8B", hardware="H100", seq_len=8192, efficiency="ideal", max_seq_len=32768)
+    S = c.linear_line.x
+    # linear 2PS model at 100 % of the fp16 datasheet peak
+    assert c.linear_line.y == pytest.approx(2 * LLAMA3_8B_PARAMS * S / H100_FP16_FLOPS, rel=1e-9)
+    solver = ml.ServingSolver("ideal")
+    for i in (0, len(S) // 2, len(S) - 1):
+        assert c.full_line.y[i] == pytest.approx(solver.solve("Llama3_8B", "H100", int(S[i])).ttft_s, rel=1e-9)
+    # at long context the full model is above the line by the attention FLOPs: 2 L S^2 a
+    s = 32768
+    attn = 2 * 32 * s * s * 4096
+    assert c.full_line.y[-1] == pytest.approx((2 * LLAMA3_8B_PARAMS * s + attn) / H100_FP16_FLOPS, rel=1e-6)
+    assert c.attention_share == pytest.approx(1 - c.ttft_linear_s / c.result.ttft_s)
+    assert 0 < c.attention_share < 1
+
+
+# ----------------------------------------------------------------------------- RooflinePlot
+def test_roofline_plot_ridges_and_points():
+    r = mw.RooflinePlot(hardware=["H100", "A100"], workloads=["Llama3_8B", "ResNet50"], precision="fp16",
+                        batch_size=1, seq_len=2048)
+    assert r.ridges["H100"] == pytest.approx(H100_FP16_FLOPS / H100_BW)  # 295 FLOP/B
+    assert r.ridges["A100"] == pytest.approx(312e12 / 2.039e12, rel=1e-3)  # A100 80GB SXM: 312 TFLOP/s, 2.039 TB/s
+    assert list(r.ridge_marks.x) == pytest.approx([r.ridges["H100"], r.ridges["A100"]])
+    assert r.roofs.y.shape == (2, r.roofs.x.shape[1])
+    assert r.roofs.y[0].max() == pytest.approx(989.5)  # TFLOP/s plateau
+    names = list(r.workload_marks.names)
+    assert names == ["Llama3_8B prefill", "Llama3_8B decode", "ResNet50"]
+    # decode at B=1, S=2048: F = 2P + 4 L S a, bytes = 2P + KV(S) -> intensity ~ 1 FLOP/B
+    F = 2 * LLAMA3_8B_PARAMS + 4 * 32 * 2048 * 4096
+    M = WEIGHTS_FP16 + 2048 * KV_PER_TOKEN_FP16
+    assert r.workload_marks.x[1] == pytest.approx(F / M, rel=1e-9)
+    assert r.workload_marks.y[1] == pytest.approx(H100_BW * F / M / 1e12, rel=1e-9)  # memory-bound roof
+    r.batch_size = 64
+    assert r.workload_marks.x[1] > 30  # batching raises decode intensity
+    assert r.workload_marks.tooltip is not None
+
+
+# ----------------------------------------------------------------------------- HardwareComparison
+def test_hardware_comparison_bars_equal_solver():
+    h = mw.HardwareComparison(hardware=["A100", "H100"], precisions=["fp16", "fp8"], seq_len=4096, batch_size=4)
+    s = ml.ServingSolver()
+    assert h.ttft_bars.y.shape == (2, 2)
+    for i, p in enumerate(["fp16", "fp8"]):
+        for j, dev in enumerate(["A100", "H100"]):
+            r = s.solve("Llama3_8B", dev, 4096, 4, p)
+            assert h.ttft_bars.y[i, j] == pytest.approx(r.ttft_s * 1e3)
+            assert h.itl_bars.y[i, j] == pytest.approx(r.itl_s * 1e3)
+            assert h.capacity_bars.y[i, j] == r.max_batch_size
+    assert h.capacity_bars.y[0, 1] == hand_first_oom_batch(4096) - 1
+    with pytest.raises(ml.ValidationError, match="one or two precisions"):
+        h.precisions = ["fp16", "fp8", "int4"]
+
+
+# ----------------------------------------------------------------------------- PredictionCheckpoint
+def _ttft_answer():
+    return ml.ServingSolver().solve("Llama3_8B", "H100", 4096).ttft
+
+
+def test_checkpoint_headless_predict_lock_reveal(tmp_path):
+    path = tmp_path / "preds.jsonl"
+    cp = mw.PredictionCheckpoint("TTFT of Llama3_8B on H100 at 4096 tokens?", answer=_ttft_answer, unit="ms",
+                                 key="ttft-q", path=str(path), explanation="Prefill is compute-bound: 2PS/peak.",
+                                 tolerance_pct=50)
+    cp.predict(0.12, "s")
+    assert cp.prediction == pytest.approx(120.0)  # converted to the question's unit
+    cp.lock()
+    cp.reveal()
+    truth = _ttft_answer().to("ms").magnitude
+    assert cp.answer_value == pytest.approx(truth)
+    assert cp.error_pct == pytest.approx((120.0 - truth) / truth * 100)
+    rec = cp.record
+    assert rec["key"] == "ttft-q" and rec["prediction"] == pytest.approx(120.0) and rec["unit"] == "ms"
+    assert rec["within_tolerance"] == (abs(cp.error_pct) <= 50)
+    assert rec["explanation"].startswith("Prefill")
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["event"] for x in lines] == ["lock", "reveal"]
+    back = mw.predictions(path)
+    assert len(back) == 1 and back[0]["answer"] == pytest.approx(truth) and back[0]["locked_at"]
+    assert f"{cp.error_pct:+.1f} %" in cp.answer_html.value
+
+
+def test_locked_prediction_cannot_change(tmp_path):
+    cp = mw.PredictionCheckpoint("How many tokens?", answer=ml.Q_(500, "token"), path=str(tmp_path / "p.jsonl"))
+    cp.predict(120, "token").lock()
+    with pytest.raises(mw.LockedPredictionError, match="locked at 120 tok"):
+        cp.prediction = 500.0
+    with pytest.raises(mw.LockedPredictionError):
+        cp.predict(500, "token")
+    with pytest.raises(ml.ValidationError, match="cannot be undone"):
+        cp.set_trait("locked", False)
+    with pytest.raises(traitlets.TraitError, match="read-only"):
+        cp.locked = False
+    cp.text.value = "500"
+    cp.lock_button.click()  # the UI is frozen too; nothing changes, no traceback
+    assert cp.prediction == 120.0 and cp.locked and cp.text.disabled
+    cp.reveal()
+    assert cp.error_pct == pytest.approx((120 - 500) / 500 * 100)
+    assert mw.predictions(tmp_path / "p.jsonl")[0]["prediction"] == 120.0
+
+
+def test_checkpoint_ui_and_unit_errors(tmp_path):
+    cp = mw.PredictionCheckpoint("ITL?", answer=ml.Q_(8.0, "ms"), path="")
+    cp.reveal_button.click()  # nothing typed: message in the widget, state unchanged
+    assert "not a number" in cp.status.value and not cp.locked
+    cp.text.value = "3 GB"
+    cp.lock_button.click()
+    assert "cannot be converted to ms" in cp.status.value and not cp.locked
+    with pytest.raises(ml.ValidationError, match="no prediction to lock"):
+        cp.lock()
+    cp.text.value = "0.01 s"
+    cp.lock_button.click()
+    assert cp.locked and cp.prediction == pytest.approx(10.0)
+    cp.reveal_button.click()
+    assert cp.revealed and cp.error_pct == pytest.approx(25.0)
+    assert "+25.0 %" in cp.answer_html.value
+
+
+def test_checkpoint_default_path_is_next_to_the_notebook(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLSYSLAB_PREDICTIONS", raising=False)
+    cp = mw.PredictionCheckpoint("q?", answer=ml.Q_(2.0, "GB"), key="mem")
+    cp.predict("1.5 GB").reveal()  # reveal locks first
+    assert (tmp_path / "mlsyslab-predictions.jsonl").exists()
+    assert [r["key"] for r in mw.predictions()] == ["mem"]
+    assert mw.predictions(key="other") == []
