@@ -1,0 +1,167 @@
+"""Roofline engine: hand calculations written out, every zoo workload, plotting data, errors."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mlsyslab as ml
+from mlsyslab.errors import OOMError, UnknownNameError, ValidationError
+
+
+def test_resnet50_counts_4_09_g_macs_and_8_18_gflops():
+    # He et al. quote "3.8 x 10^9 FLOPs"; torchvision and most papers "4.1 GFLOPs" = 4.09 G
+    # multiply-accumulates. One MAC is two FLOPs, so a 224x224 image costs 2 x 4.09e9 = 8.18e9 FLOPs.
+    m = ml.Models.ResNet50
+    assert m.macs_per_inference == pytest.approx(4.09e9)
+    r = ml.Engine.solve("ResNet50", "A100", batch_size=1)
+    assert r.flops.to("GFLOP").magnitude == pytest.approx(8.18)
+    assert r.macs.to("GFLOP").magnitude == pytest.approx(4.09)
+    assert ml.Engine.solve("ResNet50", "A100", batch_size=32).flops.to("GFLOP").magnitude == pytest.approx(32 * 8.18)
+
+
+def test_resnet50_memory_bound_at_batch_1_and_compute_bound_at_batch_8_on_a100():
+    # A100 SXM 80GB: 312 TFLOP/s fp16 dense, 2039 GB/s -> ridge = 312e12 / 2039e9 = 153.0 FLOP/B.
+    ridge = 312e12 / 2039e9
+    # fp16 bytes: weights 25.557e6 params x 2 B = 51.114 MB; activations 11.2e6 values x 2 B = 22.4 MB per image.
+    bytes_b1 = 25.557e6 * 2 + 11.2e6 * 2
+    intensity_b1 = 8.18e9 / bytes_b1  # = 111.3 FLOP/B < 153 -> memory-bound
+    r1 = ml.Engine.solve("ResNet50", "A100", batch_size=1, precision="fp16")
+    assert r1.ridge_point.magnitude == pytest.approx(ridge)
+    assert r1.memory_bytes.to("B").magnitude == pytest.approx(bytes_b1)
+    assert r1.arithmetic_intensity.magnitude == pytest.approx(intensity_b1)
+    assert intensity_b1 < ridge and r1.bound == "memory"
+    assert r1.latency.to("s").magnitude == pytest.approx(bytes_b1 / 2039e9)
+    assert r1.throughput.magnitude == pytest.approx(2039e9 / bytes_b1)
+
+    bytes_b8 = 25.557e6 * 2 + 8 * 11.2e6 * 2
+    intensity_b8 = 8 * 8.18e9 / bytes_b8  # = 284.1 FLOP/B > 153 -> compute-bound
+    r8 = ml.Engine.solve("ResNet50", "A100", batch_size=8)
+    assert r8.arithmetic_intensity.magnitude == pytest.approx(intensity_b8)
+    assert intensity_b8 > ridge and r8.bound == "compute"
+    assert r8.latency.to("s").magnitude == pytest.approx(8 * 8.18e9 / 312e12)
+    assert r8.utilization == pytest.approx(1.0)
+
+
+def test_same_resnet50_batch_is_memory_bound_on_h100_with_its_higher_ridge():
+    # H100 SXM: 989.5 TFLOP/s / 3.35 TB/s = 295.4 FLOP/B, above ResNet-50's batch-8 intensity of 284.1.
+    r = ml.Engine.solve("ResNet50", "H100", batch_size=8)
+    assert r.ridge_point.magnitude == pytest.approx(989.5e12 / 3.35e12)
+    assert r.bound == "memory"
+
+
+def test_transformer_prefill_flops_bytes_and_default_seq_len():
+    m = ml.Models.Llama3_8B
+    P, L, a, d = m.n_parameters, 32, 32 * 128, 4096
+    S = 2048  # default: min(max_seq_len, 2048)
+    r = ml.Engine.solve("Llama3_8B", "H100")
+    assert r.seq_len == S
+    assert r.flops.to("FLOP").magnitude == pytest.approx(2 * P * S + 2 * L * S ** 2 * a)
+    kv = 2 * L * 8 * 128 * S * 2  # K and V, 8 KV heads x 128, fp16
+    assert r.memory_bytes.to("B").magnitude == pytest.approx(P * 2 + kv + 2 * L * S * d * 2)
+    assert r.bound == "compute"
+    assert ml.Engine.solve("BERT_Base", "H100").seq_len == 512  # capped at its max_seq_len
+    assert ml.Engine.solve("GPT2", "H100", seq_len=128).flops.to("FLOP").magnitude == pytest.approx(
+        2 * ml.Models.GPT2.n_parameters * 128 + 2 * 12 * 128 ** 2 * 768)
+
+
+def test_tinyml_keyword_spotting_on_a_microcontroller_by_hand():
+    # STM32H743: 1.92 GOP/s int8, 1.92 GB/s SRAM -> ridge 1 OP/B. DS-CNN: 2.7 M MACs = 5.4 MOP;
+    # int8 bytes: 38.6e3 weights + 4 x 64 x 25 x 5 x 2 / 4 = 16e3 activation bytes.
+    r = ml.Engine.solve("KWS_DSCNN", "STM32H7", precision="int8")
+    assert r.memory_bytes.to("B").magnitude == pytest.approx(38.6e3 + 16e3)
+    assert r.bound == "compute"
+    assert r.latency.to("ms").magnitude == pytest.approx(5.4e6 / 1.92e9 * 1e3)
+    assert r.feasible  # 54.6 kB in 1 MiB of SRAM
+
+
+def test_dlrm_is_memory_bound_near_one_flop_per_byte():
+    # The dense MLP reads each of its ~3.6 M weights once per sample (2 FLOPs, 2 bytes in fp16).
+    r = ml.Engine.solve("DLRM", "H100", batch_size=1)
+    assert r.arithmetic_intensity.magnitude == pytest.approx(7.2e6 / (3.6e6 * 2 + 13 * 128 * 2 * 4 * 2 / 4))
+    assert r.bound == "memory"
+    assert r.memory_required.to("GB").magnitude == pytest.approx(23.8e9 * 2 / 1e9, rel=1e-3)  # tables resident
+
+
+@pytest.mark.parametrize("model", [m.key for m in ml.Models])
+def test_every_zoo_model_solves_on_h100(model):
+    r = ml.Engine.solve(model, "H100", batch_size=2)
+    for field in ("flops", "memory_bytes", "arithmetic_intensity", "latency", "throughput", "memory_required"):
+        v = r[field].magnitude
+        assert math.isfinite(v) and v > 0, field
+    assert r.bound in ("compute", "memory")
+    assert 0 < r.utilization <= 1 + 1e-12
+    assert r.latency.to("s").magnitude == pytest.approx(
+        max(r.compute_time.to("s").magnitude, r.memory_time.to("s").magnitude))
+
+
+def test_calibrated_divides_by_the_fitted_efficiencies():
+    from mlsyslab.calibration import calibrated
+
+    cal = calibrated()
+    ideal = ml.Engine.solve("ResNet50", "A100", efficiency="ideal")
+    calib = ml.Engine.solve("ResNet50", "A100", efficiency="calibrated")
+    assert calib.memory_time.magnitude == pytest.approx(ideal.memory_time.magnitude / cal.eta_memory)
+    assert calib.compute_time.magnitude == pytest.approx(ideal.compute_time.magnitude / cal.eta_compute_16)
+
+
+def test_oom_strict_names_the_figures():
+    r = ml.Engine.solve("Llama3_70B", "H100")
+    assert not r.feasible
+    with pytest.raises(OOMError) as e:
+        ml.Engine.solve("Llama3_70B", "H100", strict=True)
+    msg = str(e.value)
+    assert "Llama3_70B" in msg and "H100" in msg and "GB" in msg
+    assert e.value.required_bytes > e.value.capacity_bytes == 80 * 2 ** 30
+
+
+def test_roofline_data_for_plotting():
+    rf = ml.roofline("H100", "fp16")
+    assert rf.peak.to("TFLOP/s").magnitude == pytest.approx(989.5)
+    assert rf.bandwidth.to("TB/s").magnitude == pytest.approx(3.35)
+    assert rf.ridge_point.magnitude == pytest.approx(989.5 / 3.35)
+    assert rf.intensity.shape == rf.attainable_flops.shape and rf.intensity.size > 50
+    custom = ml.roofline("H100", intensity=[10, 1000])
+    # below the ridge: 10 FLOP/B x 3.35e12 B/s = 33.5 TFLOP/s; above: the 989.5 TFLOP/s peak
+    assert custom.attainable.to("TFLOP/s").magnitude == pytest.approx([33.5, 989.5])
+    assert set(rf.ceilings) == set(ml.Hardware.H100.peak_flops)
+    p = rf.point("ResNet50")
+    assert p.bound == "memory" and p.attainable.magnitude < rf.peak.magnitude
+    # int8 runs at the int8 peak
+    assert ml.roofline("H100", "int8").peak.to("TFLOP/s").magnitude == pytest.approx(1979)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=1.5), "batch_size"),
+    (dict(precision="fp12"), "precision"),
+    (dict(efficiency="perfect"), "efficiency"),
+    (dict(seq_len=-3), "seq_len"),
+])
+def test_bad_input_names_the_field(kwargs, field):
+    with pytest.raises(ValidationError) as e:
+        ml.Engine.solve("Llama3_8B", "H100", **kwargs)
+    assert e.value.field == field and field in str(e.value)
+
+
+def test_unknown_names_suggest():
+    with pytest.raises(UnknownNameError, match="Did you mean"):
+        ml.Engine.solve("ResNet5O", "H100")
+    with pytest.raises(UnknownNameError, match="H100"):
+        ml.roofline("H10O")
+    with pytest.raises(ValidationError, match="intensity"):
+        ml.roofline("H100", intensity=[1, -2])
+
+
+def test_hello_world_example_runs_and_prints_the_hand_figures(repo_root):
+    out = subprocess.run([sys.executable, str(repo_root / "examples" / "hello_world.py")], capture_output=True,
+                         text=True, timeout=120, cwd=repo_root)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert "4.09 G MACs" in out.stdout and "8.18 GFLOP" in out.stdout
+    assert "memory-bound" in out.stdout and "compute-bound" in out.stdout
+    assert "153.0 FLOP/B" in out.stdout  # A100 ridge point
