@@ -49,7 +49,7 @@ class _Systems:
         n = inputs.positive_int(n_nodes, "n_nodes", maximum=1_000_000)
         fab = nd.nic if fabric is None else Fabrics.get(fabric, field="fabric")
         if fab.scope != "inter-node" and n > 1:
-            raise ValidationError(f"fabric={fab.key!r} is an {fab.scope} fabric; joining nodes needs one of "
+            raise ValidationError(f"fabric={fab.key!r} is an {fab.scope} fabric; joining nodes needs an inter-node fabric: one of "
                                   f"{', '.join(f.key for f in Fabrics if f.scope == 'inter-node')}.",
                                   field="fabric", value=fab.key, allowed="an inter-node fabric")
         key = name or f"{nd.key}_x{n}"
