@@ -4,7 +4,8 @@
 what a student computes by hand. ``calibrated()`` returns the constants fitted to measured
 latencies (``measurements.json``, each point with its source) by
 :func:`mlsyslab.calibration.fit.fit`; they are stored in ``fitted.json`` with the fit's date
-and error, so predictions do not change silently.
+and error, so predictions do not change silently. :func:`mlsyslab.calibration.validate.validate`
+(``mlsyslab validate``) replays every measurement in both modes; see ``docs/validation.md``.
 
 Calibrated time of one phase (prefill or one decode step)::
 
@@ -75,3 +76,8 @@ def get(efficiency) -> Calibration:
 def load_measurements() -> list[dict]:
     """Measured latency points shipped with the package (each has a ``source``)."""
     return json.loads(MEASUREMENTS_PATH.read_text())["points"]
+
+
+def load_excluded() -> list[dict]:
+    """Published points kept on record but not used, each with its ``reason``."""
+    return json.loads(MEASUREMENTS_PATH.read_text()).get("excluded_points", [])
