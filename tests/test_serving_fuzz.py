@@ -235,3 +235,25 @@ def test_sweep_rejects_non_numeric_arrays(value):
 def test_unknown_efficiency_mode(value):
     with pytest.raises(ValidationError, match="efficiency"):
         ServingSolver(efficiency=value)
+
+
+anything = st.one_of(
+    st.none(), st.booleans(), st.integers(-10 ** 20, 10 ** 20), st.floats(allow_nan=True, allow_infinity=True),
+    st.complex_numbers(), st.text(max_size=12), st.binary(max_size=6), st.lists(st.integers(), max_size=3),
+    st.tuples(st.integers()), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sampled_from(["Llama3_8B", "h100", "fp16", "int4", "ResNet50", "TPUv5e", "", " ", "None", "1e3"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(field=st.sampled_from(["model", "hardware", "seq_len", "batch_size", "precision", "kv_precision",
+                              "tensor_parallel"]), value=anything)
+def test_any_value_in_any_field_gives_a_result_or_a_validation_error(field, value):
+    """Whatever is passed, the solver answers or raises ValidationError - nothing else escapes."""
+    try:
+        r = SOLVERS["calibrated"].solve(**{**VALID, field: value})
+    except ValidationError as err:
+        assert err.field == field
+        assert field in str(err)
+    else:
+        assert math.isfinite(r.ttft_s) and r.ttft_s > 0 and math.isfinite(r.itl_s) and r.itl_s > 0
