@@ -53,7 +53,7 @@ bench: $(VENV)/.stamp-bench
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 docs: $(VENV)/.stamp-test
-	$(PY) -m mlsyslab.docs_build
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts docs/_build
