@@ -6,9 +6,10 @@ distributed / sustainability / cost solvers.
 
 Macro figures (see :mod:`.scenario` for the serving and training durations ``T``)::
 
-    energy [kWh]   = devices x P_device x utilization x T x PUE / 3.6e6
+    P_device       = TDP x (idle + (1 - idle) x utilization)      (SustainabilitySolver)
+    energy [kWh]   = devices x P_device x T x PUE / 3.6e6
     carbon [kg]    = energy x grid intensity [gCO2e/kWh] / 1000
-    cost   [USD]   = devices x price per device-hour x T / 3600
+    cost   [USD]   = devices x price per device-hour x T / 3600   (serving; CostSolver.training_cost for training)
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ def macro_level(sc, duration_s, result) -> Level:
         if carbon is None:
             carbon = _q(s, "carbon", "kgCO2e")
         metrics.append(Metric("carbon", carbon, "kgCO2e", f"operational carbon {per}{grid_note}"))
+        embodied = _q(s, "embodied_carbon", "kgCO2e")
+        if embodied:
+            metrics.append(Metric("embodied_carbon", embodied, "kgCO2e", f"embodied carbon (amortised) {per}"))
         water = _q(s, "water", "L")
         if water is not None:
             metrics.append(Metric("water", water, "L", f"water {per}"))
@@ -154,11 +158,15 @@ def macro_level(sc, duration_s, result) -> Level:
         from ..solvers.cost import CostSolver
 
         if sc.kind == "serving":
-            c = CostSolver().serving_cost(sc.model, sc.hardware, seq_len=sc.seq_len, batch_size=sc.batch_size,
-                                          precision=sc.precision, tensor_parallel=sc.tensor_parallel,
-                                          price_per_gpu_hour=sc.price_per_device_hour, efficiency=sc.efficiency)
-            metrics.append(Metric("cost_per_million_tokens", _q(c, "cost_per_million_tokens", "USD"), "USD",
-                                  "cost per 1M tokens"))
+            price = sc.price_per_device_hour
+            if price is None:
+                entry = CostSolver().price(sc.hardware)
+                price, src = entry.per_gpu_hour_usd, f"{entry.provider} {entry.instance}, {entry.date}"
+            else:
+                src = "given"
+            cost = sc.devices * price * duration_s / 3600.0
+            metrics.append(Metric("price_per_device_hour", price, "USD/hour", f"price per device-hour ({src})"))
+            metrics.append(Metric("cost_per_million_tokens", cost, "USD", "cost per 1M tokens"))
         else:
             c = CostSolver().training_cost(result, sc.tokens, price_per_gpu_hour=sc.price_per_device_hour)
             metrics.append(Metric("cost", _q(c, "total_cost", "USD"), "USD", "training cost"))
@@ -168,7 +176,8 @@ def macro_level(sc, duration_s, result) -> Level:
         notes.append(f"cost: {exc}")
     if not metrics:
         return Level("macro", SKIPPED, "; ".join(notes))
-    summary = ", ".join(f"{m.label} {m.text()}" for m in metrics)
+    headline = [m.text() for m in metrics if m.name in ("cost_per_million_tokens", "cost", "energy", "carbon")]
+    summary = f"{per}: " + ", ".join(headline)
     return Level("macro", PASS, summary + (f" ({'; '.join(notes)})" if notes else ""), metrics)
 
 

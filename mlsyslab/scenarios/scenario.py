@@ -11,8 +11,8 @@ ranges, parallelism) and solves only in :meth:`Scenario.evaluate`, which returns
 Macro figures for serving are per 10^6 generated tokens: the TP group of ``t`` devices makes
 ``B / ITL`` tokens/s, so 10^6 tokens take ``T = 10^6 x ITL / B`` seconds, and::
 
-    energy = t x P_device x utilization x T x PUE          carbon = energy x grid intensity
-    cost   = t x price_per_device_hour x T / 3600
+    energy = t x P_device x T x PUE         P_device = TDP x (idle + (1 - idle) x utilization)
+    carbon = energy x grid intensity        cost = t x price_per_device_hour x T / 3600
 
 For training the same formulas run over the time to train the token budget ``tokens``.
 """
