@@ -7,6 +7,12 @@ Conventions (also in docs/catalog):
   vendor's "80GB" H100 holds 80 GiB (nvidia-smi: 81,559 MiB usable); we store 80 GiB.
 * Interconnect bandwidth is the aggregate bidirectional figure vendors quote; solvers use half
   of it per direction.
+* A precision appears only where the silicon has a native path for it (no fp32 on an MCU
+  without an FPU, no bf16 on Turing, no fp8 on Ampere/CDNA2).
+* A figure the vendor does not publish is marked in ``field_sources`` with a Source titled
+  "Estimate" whose notes say how it was derived.
+* One engine per device: Apple's Mac-class chips are described by their GPU (what ML
+  frameworks use there), phone SoCs by their NPU; the other engine is mentioned in the notes.
 """
 
 from __future__ import annotations
@@ -168,6 +174,7 @@ CLOUD = [
                       "Intel Gaudi 2 white paper", "https://www.intel.com/content/www/us/en/content-details/817486/intel-gaudi-3-ai-accelerator-white-paper.html",
                       "2024-08", "MME matrix peaks: BF16 432, FP8 865 TFLOPS (no sparsity). 6 HBM2e stacks x 16 GiB = 96 GiB at 2.46 TB/s; "
                       "600 W OAM; embedded NIC 2.4 Tb/s per direction = 600 GB/s bidirectional; PCIe 64 GB/s bidirectional. "
+                      "FP8 865 is Intel's product-brief figure (one press report prints 835). "
                       "FP16/FP32 matrix rates are not published: absent here (fp16 work falls back to the bf16 rate)."),
         aliases=("Gaudi 2", "HL-225")),
     _hw("Gaudi3", "Intel Gaudi 3 (HL-325L OAM)", "Cloud", "Intel", mem=128, unit="GiB", bw_Bps=3.67 * T, mem_type="HBM2e",
