@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -257,3 +258,16 @@ def test_any_value_in_any_field_gives_a_result_or_a_validation_error(field, valu
         assert field in str(err)
     else:
         assert math.isfinite(r.ttft_s) and r.ttft_s > 0 and math.isfinite(r.itl_s) and r.itl_s > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(field=st.sampled_from(["seq_len", "batch_size"]),
+       value=st.one_of(anything, st.lists(st.one_of(st.integers(-5, 10 ** 8), st.floats(), st.booleans()),
+                                          max_size=4)))
+def test_sweep_any_value_gives_arrays_or_a_validation_error(field, value):
+    try:
+        sw = SOLVERS["ideal"].sweep(**{**VALID, field: value})
+    except ValidationError as err:
+        assert err.field == field and field in str(err)
+    else:
+        assert np.isfinite(sw.raw("ttft")).all() and (sw.raw("itl") > 0).all()
