@@ -332,7 +332,7 @@ class DistributedSolver:
                                   field="n_gpus", value=n_req, allowed=f"{N} (= dp x tp x pp)")
         topo = resolve_topology(cluster, N)
         if topo.max_gpus is not None and N > topo.max_gpus:
-            raise ValidationError(f"dp x tp x pp = {N} GPUs but {topo.name} has {topo.max_gpus}; use at most "
+            raise ValidationError(f"n_gpus: dp x tp x pp = {N} GPUs but {topo.name} has {topo.max_gpus}; use at most "
                                   f"{topo.max_gpus} or a larger cluster (Systems.cluster(node, n_nodes)).",
                                   field="n_gpus", value=N, allowed=f"at most {topo.max_gpus}")
         if m.is_transformer:
@@ -440,9 +440,10 @@ def _terms(m, topo, cal, *, N, dp, tp, pp, b, mb, B, S, beta, peak, zero, recomp
     P_shard = P / (tp * pp)
     grad_bytes = P_shard * beta
     if dp > 1:
-        dp_comm = ring_allreduce_time(grad_bytes, dp, bw_dp * eta_net, lat_dp)
-        if zero == 3:
-            dp_comm += 2.0 * ring_allgather_time(grad_bytes, dp, bw_dp * eta_net, lat_dp)
+        if zero == 3:  # reduce-scatter the gradients + all-gather the weights in forward and backward
+            dp_comm = 3.0 * ring_allgather_time(grad_bytes, dp, bw_dp * eta_net, lat_dp)
+        else:
+            dp_comm = ring_allreduce_time(grad_bytes, dp, bw_dp * eta_net, lat_dp)
     else:
         dp_comm = 0.0
     layers_per_stage = math.ceil(m.layers / pp) if m.is_transformer else 1
