@@ -40,6 +40,8 @@ class Result:
         out = {}
         for k in self._PLAIN:
             v = getattr(self, k)
+            if hasattr(v, "key") and not isinstance(v, (str, dict)):
+                v = v.key  # a zoo spec: its name, so the dict stays JSON-serialisable
             out[k] = v.item() if hasattr(v, "item") else v
         for k, (raw, unit, *scale) in type(self)._QUANTITIES.items():
             v = self.raw[raw] * (scale[0] if scale else 1)
