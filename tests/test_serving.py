@@ -15,6 +15,7 @@ and the textbook formulas, not captured from the code:
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -292,7 +293,9 @@ def test_result_item_and_attribute_access_and_to_dict(calibrated):
     assert d["feasible"] is True
     assert d["ttft [s]"] == pytest.approx(r.ttft.to("s").magnitude)
     assert d["kv_cache_size [GB]"] == pytest.approx(0.268435456)
-    assert all(isinstance(v, (int, float, str, bool)) for k, v in d.items() if k not in ("model", "hardware"))
+    assert d["model"] == "Llama3_8B" and d["hardware"] == "H100"  # specs become their zoo names
+    assert all(isinstance(v, (int, float, str, bool)) for v in d.values())
+    assert json.loads(json.dumps(d)) == d
     assert "OOM" not in repr(r) and "Llama3_8B" in repr(r)
     assert "<table>" in r._repr_html_()
 
