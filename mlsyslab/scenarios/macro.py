@@ -91,7 +91,8 @@ def solve_training(sc) -> dict:
     try:
         r = DistributedSolver(efficiency=sc.efficiency).solve(
             sc.model, system, n_gpus=sc.n_gpus, dp=sc.data_parallel, tp=sc.tensor_parallel, pp=sc.pipeline_parallel,
-            global_batch_size=sc.global_batch_size, microbatches=sc.microbatches, seq_len=sc.seq_len,
+            global_batch_size=sc.global_batch_size, microbatch_size=sc.microbatch_size, microbatches=sc.microbatches,
+            seq_len=sc.seq_len,
             precision=sc.precision, zero_stage=sc.zero_stage, recompute=sc.recompute)
     except NotImplementedError:
         raise ValidationError("training scenarios need DistributedSolver, which is not implemented in this build.",

@@ -179,6 +179,13 @@ class Scenario:
                                   f"{self.data_parallel}.", field="global_batch_size", value=self.global_batch_size,
                                   allowed=f"a multiple of {self.data_parallel}")
         self.microbatches = None if microbatches is None else inputs.positive_int(microbatches, "microbatches")
+        per_replica = self.global_batch_size // self.data_parallel
+        if self.microbatches is not None and per_replica % self.microbatches:
+            raise ValidationError(f"microbatches={self.microbatches} does not divide the {per_replica} sequences each "
+                                  f"data-parallel replica gets per step (global_batch_size={self.global_batch_size} / "
+                                  f"data_parallel={self.data_parallel}).", field="microbatches",
+                                  value=self.microbatches, allowed=f"a divisor of {per_replica}")
+        self.microbatch_size = per_replica // self.microbatches if self.microbatches else 1
         self.tokens = None if tokens is None else inputs.positive_float(tokens, "tokens", "token")
 
     # ------------------------------------------------------------------ properties

@@ -1,0 +1,98 @@
+"""``mlsyslab lab [LAB]``: open JupyterLab on the lab notebooks (``labs/``), optionally on one lab."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("lab", help="open JupyterLab on the lab notebooks",
+                              description="Start JupyterLab with labs/ as its root; with LAB (a notebook name or "
+                                          "part of it, e.g. 'lab2' or 'kv_cache'), open that notebook.")
+    p.add_argument("lab", nargs="?", default=None, help="lab notebook to open (name, stem or unique prefix)")
+    p.add_argument("--dir", default=None, help="folder of the lab notebooks (default: ./labs, else the package's)")
+    p.add_argument("--list", action="store_true", help="list the labs and exit")
+    p.add_argument("--print-command", "--dry-run", dest="print_command", action="store_true",
+                   help="print the jupyter command instead of running it")
+    p.add_argument("jupyter_args", nargs="*", default=[], help="extra arguments for jupyter lab (after --)")
+    p.set_defaults(func=run)
+
+
+def labs_dir(given: str | None) -> Path:
+    """``--dir``, else ``./labs``, else ``labs/`` next to the installed package (a source checkout)."""
+    from ..errors import ValidationError
+
+    if given is not None:
+        d = Path(given)
+        if not d.is_dir():
+            raise ValidationError(f"--dir={given!r} is not a folder.", field="dir", value=given, allowed="a folder")
+        return d.resolve()
+    for d in (Path.cwd() / "labs", Path(__file__).resolve().parents[2] / "labs"):
+        if d.is_dir():
+            return d
+    raise ValidationError("no labs/ folder here or next to the mlsyslab package; pass --dir.", field="dir",
+                          value=None, allowed="a folder of lab notebooks")
+
+
+def notebooks(root: Path) -> list[Path]:
+    """Lab notebooks under ``root`` (checkpoints and hidden folders skipped), sorted."""
+    return sorted(p for p in root.rglob("*.ipynb")
+                  if not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def find_lab(name: str, root: Path) -> Path:
+    """The notebook ``name`` names: exact file/stem, else a unique prefix or substring (case-insensitive)."""
+    from ..errors import UnknownNameError
+    from ..inputs import did_you_mean
+    from ..zoo.registry import normalize_name
+
+    nbs = notebooks(root)
+    key = normalize_name(name.removesuffix(".ipynb"))
+    for test in (lambda s: s == key, lambda s: s.startswith(key), lambda s: key in s):
+        hits = [p for p in nbs if test(normalize_name(p.stem))]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise UnknownNameError(f"lab={name!r} matches {len(hits)} notebooks "
+                                   f"({', '.join(p.stem for p in hits)}); be more specific.", field="lab", value=name)
+    stems = [p.stem for p in nbs]
+    raise UnknownNameError(f"lab={name!r} is not a lab in {root}.{did_you_mean(name, stems)} "
+                           f"Labs: {', '.join(stems) or 'none'}.", field="lab", value=name, allowed=", ".join(stems))
+
+
+def jupyter_executable() -> str:
+    """``jupyter`` of this Python's environment (the venv), else the one on PATH."""
+    from ..errors import MLSysError
+
+    local = Path(sys.executable).parent / ("jupyter.exe" if os.name == "nt" else "jupyter")
+    if local.exists():
+        return str(local)
+    found = shutil.which("jupyter")
+    if not found:
+        raise MLSysError("jupyter is not installed; install the lab extra: pip install 'mlsyslab[lab]'.")
+    return found
+
+
+def command(lab: str | None, root: Path, extra=()) -> list[str]:
+    cmd = [jupyter_executable(), "lab", f"--notebook-dir={root}"]
+    if lab:
+        cmd.append(str(find_lab(lab, root).relative_to(root)))
+    return cmd + list(extra)
+
+
+def run(args) -> int:
+    root = labs_dir(args.dir)
+    if args.list:
+        for p in notebooks(root):
+            print(p.relative_to(root))
+        return 0
+    cmd = command(args.lab, root, args.jupyter_args)
+    if args.print_command:
+        print(shlex.join(cmd))
+        return 0
+    return subprocess.call(cmd)
