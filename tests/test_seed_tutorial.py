@@ -75,6 +75,16 @@ def test_headline_weights_and_kv(out):
     assert "Layers: 32, Hidden: 4096" in out
 
 
+def test_model_and_hardware_header(out):
+    # The seed formats with ".0f"/".2f" (no "~"), so Pint spells units out; the figures are what count:
+    # 8.03e9 params -> "8.0"; 80 GiB = 85.9 GB -> "86"; 3.35 TB/s; 989.5 TFLOP/s dense fp16 -> "990".
+    assert re.search(r"^Parameters: 8\.0 ", out, re.MULTILINE)
+    m = re.search(r"^Memory: (\d+) \S+ GB @ ([\d.]+) ", out, re.MULTILINE)
+    assert m and int(m[1]) == round(H100_CAP_GB) == 86 and float(m[2]) == 3.35
+    m = re.search(r"^Compute: (\d+) ", out, re.MULTILINE)
+    assert m and int(m[1]) == 990
+
+
 def test_batch_table_kv_grows_linearly_and_all_fit(out):
     rows = [r for r in _rows(out, r"\d+") if len(r) >= 2 and r[1] == "2048"]
     assert [int(r[0]) for r in rows] == [1, 4, 8, 16, 32, 64]
