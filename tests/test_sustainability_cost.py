@@ -91,6 +91,12 @@ def test_sustainability_of_a_training_run():
     assert r.energy.to("kWh").magnitude == pytest.approx(8 * 0.7 * hours)
     # a cluster counts all its GPUs
     assert sus.solve("DGX_H100_SU", duration=1, pue=1.0).energy.to("kWh").magnitude == pytest.approx(256 * 0.7)
+    # ... unless told how many of them run
+    assert sus.solve(ml.Systems.Clusters.DGX_H100_SU, n_devices=64, duration=1, pue=1.0).n_devices == 64
+    # a datacenter of one's own: 4 A100 x 0.4 kW x 10 h x PUE 1.2 x 30 g/kWh (Norway)
+    mine = ml.Infra.datacenter("Norway", pue=1.2)
+    r = sus.solve("A100", n_devices=4, duration=10, datacenter=mine)
+    assert r.operational_carbon.to("gCO2e").magnitude == pytest.approx(4 * 0.4 * 10 * 1.2 * 30)
 
 
 @pytest.mark.parametrize("kwargs, field", [

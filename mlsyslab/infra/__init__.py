@@ -26,7 +26,8 @@ Embodied = Registry("Infra.Embodied", _data.EMBODIED)
 Prices = Registry("Infra.Prices", _prices.PRICES)
 
 
-def _custom(kind, key, value, field, unit_field, lo, hi):
+def _custom(kind, value, field, lo, hi):
+    """A user-given PUE or WUE number, checked against [lo, hi]."""
     v = inputs.positive_float(value, field, allow_zero=(lo == 0))
     if not lo <= v <= hi:
         from ..errors import ValidationError
@@ -34,7 +35,8 @@ def _custom(kind, key, value, field, unit_field, lo, hi):
         raise ValidationError(f"{field}={value!r} is not allowed; {field} must be between {lo} and {hi}.",
                               field=field, value=value, allowed=f"a number in [{lo}, {hi}] or a name in Infra.{kind}")
     src = Source("Given by the user", None, None, None)
-    return (PUEProfile(key, key, v, 0, src) if kind == "PUE" else WUEProfile(key, key, v, 0, src))
+    key = f"{kind} {v:g}"
+    return PUEProfile(key, key, v, 0, src) if kind == "PUE" else WUEProfile(key, key, v, 0, src)
 
 
 def pue_profile(value, field: str = "pue") -> PUEProfile:
@@ -43,7 +45,7 @@ def pue_profile(value, field: str = "pue") -> PUEProfile:
         return value
     if isinstance(value, str):
         return PUE.get(value, field=field)
-    return _custom("PUE", f"PUE {value}", value, field, None, 1.0, 5.0)
+    return _custom("PUE", value, field, 1.0, 5.0)
 
 
 def wue_profile(value, field: str = "wue") -> WUEProfile:
@@ -52,7 +54,7 @@ def wue_profile(value, field: str = "wue") -> WUEProfile:
         return value
     if isinstance(value, str):
         return WUE.get(value, field=field)
-    return _custom("WUE", f"WUE {value}", value, field, None, 0.0, 20.0)
+    return _custom("WUE", value, field, 0.0, 20.0)
 
 
 class _Infra:

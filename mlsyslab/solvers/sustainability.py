@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .. import inputs
 from ..errors import ValidationError
-from ..infra import Datacenters, Embodied, Grids, pue_profile, wue_profile
+from ..infra import DatacenterSpec, Datacenters, Embodied, Grids, pue_profile, wue_profile
 from ..units import magnitude
 from ..zoo import Hardware
 from .result import Result
@@ -105,7 +105,7 @@ class GridComparison:
 class SustainabilitySolver:
     """Energy (kWh), carbon (kgCO2e) and water (L) of a job (see module docstring for the model)."""
 
-    def solve(self, hardware, n_devices=1, duration=None, utilization=1.0, grid=None, pue=None, datacenter=None,
+    def solve(self, hardware, n_devices=None, duration=None, utilization=1.0, grid=None, pue=None, datacenter=None,
               wue=None, idle_fraction=None, power=None, tokens=None) -> SustainabilityResult:
         """Footprint of ``n_devices`` accelerators running for ``duration``.
 
@@ -114,7 +114,8 @@ class SustainabilitySolver:
         hardware : str, HardwareSpec, NodeSpec, ClusterSpec or DistributedResult
             A node or cluster sets ``n_devices`` to its GPU count. A DistributedResult sets the
             device and ``n_devices``; with ``tokens`` it also sets the duration (time to train).
-        n_devices : int
+        n_devices : int, optional
+            Devices running (default: 1, or every GPU of a node, cluster or DistributedResult).
         duration : Quantity [time] or number of hours
         utilization : float in [0, 1]
             Average load of the accelerators (1 = at TDP).
@@ -137,7 +138,8 @@ class SustainabilitySolver:
         hw, n, duration_h = _resolve_job(hardware, n_devices, duration, tokens)
         u = inputs.fraction(utilization, "utilization")
         idle = IDLE_FRACTION if idle_fraction is None else inputs.fraction(idle_fraction, "idle_fraction")
-        dc = None if datacenter is None else Datacenters.get(datacenter, field="datacenter")
+        dc = datacenter if isinstance(datacenter, DatacenterSpec) or datacenter is None else Datacenters.get(
+            datacenter, field="datacenter")
         g = Grids.get(grid, field="grid") if grid is not None else (dc.grid if dc else Grids.get("US_Average"))
         p = pue_profile(pue) if pue is not None else (dc.pue if dc else pue_profile("Typical"))
         w = wue_profile(wue) if wue is not None else (dc.wue if dc else wue_profile("Typical"))
@@ -198,7 +200,8 @@ def _resolve_job(hardware, n_devices, duration, tokens):
 
         if isinstance(hardware, str) and hardware not in Hardware and (hardware in Systems.Clusters or hardware in Systems.Nodes):
             return _resolve_job(Systems.get(hardware), n_devices, duration, tokens)
-        hw = Hardware.get(hardware, field="hardware")
+        hw, n = Hardware.get(hardware, field="hardware"), 1
+    if n_devices is not None:
         n = inputs.positive_int(n_devices, "n_devices", maximum=100_000_000)
     if duration is None:
         raise ValidationError("duration=None is not allowed; pass duration= (a time quantity or hours), or a "
