@@ -47,7 +47,7 @@ class Registry:
         if hit is None:
             field = field or self._kind.lower()
             keys = list(self._entries)
-            hint = did_you_mean(name, keys + [e.name for e in self._entries.values()])
+            hint = did_you_mean(name, list(dict.fromkeys(keys + [e.name for e in self._entries.values()])))
             if not hint:
                 norm = {normalize_name(k): k for k in keys}
                 close = did_you_mean(normalize_name(name), list(norm))
