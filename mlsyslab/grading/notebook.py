@@ -24,7 +24,7 @@ def commit(guess, checkpoint) -> None:
 def reveal(checkpoint) -> bool:
     """Reveal the solver's answer if a prediction was locked; say so and return False if not."""
     if not checkpoint.locked:
-        print("Locked prediction first: fill in my_guess above and run that cell; then run this one again.")
+        print("Lock a prediction first: fill in my_guess above and run that cell; then run this one again.")
         return False
     checkpoint.reveal()
     record = checkpoint.record

@@ -1,0 +1,79 @@
+"""The lab notebooks: each runs top to bottom headless without errors or stderr (instructor
+version with solutions, and the student version as released), the student versions hold no
+solution or hidden-test text, and labs/ is what nbgrader generates from autograder/source."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "autograder" / "source").glob("*/*.ipynb"))
+LAB_NAMES = [p.stem for p in SOURCES]
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def execute(path: pathlib.Path, tmp_path: pathlib.Path, monkeypatch):
+    monkeypatch.setenv("MLSYSLAB_PREDICTIONS", str(tmp_path / "predictions.jsonl"))
+    nb = nbformat.read(path, 4)
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    problems = [(i, o.get("ename") or o.get("text", "")[:300]) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                for o in c.outputs if o.output_type == "error" or (o.output_type == "stream" and o.name == "stderr")]
+    return nb, problems
+
+
+def test_there_are_labs():
+    assert len(SOURCES) >= 1
+    assert all((ROOT / "labs" / f"{name}.ipynb").exists() for name in LAB_NAMES), "run `mlsyslab grade release`"
+
+
+@pytest.mark.parametrize("lab", LAB_NAMES)
+def test_instructor_version_runs_clean(lab, tmp_path, monkeypatch):
+    nb, problems = execute(ROOT / "autograder" / "source" / lab / f"{lab}.ipynb", tmp_path, monkeypatch)
+    assert problems == []
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Your prediction" in text  # predictions were committed, then revealed
+
+
+@pytest.mark.parametrize("lab", LAB_NAMES)
+def test_student_version_runs_clean_unanswered(lab, tmp_path, monkeypatch):
+    nb, problems = execute(ROOT / "labs" / f"{lab}.ipynb", tmp_path, monkeypatch)
+    assert problems == []
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Lock a prediction first" in text  # no reveal without a prediction
+
+
+@pytest.mark.parametrize("lab", LAB_NAMES)
+def test_student_version_has_no_solutions_or_hidden_tests(lab):
+    source = nbformat.read(ROOT / "autograder" / "source" / lab / f"{lab}.ipynb", 4)
+    student = nbformat.read(ROOT / "labs" / f"{lab}.ipynb", 4)
+    raw = (ROOT / "labs" / f"{lab}.ipynb").read_text(encoding="utf-8")
+    for marker in MARKERS:
+        assert marker not in raw
+    hidden = [c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].strip()
+              for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source]
+    for block in hidden:
+        for line in block.splitlines():
+            assert line.strip() not in raw, line
+    answers = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert answers and all("YOUR CODE HERE" in c.source or "YOUR ANSWER HERE" in c.source for c in answers)
+
+
+@pytest.mark.nbgrader
+def test_labs_folder_in_sync_with_sources(tmp_path):
+    from mlsyslab.grading import course
+
+    home = tmp_path / "autograder"
+    home.mkdir()
+    shutil.copy(ROOT / "autograder" / "nbgrader_config.py", home)
+    shutil.copytree(ROOT / "autograder" / "source", home / "source")
+    course.release(course=home, labs_dir=tmp_path / "labs")
+    for lab in LAB_NAMES:
+        fresh = nbformat.read(tmp_path / "labs" / f"{lab}.ipynb", 4)
+        committed = nbformat.read(ROOT / "labs" / f"{lab}.ipynb", 4)
+        assert [(c.cell_type, c.source) for c in fresh.cells] == [(c.cell_type, c.source) for c in committed.cells], \
+            f"labs/{lab}.ipynb is stale: run `mlsyslab grade release`"
