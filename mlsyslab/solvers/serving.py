@@ -141,20 +141,32 @@ class ServingSweep:
 
     def raw(self, name: str) -> np.ndarray:
         """A field as a plain array in base units (bytes, seconds)."""
-        key = {"ttft": "ttft", "itl": "itl", "kv_cache_size": "kv", "model_weights_size": "weights",
-               "total_memory_required": "total"}.get(name, name)
+        key = self._UNITS[name][0] if name in self._UNITS else name
+        if key not in self._terms:
+            raise ValidationError(f"name={name!r} is not a field of a serving sweep; fields: "
+                                  f"{', '.join(self.fields())}.", field="name", value=name,
+                                  allowed="a sweep field")
         return np.broadcast_to(self._terms[key], self.shape)
 
+    def fields(self) -> list[str]:
+        """Names readable as attributes/items (quantity arrays), besides feasible and memory_utilization."""
+        return [k for k, (raw, *_) in self._UNITS.items() if raw in self._terms] + ["decode_throughput"]
+
     def __getattr__(self, name):
-        if name in ("ttft", "itl", "kv_cache_size", "model_weights_size", "total_memory_required"):
-            _, unit, *scale = self._UNITS[name]
-            return quantity(self.raw(name) * (scale[0] if scale else 1.0), unit)
+        if name.startswith("_"):
+            raise AttributeError(name)
         if name == "decode_throughput":
             return quantity(np.broadcast_to(self.batch_size, self.shape) / self.raw("itl"), "token/s")
-        raise AttributeError(name)
+        if name in self._UNITS and self._UNITS[name][0] in self._terms:
+            _, unit, *scale = self._UNITS[name]
+            return quantity(self.raw(name) * (scale[0] if scale else 1.0), unit)
+        raise AttributeError(f"ServingSweep has no field {name!r}; fields: {', '.join(self.fields())}")
 
     def __getitem__(self, key):
-        return getattr(self, key)
+        try:
+            return getattr(self, key)
+        except AttributeError as err:
+            raise KeyError(str(err)) from None
 
     def to_records(self) -> list[dict]:
         """One dict per grid point (plain floats: ms, GB), e.g. for a table or DataFrame."""
