@@ -8,10 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from mlsyslab import ServingSolver, ServingSweep
+from mlsyslab import ServingSolver, ServingSweep, ValidationError
 
 GiB = 2 ** 30
-FIELDS = ("ttft", "itl", "kv_cache_size", "model_weights_size", "total_memory_required")
 
 
 @pytest.fixture(scope="module", params=["ideal", "calibrated"])
@@ -33,8 +32,8 @@ def test_grid_matches_per_point_solve_exactly(solver, model, hw, precision, tp):
     for i, s in enumerate(S):
         for j, b in enumerate(B):
             r = solver.solve(model, hw, int(s), int(b), precision, tensor_parallel=tp)
-            for f in FIELDS:
-                assert sw[f][i, j] == r[f]  # same quantity, same unit, same float
+            for f in sw.fields():
+                assert sw[f][i, j] == r[f], f  # same quantity, same unit, same float
             assert bool(sw.feasible[i, j]) is r.feasible
             assert sw.memory_utilization[i, j] == r.memory_utilization
             assert sw.decode_throughput[i, j].magnitude == pytest.approx(r.decode_throughput.magnitude, rel=1e-15)
@@ -100,3 +99,18 @@ def test_large_sweep_covers_every_point_without_nan():
         assert np.isfinite(v).all() and (v > 0).all()
     # monotone along both axes
     assert (np.diff(sw.raw("ttft"), axis=0) >= 0).all() and (np.diff(sw.raw("itl"), axis=1) >= 0).all()
+
+
+def test_fields_and_unknown_field():
+    sw = ServingSolver().sweep("Llama3_8B", "H100", [128, 256], [1, 2])
+    assert {"ttft", "itl", "kv_cache_size", "model_weights_size", "total_memory_required", "prefill_flops",
+            "decode_comm_time", "decode_throughput"} <= set(sw.fields())
+    # prefill FLOPs = 2 P S B + 2 L S^2 (heads x head_dim) B, in TFLOP, at S=256, B=2
+    hand = (2 * 8.03e9 * 256 * 2 + 2 * 32 * 256 ** 2 * 4096 * 2) / 1e12
+    assert sw.prefill_flops[1, 1].to("TFLOP").magnitude == pytest.approx(hand, rel=1e-3)
+    with pytest.raises(ValidationError, match="nope"):
+        sw.raw("nope")
+    with pytest.raises(KeyError, match="nope"):
+        sw["nope"]
+    with pytest.raises(AttributeError, match="nope"):
+        sw.nope
