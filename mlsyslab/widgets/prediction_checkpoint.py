@@ -43,6 +43,13 @@ def default_path() -> str:
     return str(pathlib.Path(os.environ.get("MLSYSLAB_PREDICTIONS", DEFAULT_FILENAME)).resolve())
 
 
+def _num(v: float) -> str:
+    """4 significant digits without exponent for everyday magnitudes: 25,300 / 104.1 / 0.0123."""
+    if v != 0 and (abs(v) >= 1e7 or abs(v) < 1e-3):
+        return f"{v:.4g}"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -292,7 +299,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
             self.text.value = self.prediction_text
             self.text.disabled = self.lock_button.disabled = True
             self.status.value = (f"Locked: <b>{html.escape(self.prediction_text)}</b> "
-                                 f"(= {self.prediction:.4g} {html.escape(self.unit)})")
+                                 f"(= {_num(self.prediction)} {html.escape(self.unit)})")
         if self.revealed:
             self.reveal_button.disabled = True
             r = self.record
@@ -301,8 +308,8 @@ class PredictionCheckpoint(traitlets.HasTraits):
                 verdict = " &#10003; within tolerance" if r["within_tolerance"] else " &#10007; outside tolerance"
             self.answer_html.value = (
                 f"<div style='border-left:4px solid #1f77b4;padding:4px 10px'>"
-                f"Answer: <b class='mlsyslab-answer'>{self.answer_value:.4g} {html.escape(self.unit)}</b>; "
-                f"your prediction: {self.prediction:.4g} {html.escape(self.unit)}; "
+                f"Answer: <b class='mlsyslab-answer'>{_num(self.answer_value)} {html.escape(self.unit)}</b>; "
+                f"your prediction: {_num(self.prediction)} {html.escape(self.unit)}; "
                 f"error <b class='mlsyslab-error'>{self.error_pct:+.1f} %</b>{verdict}"
                 + (f"<p>{r.get('explanation')}</p>" if r.get("explanation") else "") + "</div>")
 

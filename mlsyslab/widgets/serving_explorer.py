@@ -96,7 +96,7 @@ class ServingExplorer(Component):
         gb = 1e-9
         cap = r.capacity_bytes * gb
         weights, kv, free = r.weights_bytes * gb, r.kv_bytes * gb, r.raw["free"] * gb
-        top = max(cap, weights + kv) * 1.08
+        top = max(cap, weights + kv) * 1.45  # headroom: the legend sits above the bar
         colors = ([COLORS["oom_dark"], COLORS["oom"], COLORS["free"]] if self.oom
                   else [COLORS["weights"], COLORS["kv"], COLORS["free"]])
         with hold_sync(self.bars, self.capacity_line, self.y_scale):
@@ -122,7 +122,7 @@ class ServingExplorer(Component):
             ("TTFT", fmt(r.ttft, TIME_UNITS), f"{r.prefill_bottleneck}-bound"),
             ("ITL", fmt(r.itl, TIME_UNITS), f"{r.decode_bottleneck}-bound"),
             ("Decode throughput", fmt(r.decode_throughput, "token/s", ".4g"), f"batch {r.batch_size}"),
-            ("Memory", f"{fmt(r.total_memory_required, 'GB')} of {fmt(r.capacity, 'GB')}",
+            ("Memory", f"{fmt(r.total_memory_required, 'GB')} of {fmt(r.capacity, 'GB')} ({r.capacity:~P})",
              f"{r.memory_utilization:.1%}" + ("" if r.feasible else " OOM")),
         )
         body = "".join(f"<tr><th style='text-align:left;padding-right:12px'>{k}</th>"

@@ -1,0 +1,224 @@
+"""Reusable browser-test support: a real JupyterLab server and headless Debian chromium.
+
+Use from a test module::
+
+    from support_browser import jupyter_server, browser, page, write_notebook, open_notebook, ...  # noqa: F401
+
+Fixtures
+--------
+jupyter_server (module scope)
+    Starts ``jupyter lab`` on 127.0.0.1, a free port and a random token, rooted in a fresh
+    temporary directory, with isolated config/runtime/IPython dirs; waits (bounded) until
+    ``/api/status`` answers; yields a :class:`JupyterServer` (url, token, root); terminates it.
+browser (module scope)
+    Playwright's sync API driving ``/usr/bin/chromium`` (Playwright's own browser download is
+    not used).
+page (function scope)
+    A fresh page with bounded default timeouts; console errors are collected in
+    ``page.console_errors``.
+
+Helpers: :func:`write_notebook`, :func:`open_notebook`, :func:`run_all_cells`,
+:func:`wait_for_widgets`, :func:`stderr_outputs`, :func:`screenshot`.
+Every wait is bounded; a failing wait raises with the server log tail attached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+CHROMIUM = os.environ.get("MLSYSLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+SERVER_START_TIMEOUT_S = 90
+UI_TIMEOUT_MS = 60_000
+ARTIFACTS = pathlib.Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@dataclasses.dataclass
+class JupyterServer:
+    url: str  # http://127.0.0.1:PORT
+    token: str
+    root: pathlib.Path
+    log_path: pathlib.Path
+    process: subprocess.Popen
+
+    def lab_url(self, notebook: str) -> str:
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+
+    def notebook7_url(self, notebook: str) -> str:
+        return f"{self.url}/notebooks/{notebook}?token={self.token}"
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no server log)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, token: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with code {proc.returncode} before answering")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError as exc:  # connection refused while starting
+            last = exc
+        time.sleep(0.5)
+    raise TimeoutError(f"jupyter lab did not answer {url}/api/status within {timeout_s} s (last error: {last})")
+
+
+def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=()) -> JupyterServer:
+    """Start ``jupyter lab`` (the venv's) in ``root``; ``home`` holds its config/runtime dirs."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ)
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                     ("IPYTHONDIR", "ipython"), ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
+                     ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(home / sub)
+    env["PYTHONWARNINGS"] = env.get("PYTHONWARNINGS", "")
+    env["PATH"] = str(pathlib.Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    log_path = home / "jupyter-lab.log"
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
+           "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run commands without menus
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *extra_args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+        cmd.append("--allow-root")
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = JupyterServer(f"http://127.0.0.1:{port}", token, root, log_path, proc)
+    try:
+        _wait_until_up(server.url, token, proc, SERVER_START_TIMEOUT_S)
+    except Exception as exc:
+        stop_process(proc)
+        raise RuntimeError(f"{exc}\n--- server log ---\n{server.log_tail()}") from None
+    return server
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float = 15) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout_s)
+
+
+@pytest.fixture(scope="module")
+def jupyter_server():
+    with tempfile.TemporaryDirectory(prefix="mlsyslab-lab-") as tmp:
+        tmp = pathlib.Path(tmp)
+        root, home = tmp / "root", tmp / "home"
+        root.mkdir()
+        server = start_jupyter_lab(root, home)
+        try:
+            yield server
+        finally:
+            stop_process(server.process)
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "jupyter-lab.log").write_text(server.log_tail(400))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=UI_TIMEOUT_MS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    p = context.new_page()
+    p.set_default_timeout(UI_TIMEOUT_MS)
+    p.console_errors = []
+    p.on("console", lambda msg: p.console_errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield p
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------------------------- helpers
+def write_notebook(root: pathlib.Path, name: str, cells: list[str]) -> pathlib.Path:
+    """Write a code-only notebook (nbformat 4) with the given cell sources."""
+    nb = {"nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "execution_count": None,
+                     "outputs": [], "source": src} for i, src in enumerate(cells)]}
+    path = root / name
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+def open_notebook(page, server: JupyterServer, name: str, *, flavour: str = "lab") -> None:
+    """Open ``name`` in JupyterLab (``flavour="lab"``) or Notebook 7 (``"notebook"``) and wait
+    until its kernel is idle."""
+    page.goto(server.lab_url(name) if flavour == "lab" else server.notebook7_url(name))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=UI_TIMEOUT_MS)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                           timeout=UI_TIMEOUT_MS)
+
+
+def run_all_cells(page, timeout_ms: int = UI_TIMEOUT_MS) -> None:
+    """Run every cell (the ``notebook:run-all-cells`` command) and wait until each has run."""
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(
+        "() => { const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];"
+        " return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }", timeout=timeout_ms)
+
+
+def wait_for_widgets(page, selector: str, count: int = 1, timeout_ms: int = UI_TIMEOUT_MS):
+    """Wait until at least ``count`` elements match ``selector``; return the locator."""
+    page.wait_for_function(f"() => document.querySelectorAll({json.dumps(selector)}).length >= {count}",
+                           timeout=timeout_ms)
+    return page.locator(selector)
+
+
+def stderr_outputs(page) -> list[str]:
+    """Texts of every stderr stream / error output in the notebook (should be empty)."""
+    return page.eval_on_selector_all(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
+        " .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']",
+        "els => els.map(e => e.textContent)")
+
+
+def screenshot(page, name: str) -> pathlib.Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
