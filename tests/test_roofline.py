@@ -45,6 +45,11 @@ def test_resnet50_memory_bound_at_batch_1_and_compute_bound_at_batch_8_on_a100()
     assert intensity_b8 > ridge and r8.bound == "compute"
     assert r8.latency.to("s").magnitude == pytest.approx(8 * 8.18e9 / 312e12)
     assert r8.utilization == pytest.approx(1.0)
+    # the seed's field names; energy at TDP: 400 W x latency
+    assert r1.bottleneck == "Memory Bound" and r8.bottleneck == "Compute Bound"
+    assert r1.latency_memory.magnitude == pytest.approx(r1.latency.magnitude)
+    assert r1.memory_footprint.to("B").magnitude == pytest.approx(bytes_b1)
+    assert r8.energy.to("J").magnitude == pytest.approx(400 * 8 * 8.18e9 / 312e12)
 
 
 def test_same_resnet50_batch_is_memory_bound_on_h100_with_its_higher_ridge():

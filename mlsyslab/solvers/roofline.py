@@ -67,8 +67,11 @@ class RooflineResult(Result):
     """What :meth:`Engine.solve` returns. Fields work as attributes and as items.
 
     ``memory_bytes`` is the traffic of one forward pass of the batch; ``memory_required`` what
-    must be resident (weights + activations); ``utilization`` the fraction of the compute peak
-    the pass achieves (``flops / latency / peak``).
+    must be resident (weights + activations); ``utilization`` (alias ``mfu``) the fraction of
+    the compute peak the pass achieves (``flops / latency / peak``); ``energy`` = TDP x latency
+    for the batch (NaN for devices without a published TDP). ``bottleneck``, ``latency_compute``,
+    ``latency_memory`` and ``memory_footprint`` are the seed's names for ``bound``,
+    ``compute_time``, ``memory_time`` and ``memory_required``.
     """
 
     _QUANTITIES = {
@@ -87,9 +90,14 @@ class RooflineResult(Result):
         "peak": ("peak", "TFLOP/s", 1e-12),
         "bandwidth": ("bandwidth", "TB/s", 1e-12),
         "attainable": ("attainable", "TFLOP/s", 1e-12),
+        "energy": ("energy", "J"),
+        # the seed's (MLSYSIM v0.1.0) names for the same figures
+        "latency_compute": ("t_compute", "ms", 1e3),
+        "latency_memory": ("t_memory", "ms", 1e3),
+        "memory_footprint": ("memory_required", "GB", 1e-9),
     }
-    _PLAIN = ("bound", "feasible", "utilization", "memory_utilization", "model", "hardware", "batch_size",
-              "seq_len", "precision", "compute_precision", "efficiency")
+    _PLAIN = ("bound", "bottleneck", "feasible", "utilization", "mfu", "memory_utilization", "model", "hardware",
+              "batch_size", "seq_len", "precision", "compute_precision", "efficiency")
 
     def __init__(self, raw, *, model, hardware, batch_size, seq_len, precision, compute_precision, efficiency):
         self.raw = raw
@@ -97,8 +105,10 @@ class RooflineResult(Result):
         self.batch_size, self.seq_len = batch_size, seq_len
         self.precision, self.compute_precision, self.efficiency = precision, compute_precision, efficiency
         self.bound = "compute" if raw["intensity"] >= raw["ridge"] else "memory"
+        self.bottleneck = f"{self.bound.capitalize()} Bound"  # the seed's spelling
         self.feasible = bool(raw["memory_required"] <= hardware.memory_bytes)
         self.utilization = raw["flops"] / raw["latency"] / raw["peak"]
+        self.mfu = self.utilization
         self.memory_utilization = raw["memory_required"] / hardware.memory_bytes
 
     def __repr__(self) -> str:
@@ -157,7 +167,8 @@ class Engine:
                "weights": w["weights"], "activations": w["activations"], "intensity": intensity,
                "ridge": peak / bw, "latency": latency, "t_compute": t_c, "t_memory": t_m,
                "throughput": B / latency, "memory_required": w["weights"] + w["activations"],
-               "peak": peak, "bandwidth": bw, "attainable": min(peak, bw * intensity)}
+               "peak": peak, "bandwidth": bw, "attainable": min(peak, bw * intensity),
+               "energy": (hw.tdp_w if hw.tdp_w is not None else float("nan")) * latency}
         result = RooflineResult(raw, model=m, hardware=hw, batch_size=B, seq_len=S, precision=prec,
                                 compute_precision=cprec, efficiency=cal.name)
         if strict and not result.feasible:
