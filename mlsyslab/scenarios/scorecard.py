@@ -113,6 +113,13 @@ class Level:
     def __contains__(self, name) -> bool:
         return any(m.name == name for m in self.metrics) or any(c.metric == name for c in self.checks)
 
+    def check(self, metric: str) -> Check:
+        """The SLA check of ``metric`` on this level."""
+        for c in self.checks:
+            if c.metric == metric:
+                return c
+        raise KeyError(f"no SLA check {metric!r} on the {self.name} level")
+
     def value(self, name):
         """A metric as a plain number in its unit."""
         for m in self.metrics:
@@ -171,6 +178,13 @@ class Scorecard:
             if name in lv:
                 return lv[name]
         raise KeyError(f"{name!r} is on no level of this scorecard")
+
+    def check(self, metric: str) -> Check:
+        """The SLA check of ``metric`` (``card.check("ttft").margin``)."""
+        for c in self.checks:
+            if c.metric == metric:
+                return c
+        raise KeyError(f"no SLA check {metric!r}; checks: {', '.join(c.metric for c in self.checks) or 'none'}")
 
     def raise_for_status(self) -> None:
         """Raise :class:`OOMError` if it does not fit, else :class:`SLAViolation` for the first miss."""
