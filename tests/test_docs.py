@@ -1,0 +1,273 @@
+"""The documentation site: it builds offline with warnings as errors, its internal links resolve,
+its catalogs list the whole zoo, its executed examples match a hand calculation, and it renders
+(sortable tables, offline MathJax) in headless chromium.
+
+One full build (about 30-60 s on 2 cores) is shared by every test of this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+import mlsyslab as ml
+
+BUILD_TIMEOUT_S = 900
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+# --------------------------------------------------------------------------- the build
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, repo_root, artifacts_dir) -> Path:
+    """Build the whole site the way ``make docs`` does (-W --keep-going), into a temporary folder."""
+    out = tmp_path_factory.mktemp("docs")
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-d", str(out / "doctrees"),
+           str(repo_root / "docs"), str(out / "html")]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    log = proc.stdout + proc.stderr
+    (artifacts_dir / "docs-build.log").write_text(log)
+    assert proc.returncode == 0, "docs build failed (see test-artifacts/docs-build.log):\n" + log[-6000:]
+    return out / "html"
+
+
+class _Page(HTMLParser):
+    """Ids, links and table rows of one HTML page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table = None
+        self._in_body = False
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("id", "name"):
+            if a.get(key) and (key == "id" or tag == "a"):
+                self.ids.add(a[key])
+        for key in ("href", "src"):
+            if a.get(key) and tag in ("a", "link", "script", "img", "iframe", "source"):
+                self.links.append(a[key])
+        if tag == "table" and a.get("id"):
+            self._table = a["id"]
+            self.tables[self._table] = []
+        elif tag == "tbody" and self._table:
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.tables[self._table].append([])
+        elif tag == "td" and self._in_body:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@functools.lru_cache(maxsize=None)
+def parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def text_of(path: Path) -> str:
+    """Visible text of a page, whitespace collapsed (tags dropped)."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    from html import unescape
+
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+# --------------------------------------------------------------------------- build and links
+
+@pytest.mark.slow
+def test_site_builds_with_every_section(site):
+    for page in ("index.html", "getting-started.html", "catalogs.html", "catalog/hardware.html",
+                 "catalog/models.html", "solvers.html", "solvers/serving.html", "tutorials/llm-serving.html",
+                 "glossary.html", "api.html", "api/mlsyslab.html", "api/mlsyslab.solvers.serving.html",
+                 "api/mlsyslab.zoo.specs.html", "labs.html", "search.html", "genindex.html"):
+        assert (site / page).is_file(), f"{page} missing from the built site"
+
+
+@pytest.mark.slow
+def test_every_internal_link_and_anchor_resolves(site):
+    broken, checked = [], 0
+    pages = [p for p in sorted(site.rglob("*.html")) if "_static" not in p.relative_to(site).parts]
+    for page in pages:  # (_static/ holds the theme's Jinja macro files, not pages)
+        for link in parse(page).links:
+            parts = urlsplit(link)
+            if parts.scheme or link.startswith("//"):
+                continue  # external (Binder, sources): not fetched offline
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            checked += 1
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)} -> {link} (no file)")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in parse(target).ids:
+                broken.append(f"{page.relative_to(site)} -> {link} (no anchor)")
+    assert checked > 500, f"only {checked} internal links found: the parser is not seeing the pages"
+    assert not broken, f"{len(broken)} broken internal links:\n" + "\n".join(broken[:50])
+
+
+@pytest.mark.slow
+def test_pages_load_nothing_from_the_network(site):
+    """Scripts, stylesheets and MathJax are local: the site renders offline."""
+    for page in ("index.html", "catalog/hardware.html", "solvers/serving.html"):
+        remote = [link for link in parse(site / page).links
+                  if urlsplit(link).scheme and re.search(r"\.(js|css|woff2?)(\?|$)", link)]
+        assert not remote, f"{page} loads {remote}"
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").stat().st_size > 500_000
+    assert 'src="_static/mathjax/tex-chtml.js' in (site / "index.html").read_text() or \
+        "mathjax/tex-chtml.js" in (site / "solvers" / "serving.html").read_text()
+
+
+# --------------------------------------------------------------------------- generated content
+
+@pytest.mark.slow
+def test_hardware_catalog_lists_every_device_with_datasheet_figures(site):
+    rows = parse(site / "catalog" / "hardware.html").tables["catalog-hardware"]
+    assert len(rows) == len(ml.Hardware)
+    assert sorted(r[0] for r in rows) == sorted(h.key for h in ml.Hardware)
+    h100 = next(r for r in rows if r[0] == "H100")
+    # NVIDIA H100 SXM5 datasheet: 80 GB HBM3 (binary: 80 GiB), 3.35 TB/s, 1,979 TFLOP/s fp16 "with
+    # sparsity" -> 989.5 dense; 700 W. Ridge point by hand: 989.5e12 / 3.35e12 = 295.4 FLOP/byte.
+    assert "80 GiB" in h100 and "3.35" in h100 and "989.5" in h100 and "700" in h100 and "295" in h100
+    assert "1,979" in h100  # fp8 dense
+    stm32 = next(r for r in rows if r[0] == "STM32H7")
+    assert any(c.endswith("KiB") for c in stm32), "a microcontroller's memory keeps its KiB unit"
+
+
+@pytest.mark.slow
+def test_model_catalog_lists_every_model_with_derived_parameters(site):
+    rows = parse(site / "catalog" / "models.html").tables["catalog-models"]
+    assert len(rows) == len(ml.Models)
+    llama = next(r for r in rows if r[0] == "Llama3_8B")
+    # Llama-3.1-8B by hand: per layer attention 4096*4096*2 + 2*4096*1024 = 41,943,040; FFN 3*4096*14336
+    # = 176,160,768; norms 8,192 -> 218,112,000 x 32 = 6,979,584,000; embeddings 2*128256*4096 =
+    # 1,050,673,152; final norm 4,096 -> 8,030,261,248 = 8.03 B.
+    assert "8.03" in llama and "GQA (4:1)" in llama
+    # KV-cache per token fp16: 2 * 32 layers * 8 KV heads * 128 * 2 B = 131,072 B = 128 KiB.
+    assert "128" in llama
+
+
+@pytest.mark.slow
+def test_worked_example_numbers_are_executed_and_match_a_hand_calculation(site):
+    text = text_of(site / "solvers" / "serving.html")
+    # By hand: W = 8,030,261,248 x 2 B = 16.06 GB; KV(S=2048) = 2*32*8*128*2048*2 B = 268,435,456 B;
+    # ITL = (W + KV) / 3.35e12 B/s = 16,328,957,952 / 3.35e12 = 4.874 ms (memory-bound).
+    assert "hand: TTFT" in text and "ITL = 4.874 ms" in text
+    assert "W = 16.06 GB, KV = 0.268 GB" in text
+    # Prefill FLOPs by hand: 2 P S + 2 L S^2 a = 32.89e12 + 1.10e12 = 33.99 TFLOP -> / 989.5e12 = 34.35 ms.
+    assert "34.0 TFLOP" in text and "TTFT = 34.35 ms" in text
+    assert "memory-bound" in text and "compute-bound" in text
+    start = text_of(site / "getting-started.html")
+    assert "largest batch that fits:" in start and "TTFT" in start
+
+
+@pytest.mark.slow
+def test_glossary_defines_the_course_terms(site):
+    ids = parse(site / "glossary.html").ids
+    for term in ("TTFT", "ITL", "KV-cache", "GQA", "MHA", "roofline", "ridge point", "arithmetic intensity",
+                 "MFU", "PUE", "WUE", "carbon intensity", "tensor parallelism", "pipeline parallelism",
+                 "data parallelism", "ZeRO", "bubble"):
+        assert f"term-{term.lower().replace(' ', '-')}" in {i.lower() for i in ids}, term
+
+
+@pytest.mark.slow
+def test_api_reference_documents_every_public_module(site):
+    import pkgutil
+
+    modules = [i.name for i in pkgutil.walk_packages(ml.__path__, "mlsyslab.")
+               if not any(p.startswith("_") for p in i.name.split("."))]
+    missing = [m for m in modules if not (site / "api" / f"{m}.html").is_file()]
+    assert not missing, missing
+    serving = parse(site / "api" / "mlsyslab.solvers.serving.html").ids
+    assert {"mlsyslab.solvers.serving.ServingSolver", "mlsyslab.solvers.serving.ServingSolver.solve"} <= serving
+
+
+# --------------------------------------------------------------------------- in a browser
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *a, **k: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_screenshots_and_sortable_catalog_in_chromium(server, artifacts_dir):
+    from playwright.sync_api import sync_playwright
+
+    external = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(30_000)
+
+            def offline(route):
+                if route.request.url.startswith(server):
+                    return route.continue_()
+                external.append(route.request.url)
+                return route.abort()
+
+            page.route("**/*", offline)
+
+            page.goto(f"{server}/index.html", wait_until="load")
+            assert "mlsyslab" in page.title()
+            page.screenshot(path=str(artifacts_dir / "docs-home.png"), full_page=True)
+
+            page.goto(f"{server}/catalog/hardware.html", wait_until="load")
+            rows = page.locator("#catalog-hardware tbody tr")
+            assert rows.count() == len(ml.Hardware)
+            page.screenshot(path=str(artifacts_dir / "docs-catalog-hardware.png"))
+
+            # Sort by bandwidth, twice = descending: the first row is the zoo's fastest memory.
+            header = page.locator("#catalog-hardware thead th", has_text="Bandwidth")
+            header.click()
+            header.click()
+            assert header.get_attribute("aria-sort") == "descending"
+            fastest = max(ml.Hardware, key=lambda h: h.memory_bandwidth_Bps)
+            slowest = min(ml.Hardware, key=lambda h: h.memory_bandwidth_Bps)
+            assert rows.nth(0).locator("td").first.inner_text().strip() == fastest.key
+            assert rows.nth(rows.count() - 1).locator("td").first.inner_text().strip() == slowest.key
+            assert rows.count() == len(ml.Hardware)
+
+            # Equations are typeset by the MathJax copy served with the site (no network).
+            page.goto(f"{server}/solvers/serving.html", wait_until="load")
+            page.wait_for_selector("mjx-container", timeout=30_000)
+            assert page.locator("mjx-container").count() >= 8
+            page.screenshot(path=str(artifacts_dir / "docs-solver-serving.png"))
+        finally:
+            browser.close()
+    fetched = [u for u in external if not u.startswith("https://mybinder.org")]
+    assert not fetched, f"pages tried to fetch from the network: {fetched}"
