@@ -192,3 +192,27 @@ def test_distributed_example_runs(repo_root):
     assert "1.129 TB" in out.stdout          # Llama3_70B Adam states
     assert "bubble 27.3%" in out.stdout      # 3/11
     assert "1.952 ms" in out.stdout          # 1 GB ring all-reduce over 8 GPUs at 900 GB/s + 8 us
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4, 8]), dp=st.integers(1, 64),
+       m=st.integers(1, 32), b=st.integers(1, 4), zero=st.integers(0, 3), recompute=st.booleans())
+def test_any_valid_config_obeys_the_formulas(tp, pp, dp, m, b, zero, recompute):
+    r = solver.solve("Llama3_70B", "Meta_IB_24K", dp=dp, tp=tp, pp=pp, microbatches=m, microbatch_size=b,
+                     seq_len=2048, zero_stage=zero, recompute=recompute)
+    shard = P70 / (tp * pp)
+    states = shard * (2 / (dp if zero >= 3 else 1) + 2 / (dp if zero >= 2 else 1) + 12 / (dp if zero >= 1 else 1))
+    got = (r.weights_memory + r.gradients_memory + r.optimizer_memory).to("B").magnitude
+    assert got == pytest.approx(states)
+    assert r.bubble_fraction == pytest.approx((pp - 1) / (m + pp - 1))
+    assert r.step_time.magnitude == pytest.approx(r.compute_time.magnitude + r.dp_comm_time.magnitude
+                                                  + r.tp_comm_time.magnitude + r.pp_comm_time.magnitude)
+    assert 0 < r.mfu <= 1 + 1e-12 and 0 < r.scaling_efficiency <= 1 + 1e-12
+    assert r.global_batch_size == dp * b * m and r.n_gpus == dp * tp * pp
+    if zero < 3:
+        more = solver.solve("Llama3_70B", "Meta_IB_24K", dp=dp, tp=tp, pp=pp, microbatches=m, microbatch_size=b,
+                            seq_len=2048, zero_stage=zero + 1, recompute=recompute)
+        assert more.memory_per_gpu.magnitude <= r.memory_per_gpu.magnitude + 1e-9
