@@ -34,7 +34,8 @@ Memory per GPU (Rajbhandari et al. 2020, ZeRO; Korthikanti et al. 2022)::
     ZeRO-1 shards the optimizer state over dp, ZeRO-2 also the gradients, ZeRO-3 also the weights.
     activations per layer (16-bit) = S b d (10 + 24/tp + 5 a_h S / (d tp))
         - the 5 a_h S / d term (attention scores) vanishes with flash attention (default)
-        - full recomputation stores only each layer's input: 2 S b d
+        - sequence parallelism divides the 10 by tp as well: S b d (34/tp + ...)
+        - full recomputation stores only each layer's input: 2 S b d (/tp with sequence parallelism)
     x ceil(L/pp) layers x min(m, pp) microbatches in flight on the first stage.
 
 ``efficiency="ideal"`` uses datasheet peaks and link bandwidths; ``"calibrated"`` (the
@@ -272,7 +273,7 @@ class DistributedSolver:
 
     def solve(self, model, cluster, n_gpus=None, dp=None, tp=1, pp=1, global_batch_size=None, microbatch_size=1,
               microbatches=None, seq_len=None, precision="bf16", zero_stage=0, recompute=False, optimizer="adam",
-              efficiency=None, strict=False, flash_attention=True) -> DistributedResult:
+              efficiency=None, strict=False, flash_attention=True, sequence_parallel=False) -> DistributedResult:
         """Train ``model`` on ``cluster`` with dp x tp x pp GPUs.
 
         Parameters
@@ -303,11 +304,15 @@ class DistributedSolver:
             Raise :class:`~mlsyslab.errors.OOMError` when a GPU cannot hold its share.
         flash_attention : bool
             Attention scores are not stored (drops the 5 a S / d activation term).
+        sequence_parallel : bool
+            Megatron sequence parallelism: norms and dropouts are split over the tp ranks too, so
+            all 34 bytes of the per-layer term divide by tp (same communication volume).
         """
         kwargs = dict(model=model, cluster=cluster, n_gpus=n_gpus, dp=dp, tp=tp, pp=pp,
                       global_batch_size=global_batch_size, microbatch_size=microbatch_size, microbatches=microbatches,
                       seq_len=seq_len, precision=precision, zero_stage=zero_stage, recompute=recompute,
-                      optimizer=optimizer, efficiency=efficiency, strict=strict, flash_attention=flash_attention)
+                      optimizer=optimizer, efficiency=efficiency, strict=strict, flash_attention=flash_attention,
+                      sequence_parallel=sequence_parallel)
         m = Models.get(model, field="model")
         cal = self.calibration if efficiency is None else _cal.get(efficiency)
         prec = normalize(precision, "precision")
@@ -372,7 +377,7 @@ class DistributedSolver:
         cprec = compute_precision(prec, topo.gpu.peak_flops)
         peak = topo.gpu.peak_flops[cprec]
         raw = _terms(m, topo, cal, N=N, dp=dp, tp=tp, pp=pp, b=b, mb=mb, B=B, S=S, beta=beta, peak=peak * cal.eta_compute(cprec),
-                     zero=zero, recompute=bool(recompute), opt=opt, flash=bool(flash_attention))
+                     zero=zero, recompute=bool(recompute), opt=opt, flash=bool(flash_attention), sp=bool(sequence_parallel))
         raw["peak"] = peak
         result = DistributedResult(raw, solver=self, kwargs=kwargs, model=m, gpu=topo.gpu, system=topo.name, n_gpus=N,
                                    dp=dp, tp=tp, pp=pp, global_batch_size=B, microbatch_size=b, microbatches=mb,
@@ -408,18 +413,20 @@ def optimizer_bytes_per_param(optimizer: str, beta: float) -> float:
     return master + (8.0 if optimizer in ("adam", "adamw") else 4.0)
 
 
-def activation_bytes_per_layer(model, S, b, tp, recompute, flash, beta=2.0):
-    """Korthikanti et al. (2022) eq. 2/4: S b d (10 + 24/tp + 5 a S/(d tp)) for 16-bit activations;
-    2 S b d with full recomputation; scaled by beta/2 for other precisions."""
+def activation_bytes_per_layer(model, S, b, tp, recompute, flash, beta=2.0, sequence_parallel=False):
+    """Korthikanti et al. (2022) eq. 2/4/5: S b d (10 + 24/tp + 5 a S/(d tp)) for 16-bit activations,
+    S b d (34/tp + 5 a S/(d tp)) with sequence parallelism; 2 S b d with full recomputation
+    (2 S b d / tp with sequence parallelism); scaled by beta/2 for other precisions."""
     d, a = model.hidden_dim, model.heads
     if recompute:
-        per = 2.0 * S * b * d
+        per = 2.0 * S * b * d / (tp if sequence_parallel else 1)
     else:
-        per = S * b * d * (10.0 + 24.0 / tp + (0.0 if flash else 5.0 * a * S / (d * tp)))
+        first = 34.0 / tp if sequence_parallel else 10.0 + 24.0 / tp
+        per = S * b * d * (first + (0.0 if flash else 5.0 * a * S / (d * tp)))
     return per * beta / 2.0
 
 
-def _terms(m, topo, cal, *, N, dp, tp, pp, b, mb, B, S, beta, peak, zero, recompute, opt, flash) -> dict:
+def _terms(m, topo, cal, *, N, dp, tp, pp, b, mb, B, S, beta, peak, zero, recompute, opt, flash, sp) -> dict:
     """Every intermediate figure (floats, base units)."""
     P = m.n_parameters
     if m.is_transformer:
@@ -459,7 +466,7 @@ def _terms(m, topo, cal, *, N, dp, tp, pp, b, mb, B, S, beta, peak, zero, recomp
     mem_grads = P_shard * beta / (dp if zero >= 2 else 1)
     mem_opt = P_shard * opt_bytes / (dp if zero >= 1 else 1)
     if m.is_transformer:
-        mem_act = activation_bytes_per_layer(m, S, b, tp, recompute, flash, beta) * layers_per_stage * min(mb, pp)
+        mem_act = activation_bytes_per_layer(m, S, b, tp, recompute, flash, beta, sp) * layers_per_stage * min(mb, pp)
     else:
         mem_act = float(m.activation_bytes_fp32 or 0.0) * beta / 4.0 * b
     mem_total = mem_weights + mem_grads + mem_opt + mem_act
