@@ -170,3 +170,14 @@ def test_hello_world_example_runs_and_prints_the_hand_figures(repo_root):
     assert "4.09 G MACs" in out.stdout and "8.18 GFLOP" in out.stdout
     assert "memory-bound" in out.stdout and "compute-bound" in out.stdout
     assert "153.0 FLOP/B" in out.stdout  # A100 ridge point
+
+
+@pytest.mark.parametrize("hardware", [h.key for h in ml.Hardware])
+def test_every_device_gives_a_consistent_roofline(hardware):
+    hw = ml.Hardware.get(hardware)
+    for model in ("ResNet50", "KWS_DSCNN", "Llama3_8B"):
+        r = ml.Engine.solve(model, hw, precision=hw.headline_precision)
+        # ridge = peak / bandwidth of the device's own datasheet figures
+        assert r.ridge_point.magnitude == pytest.approx(hw.peak_flops[r.compute_precision] / hw.memory_bandwidth_Bps)
+        assert r.bound == ("compute" if r.arithmetic_intensity.magnitude >= r.ridge_point.magnitude else "memory")
+        assert r.feasible == (r.memory_required.to("B").magnitude <= hw.memory_bytes)
