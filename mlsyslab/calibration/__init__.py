@@ -10,7 +10,7 @@ and error, so predictions do not change silently. :func:`mlsyslab.calibration.va
 Calibrated time of one phase (prefill or one decode step)::
 
     t = max(FLOPs / (peak x eta_compute[prec]), bytes / (bandwidth x eta_memory))
-        + t_comm + layers x overhead_per_layer
+        + t_comm + layers x overhead_per_layer   (+ layers x batch x token_overhead_decode, decode only)
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Calibration:
     eta_network: float = 1.0  # fraction of link bandwidth reached by all-reduce
     layer_overhead_prefill_s: float = 0.0  # fixed time per layer per prefill (launches, norms, softmax...)
     layer_overhead_decode_s: float = 0.0  # fixed time per layer per decode step
+    token_overhead_decode_s: float = 0.0  # extra time per layer per sequence of the batch in a decode step
     link_latency: bool = False  # add the device's per-collective link latency
     notes: str = ""
     fit: dict = field(default_factory=dict)

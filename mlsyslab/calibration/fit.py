@@ -4,7 +4,7 @@ For every point the ideal solver gives the pieces of the phase time, and the cal
 prediction is rebuilt from them without re-running the solver::
 
     t = max(t_compute / eta_c[prec], t_memory / eta_m) + t_comm_bw / eta_net
-        + n_collectives x link_latency + L x overhead_phase
+        + n_collectives x link_latency + L x overhead_phase (+ L x B x token_overhead, decode)
 
 (the same equation :mod:`mlsyslab.solvers.serving_physics` evaluates; a check at the end of
 :func:`fit` confirms it). The loss is the mean |ln(predicted / measured)| taken per metric and
@@ -35,6 +35,7 @@ PARAMS = {
     "eta_network": (1e-3, 1.0, 0.5),
     "layer_overhead_prefill_s": (0.0, 2e-3, 2e-5),
     "layer_overhead_decode_s": (0.0, 2e-3, 2e-5),
+    "token_overhead_decode_s": (0.0, 1e-4, 1e-6),
 }
 #: no published point is compute-bound at fp4/int4, so eta_compute_4 follows eta_compute_8
 TIED = {"eta_compute_4": "eta_compute_8"}
@@ -52,12 +53,14 @@ class Design:
     t_comm_bw: np.ndarray  # all-reduce time at 100 % of link bandwidth, no latency
     n_coll_latency: np.ndarray  # number of collectives x the device's link latency (s)
     layers: np.ndarray
+    batch: np.ndarray
     measured: np.ndarray  # seconds
 
     def predict(self, c: dict) -> np.ndarray:
         eta_c = np.select([self.prec_class == "8", self.prec_class == "4"],
                           [c["eta_compute_8"], c["eta_compute_4"]], c["eta_compute_16"])
-        ovh = np.where(self.metric == "ttft", c["layer_overhead_prefill_s"], c["layer_overhead_decode_s"])
+        ovh = np.where(self.metric == "ttft", c["layer_overhead_prefill_s"],
+                       c["layer_overhead_decode_s"] + self.batch * c["token_overhead_decode_s"])
         lat = self.n_coll_latency if c.get("link_latency", True) else 0.0
         return (np.maximum(self.t_compute / eta_c, self.t_memory / c["eta_memory"])
                 + self.t_comm_bw / c["eta_network"] + lat + self.layers * ovh)
@@ -74,7 +77,7 @@ def design(points: list[dict]) -> Design:
     from .validate import context_tokens
 
     solver = ServingSolver(efficiency="ideal")
-    cols = {k: [] for k in ("metric", "prec_class", "t_compute", "t_memory", "t_comm_bw", "n_coll_latency", "layers", "measured")}
+    cols = {k: [] for k in ("metric", "prec_class", "t_compute", "t_memory", "t_comm_bw", "n_coll_latency", "layers", "batch", "measured")}
     for p in points:
         r = solver.solve(model=p["model"], hardware=p["hardware"], seq_len=context_tokens(p), batch_size=p["batch"],
                          precision=p["precision"], tensor_parallel=p["tp"], kv_precision=p.get("kv_precision"))
@@ -87,6 +90,7 @@ def design(points: list[dict]) -> Design:
         layers = r.model.layers
         cols["n_coll_latency"].append(2 * layers * r.hardware.interconnect_latency_s if r.tensor_parallel > 1 else 0.0)
         cols["layers"].append(layers)
+        cols["batch"].append(float(p["batch"]))
         cols["measured"].append(float(p["ms"]) * 1e-3)
     return Design(**{k: np.asarray(v) for k, v in cols.items()})
 
@@ -117,9 +121,12 @@ def _minimise(d: Design, start: dict, free: tuple, rounds: int = 60) -> dict:
             for direction in (+1, -1):
                 while True:
                     cur = c[name]
-                    if name.startswith("layer_overhead"):
-                        base = cur if cur > 0 else 1e-7
-                        trial = base * np.exp(direction * step) if not (direction < 0 and cur < 2e-7) else 0.0
+                    if lo == 0.0:  # an overhead: log-steps, and a jump to exactly 0 once it is negligible
+                        tiny = 1e-3 * PARAMS[name][2]
+                        if direction < 0 and cur < tiny:
+                            trial = 0.0
+                        else:
+                            trial = max(cur, tiny) * np.exp(direction * step)
                     else:
                         trial = cur * np.exp(direction * step)
                     trial = float(min(max(trial, lo), hi))
@@ -127,7 +134,7 @@ def _minimise(d: Design, start: dict, free: tuple, rounds: int = 60) -> dict:
                         break
                     cand = _with_ties({**c, name: trial})
                     val = loss(d, cand)
-                    if val < best - 1e-12:
+                    if val < best - 1e-12 or (trial == 0.0 and val <= best + 1e-12):
                         c, best, improved = cand, val, True
                     else:
                         break
@@ -161,7 +168,10 @@ def fit(points=None, *, free=tuple(PARAMS), start: Calibration | None = None, na
     if start is not None:
         init.update({k: getattr(start, k) for k in PARAMS})
     init["link_latency"] = True if start is None else start.link_latency
-    c = _minimise(d, init, tuple(free))
+    # the loss is piecewise (an L1 of logs) and flat in places: start from three points, keep the best
+    starts = [init] + [{**init, **{k: (min(init[k] * f_eta, 1.0) if k.startswith("eta") else init[k] * f_ovh)
+                                   for k in free}} for f_eta, f_ovh in ((0.6, 5.0), (1.4, 0.2))]
+    c = min((_minimise(d, s, tuple(free)) for s in starts), key=lambda x: loss(d, x))
     c.update({k: float(f"{c[k]:.4g}") for k in (*PARAMS, *TIED)})  # what fitted.json stores
     err = d.predict(c) / d.measured - 1.0
     stats = {"date": date.today().isoformat(), "n_points": len(points),

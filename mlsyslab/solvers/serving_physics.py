@@ -19,7 +19,9 @@ Decode (inter-token latency), one new token for each of B requests at context S:
     F_dec = (2 x P_a x B + 4 x L x S x a x B) / t              (matmuls + attention over S)
     M_dec = W_touched + KV                                     (all weights and the whole KV read)
 
-Each phase: t = max(F / (peak x eta_c), M / (BW x eta_m)) + t_comm + L x overhead.
+Each phase: t = max(F / (peak x eta_c), M / (BW x eta_m)) + t_comm + L x overhead; a decode
+step also pays L x B x token_overhead (per-sequence work of each layer: norms, RoPE, KV append,
+sampling). In the ideal mode every efficiency is 1 and every overhead 0.
 Tensor parallelism adds two ring all-reduces per layer of the activations (B x tokens x d x 2 B)::
 
     t_comm = 2 x L x (2 (t-1)/t x message / (link_BW/2 x eta_net) + link_latency)
@@ -89,7 +91,8 @@ def serving_terms(model, hw, S, B, b_w, b_kv, eff_peak, tp, cal):
     t_dec_compute = flops_dec / eff_peak
     t_dec_memory = bytes_dec / eff_bw
     t_dec_comm = 2.0 * L * allreduce_time(B * model.hidden_dim * ACT_BYTES, tp, link, cal.eta_network, latency)
-    itl = np.maximum(t_dec_compute, t_dec_memory) + t_dec_comm + L * cal.layer_overhead_decode_s
+    itl = (np.maximum(t_dec_compute, t_dec_memory) + t_dec_comm
+           + L * (cal.layer_overhead_decode_s + B * cal.token_overhead_decode_s))
 
     return {
         "weights": weights, "kv": kv, "kv_per_seq": kv_per_seq, "total": total,
