@@ -32,6 +32,7 @@ extensions = [
     "api_pages",
     "solver_pages",
     "lab_pages",
+    "validation_page",
 ]
 
 #: GitHub ``owner/name`` and branch that the Binder buttons launch (override for a fork).
