@@ -35,9 +35,14 @@ def run(args) -> int:
     from ..solvers.distributed import DistributedSolver
 
     system = args.cluster or args.hardware
+    n_gpus = args.gpus
+    if args.cluster and n_gpus is None and args.dp is None:  # default: every GPU of the node/cluster
+        from ..scenarios.scenario import resolve_system
+
+        n_gpus = resolve_system(args.cluster, field="cluster")[2]
     try:
         r = DistributedSolver(efficiency="ideal" if args.ideal else "calibrated").solve(
-            args.model, system, n_gpus=args.gpus, dp=args.dp, tp=args.tp, pp=args.pp,
+            args.model, system, n_gpus=n_gpus, dp=args.dp, tp=args.tp, pp=args.pp,
             global_batch_size=args.global_batch, microbatches=args.microbatches, seq_len=args.seq_len,
             precision=args.precision, zero_stage=args.zero, recompute=args.recompute)
     except NotImplementedError:
