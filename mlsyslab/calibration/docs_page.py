@@ -110,7 +110,11 @@ stand-in:
 - Throughput converted to latency: gpt-fast and MLC LLM publish tokens/s at batch 1, so
   ITL = 1000 / (tokens/s). The TensorRT-LLM peak-throughput rows publish output tokens/s of a
   static batch, so the time of one decode step is batch / throughput (this includes the
-  prefill of the batch, a few % of the run, so it slightly overstates the step).
+  prefill of the batch, a few % of the run, so it slightly overstates the step). The
+  Oracle MI300X table publishes the end-to-end latency of 128 generated tokens, so
+  ITL = latency / 128 (the 128-token prefill is under 1 % of it).
+- The kipply points are carried over unchanged from the project's starting data set
+  (`measured_public.json`).
 - Model stand-ins: Llama 3.1 8B/70B and Llama 3.3 70B have the zoo's Llama 3 8B/70B
   architecture; the FasterTransformer "13B GPT" of the kipply post has Llama 2 13B's layer
   count, width and head count.
