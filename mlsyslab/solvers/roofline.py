@@ -137,7 +137,8 @@ class Engine:
             Precision of weights and activations (bytes per value); arithmetic runs at the
             device's peak for it, or falls back (see :mod:`mlsyslab.precision`).
         seq_len : int, optional
-            Transformers only: tokens per sample (default ``min(max_seq_len, 2048)``).
+            Transformers only: tokens per sample (default ``min(max_seq_len, 2048)``); ignored
+            (``result.seq_len`` is None) for CNN, DLRM and TinyML workloads.
         efficiency : {"ideal", "calibrated"}
             Pure datasheet roofline, or fitted compute/memory efficiencies.
         strict : bool
