@@ -30,7 +30,7 @@ class ServingCost(Result):
         "decode_throughput": ("tokens_per_s", "token/s"),
         "cost_per_million_tokens": ("per_million", "USD"),
     }
-    _PLAIN = ("gpus", "price_source", "feasible", "serving")
+    _PLAIN = ("gpus", "price_source", "feasible")  # .serving holds the ServingResult
 
     def __init__(self, raw, **plain):
         self.raw = raw
