@@ -172,3 +172,13 @@ def test_sustainability_example_runs(repo_root):
     assert out.stderr == ""
     assert "147.84 kWh" in out.stdout  # 8 x 700 W x 24 h x 1.1
     assert "Poland" in out.stdout and "Quebec" in out.stdout
+
+
+def test_every_result_serialises_to_json():
+    import json
+
+    d = ml.DistributedSolver().solve("GPT2", "DGX_H100", n_gpus=8)
+    for r in (ml.Engine.solve("ResNet50", "A100"), d, sus.solve("H100", duration=1),
+              cost.serving_cost("Llama3_8B", "H100"), cost.training_cost(d, 1e9)):
+        back = json.loads(json.dumps(r.to_dict()))
+        assert back and all(isinstance(k, str) for k in back)
