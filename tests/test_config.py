@@ -160,3 +160,22 @@ def test_validation_happens_before_any_solving(monkeypatch):
                                                   {"model": "Llama3_8B", "hardware": "H100"}]})
     cfg = SimulationConfig.from_dict({"scenarios": [{"model": "Llama3_8B", "hardware": "H100"}]})
     assert len(cfg) == 1  # building checked everything, solved nothing
+
+
+def test_wrong_units_and_dimensions_are_reported_per_field():
+    d = {"version": 2, "scenarios": [{
+        "model": "Llama3_8B", "hardware": "H100", "seq_len": "5 GB", "pue": "1.2 kW", "tokens": "1e9 s",
+        "price_per_device_hour": "3 USD", "batch_size": 2.5, "precision": "fp12"}]}
+    with pytest.raises(ConfigError) as info:
+        SimulationConfig.from_dict(d)
+    msg = {e.path: e.message for e in info.value.errors}
+    assert set(msg) == {"version", "scenarios[0].seq_len", "scenarios[0].pue", "scenarios[0].tokens",
+                        "scenarios[0].price_per_device_hour", "scenarios[0].batch_size", "scenarios[0].precision"}
+    assert "'5 GB'" in msg["scenarios[0].seq_len"] and "[token]" in msg["scenarios[0].seq_len"]
+    assert "dimensionless" in msg["scenarios[0].pue"]
+    assert "[currency] / [time]" in msg["scenarios[0].price_per_device_hour"]
+    assert "whole number" in msg["scenarios[0].batch_size"]
+    # the right units load: strings with units, and plain numbers in the documented default unit
+    sc = SimulationConfig.from_dict({"scenarios": [{"model": "Llama3_8B", "hardware": "H100", "seq_len": "4096 tokens",
+                                                    "price_per_device_hour": "3 USD/hour", "pue": 1.2}]}).scenarios[0]
+    assert sc.seq_len == 4096 and sc.price_per_device_hour == 3.0 and sc.pue == 1.2

@@ -57,7 +57,13 @@ def run(args) -> int:
     if args.json:
         emit_json({**jsonable(r.to_dict()), **extra})
         return 0
-    print(f"training {args.model} on {system}")
+    mem = r.memory_per_gpu.to("GB").magnitude
+    cap = r.gpu.memory_bytes
+    print(f"training {r.model.key} on {r.system}: {r.n_gpus} x {r.gpu.key} (dp={r.dp}, tp={r.tp}, pp={r.pp}), "
+          f"{r.precision}, ZeRO-{r.zero_stage}{', recompute' if r.recompute else ''}")
+    print(f"step time {r.step_time.to('s').magnitude:.4g} s, "
+          f"{r.tokens_per_second.to('token/s').magnitude:,.0f} tokens/s; memory per GPU {mem:.2f} GB of "
+          f"{cap / 1e9:.2f} GB ({cap / 2 ** 30:g} GiB)" + ("" if r.feasible else "  -> OUT OF MEMORY") + "\n")
     rows = result_rows(r)
     if extra:
         rows += [("time to train", f"{extra['time_to_train_hours']:,.1f} h = {extra['time_to_train_days']:,.2f} days "

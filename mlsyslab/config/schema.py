@@ -32,12 +32,19 @@ class FieldError:
 
 
 def _number(value, path, unit=None):
-    """Plain number, a Quantity, or a string such as ``"4096 tokens"`` / ``"15e12"``."""
-    if isinstance(value, str):
-        value = parse_value(value, path)
+    """Plain number, a Quantity, or a string such as ``"4096 tokens"`` / ``"15e12"``, in ``unit``."""
     from ..units import magnitude
 
-    return value if unit is None else magnitude(value, unit, field=path)
+    raw = value
+    if isinstance(value, str):
+        value = parse_value(value, path)
+    if unit is None:
+        return value
+    try:
+        return magnitude(value, unit, field=path)
+    except ValidationError as exc:
+        raise ValidationError(str(exc).replace(repr(value), repr(raw)), field=path, value=raw,
+                              allowed=exc.allowed) from None
 
 
 def _int(unit=None, maximum=10_000_000):
@@ -159,10 +166,10 @@ SCENARIO_FIELDS = {
     "tokens": (_float("token"), "tokens"),
     "efficiency": (_efficiency, "efficiency"),
     "grid": (_grid, "grid"),
-    "pue": (_float(None, 1.0, 5.0), "pue"),
+    "pue": (_float("", 1.0, 5.0), "pue"),
     "datacenter": (_datacenter, "datacenter"),
     "utilization": (_fraction, "utilization"),
-    "price_per_device_hour": (_float("USD"), "price_per_device_hour"),
+    "price_per_device_hour": (_float("USD/hour"), "price_per_device_hour"),
 }
 SWEEPABLE = tuple(k for k in SCENARIO_FIELDS if k not in ("name", "model", "workload"))
 TOP_LEVEL = ("name", "description", "version", "defaults", "scenarios")

@@ -120,6 +120,9 @@ class SimulationConfig:
             if key not in TOP_LEVEL:
                 errors.append(FieldError(str(key), f"unknown top-level key {key!r}.{did_you_mean(str(key), TOP_LEVEL)} "
                                                    f"Known keys: {', '.join(TOP_LEVEL)}."))
+        if "version" in d and d["version"] not in (1, "1"):
+            errors.append(FieldError("version", f"version={d['version']!r} is not supported; this mlsyslab reads "
+                                                "version 1 (or no version key)."))
         defaults = {}
         if "defaults" in d:
             if not isinstance(d["defaults"], dict):

@@ -128,7 +128,7 @@ class Scenario:
         self.datacenter = None if datacenter is None else _macro.resolve_datacenter(datacenter)
         self.utilization = 1.0 if utilization is None else inputs.fraction(utilization, "utilization")
         self.price_per_device_hour = (None if price_per_device_hour is None
-                                      else inputs.positive_float(price_per_device_hour, "price_per_device_hour", "USD"))
+                                      else inputs.positive_float(price_per_device_hour, "price_per_device_hour", "USD/hour"))
         if sla is None:
             sla = SLA()
         elif isinstance(sla, dict):
