@@ -42,7 +42,7 @@ def _sub_registries(obj, path, seen):
     if not (inspect.isclass(obj) or inspect.ismodule(obj) or type(obj).__module__.startswith("mlsyslab")):
         return []
     found = []
-    for name in sorted(vars(obj) if not isinstance(obj, type) else obj.__dict__):
+    for name in sorted(dir(obj)):
         if name.startswith("_"):
             continue
         try:
@@ -112,10 +112,13 @@ def source_cell(spec) -> Cell:
     src = getattr(spec, "source", None)
     if src is not None:
         parts.append(_source_html(src))
-    for figure, fsrc in (getattr(spec, "field_sources", None) or {}).items():
-        parts.append(f"<small><code>{html.escape(figure)}</code>: {_source_html(fsrc)}</small>")
+    figures = [f"<small><code>{html.escape(figure)}</code>: {_source_html(fsrc)}</small>"
+               for figure, fsrc in (getattr(spec, "field_sources", None) or {}).items()]
+    if figures:  # collapsed, so that a row stays one line tall
+        parts.append(f"<details><summary><small>{len(figures)} more figure source{'s' * (len(figures) > 1)}"
+                     f"</small></summary>{''.join(figures)}</details>")
     text = "; ".join(str(p) for p in [src] if p is not None)
-    return Cell(text, sort=text, html_text="<br>".join(parts) or MISSING)
+    return Cell(text, sort=text, html_text="".join(parts) or MISSING)
 
 
 def _source_html(src) -> str:
@@ -215,6 +218,28 @@ def _generic_value(v) -> Cell:
 
 _SKIP_FIELDS = {"source", "field_sources", "aliases"}
 
+#: field-name suffix (base unit) -> (unit shown, scale): ``bandwidth_Bps`` shows as ``bandwidth [GB/s]``
+_SUFFIX_UNITS = {"_Bps": ("GB/s", 1e-9), "_bytes": ("GB", 1e-9), "_w": ("W", 1.0), "_kw": ("kW", 1.0),
+                 "latency_s": ("us", 1e6), "_s": ("s", 1.0)}
+
+
+def _generic_column(name):
+    """(header, cell function) for one field; base-unit suffixes become readable units."""
+    for suffix, (unit, scale) in _SUFFIX_UNITS.items():
+        if name.endswith(suffix):
+            label = name[: -len(suffix)] if not suffix.startswith("latency") else "latency"
+            label = label.rstrip("_") if not suffix.startswith("latency") else name[: -len("_s")]
+
+            def cell(e, name=name, scale=scale):
+                v = getattr(e, name, None)
+                return num(v, "{:,.4g}", scale) if isinstance(v, (int, float)) and not isinstance(v, bool) \
+                    else _generic_value(v)
+            return f"{label.replace('_', ' ')} [{unit}]", cell
+    if "year" in name or name in ("generation", "date"):
+        return name.replace("_", " "), lambda e: (Cell(str(getattr(e, name)), sort=getattr(e, name))
+                                                  if getattr(e, name, None) is not None else Cell(None))
+    return name.replace("_", " "), lambda e: _generic_value(getattr(e, name, None))
+
 
 def generic_columns(entries):
     """One column per dataclass field (or public attribute) that some entry sets, then Source."""
@@ -225,7 +250,7 @@ def generic_columns(entries):
         names = [n for n, v in vars(first).items() if not n.startswith("_")]
     names = [n for n in names if n not in _SKIP_FIELDS
              and any(getattr(e, n, None) not in (None, "", (), {}, []) for e in entries)]
-    cols = [(n.replace("_", " "), lambda e, n=n: _generic_value(getattr(e, n, None))) for n in names]
+    cols = [_generic_column(n) for n in names]
     if any(getattr(e, "source", None) is not None for e in entries):
         cols.append(("Source", source_cell))
     return cols
