@@ -179,3 +179,32 @@ def test_wrong_units_and_dimensions_are_reported_per_field():
     sc = SimulationConfig.from_dict({"scenarios": [{"model": "Llama3_8B", "hardware": "H100", "seq_len": "4096 tokens",
                                                     "price_per_device_hour": "3 USD/hour", "pue": 1.2}]}).scenarios[0]
     assert sc.seq_len == 4096 and sc.price_per_device_hour == 3.0 and sc.pue == 1.2
+
+
+JUNK = [None, [], {}, "x", -1, 0, 1e308, True, "1e999 ms", "nan", float("nan"), float("inf"), [1, 2], {"a": 1},
+        "1/0", "5 GB", "$", "-5 ms", "__import__('os')"]
+
+
+@pytest.mark.parametrize("key", sorted(set(__import__("mlsyslab.config", fromlist=["x"]).SCENARIO_FIELDS)
+                                       | {"sla", "sweep"}))
+def test_junk_in_any_field_is_a_config_error_naming_that_field(key):
+    """Every junk value either loads or raises ConfigError whose errors name the field (never another exception)."""
+    for value in JUNK:
+        item = {"model": "Llama3_8B", "hardware": "H100"}
+        if key in ("workload", "system", "node", "cluster"):
+            item.pop("model" if key == "workload" else "hardware")
+        item[key] = value
+        try:
+            SimulationConfig.from_dict({"scenarios": [item]})
+        except ConfigError as exc:
+            assert all(e.path.startswith(f"scenarios[0].") for e in exc.errors), exc
+            assert any(key in e.path or e.path.endswith((".model", ".hardware")) for e in exc.errors), exc
+
+
+@pytest.mark.parametrize("limit", ["ttft", "itl", "throughput", "max_memory_utilization", "cost_per_million_tokens"])
+def test_junk_sla_limit_is_one_error_at_its_path(limit):
+    for value in JUNK:
+        try:
+            SimulationConfig.from_dict({"scenarios": [{"model": "Llama3_8B", "hardware": "H100", "sla": {limit: value}}]})
+        except ConfigError as exc:
+            assert [e.path for e in exc.errors] == [f"scenarios[0].sla.{limit}"], exc

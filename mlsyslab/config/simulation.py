@@ -98,7 +98,7 @@ class SimulationConfig:
         """Load ``.yaml`` / ``.yml`` / ``.json`` (other suffixes: JSON, then YAML)."""
         p = Path(path)
         if not p.is_file():
-            raise ValidationError(f"config file {str(p)!r} does not exist.", field="path", value=str(p),
+            raise ValidationError(f"config file {str(p)!r} " + ("is not a file." if p.exists() else "does not exist."), field="path", value=str(p),
                                   allowed="an existing .yaml or .json file")
         text = p.read_text(encoding="utf-8")
         suffix = p.suffix.lower()

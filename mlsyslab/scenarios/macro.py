@@ -40,7 +40,11 @@ def lookup_system(name: str):
         found = mod.Systems.get(name)
     except UnknownNameError:
         return None
-    return found if hasattr(found, "gpu") else None
+    if not hasattr(found, "gpu"):
+        raise ValidationError(f"{name!r} is a fabric (a link technology), not a device, node or cluster; use e.g. "
+                              f"{', '.join(mod.Nodes.names()[:2])}.", field="system", value=name,
+                              allowed="a Hardware device or a Systems node/cluster")
+    return found
 
 
 def system_suggestions(name: str) -> str:
