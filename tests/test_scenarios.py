@@ -274,3 +274,22 @@ def test_scorecard_text_html_and_json():
     assert ttft["unit"] == "ms" and ttft["limit"] == 50 and ttft["met"] is True
     assert d["feasibility"]["metrics"]["capacity"]["unit"] == "GB"
     assert math.isclose(d["feasibility"]["metrics"]["capacity_native"]["value"], 80)
+
+
+def test_specs_work_as_well_as_names():
+    by_spec = ml.Scenario(ml.Models.Llama3_8B, ml.Hardware.Cloud.H100, efficiency="ideal").evaluate()
+    by_name = ml.Scenario("llama-3-8b", "h100", efficiency="ideal").evaluate()
+    assert by_spec.to_dict() == by_name.to_dict()
+
+
+def test_scenarios_example_runs(repo_root):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(repo_root / "examples" / "scenarios.py")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    out = proc.stdout
+    assert "OOMError:" in out and "SLAViolation (ttft" in out and "1. Feasibility" in out
+    assert "llama8b-h100" in out and "3. Macro" in out

@@ -9,8 +9,9 @@ limit                  unit       kind      meaning
 ttft                   ms         at most   time to first token (serving)
 itl                    ms         at most   inter-token latency (serving)
 latency                ms         at most   one inference (inference)
-throughput             token/s    at least  tokens/s (serving, training) or
-                       sample/s             samples/s (inference)
+throughput             token/s    at least  decode tokens/s of the serving group
+                       sample/s             (B / ITL), training tokens/s, or
+                                            samples/s (inference)
 max_memory_utilization fraction   at most   memory used / capacity, in (0, 1]
 cost_per_million_tokens USD       at most   serving cost per 10^6 tokens
 step_time              s          at most   one optimizer step (training)
