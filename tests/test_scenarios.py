@@ -177,10 +177,12 @@ def test_sla_limit_that_does_not_apply_to_the_workload():
 
 
 def test_throughput_unit_must_match_the_workload():
-    sc = ml.Scenario("ResNet50", "A100", sla=ml.SLA(throughput="100 tokens/s"))
-    with pytest.raises(ValidationError) as info:
-        sc.evaluate()
-    assert "sample/s" in str(info.value)
+    with pytest.raises(ValidationError) as info:   # caught when the scenario is built, before solving
+        ml.Scenario("ResNet50", "A100", sla=ml.SLA(throughput="100 tokens/s"))
+    assert "sample/s" in str(info.value) and info.value.field == "sla.throughput"
+    with pytest.raises(ValidationError):
+        ml.Scenario("Llama3_8B", "H100", sla=ml.SLA(throughput="100 samples/s"))
+    assert ml.Scenario("ResNet50", "A100", sla=ml.SLA(throughput="100 /s")).sla.limits["throughput"] == (100.0, None)
 
 
 def test_scenario_checks_inputs_before_solving():

@@ -24,7 +24,7 @@ from ..errors import UnknownNameError, ValidationError
 from ..precision import normalize
 from ..zoo import Hardware, Models
 from . import macro as _macro
-from .scorecard import FAIL, PASS, SKIPPED, Check, Level, Metric, Scorecard
+from .scorecard import FAIL, PASS, Check, Level, Metric, Scorecard
 from .sla import LIMITS, SLA, margin
 
 KINDS = ("serving", "inference", "training")
@@ -137,6 +137,12 @@ class Scenario:
             raise ValidationError(f"sla={sla!r} must be an SLA or a dict of limits.", field="sla", value=sla,
                                   allowed="SLA(...) or a dict")
         sla.check_kind(self.kind)
+        if "throughput" in sla.limits:
+            unit = sla.limits["throughput"][1]
+            if unit is not None and unit != self.throughput_unit:
+                raise ValidationError(f"sla.throughput={sla.raw['throughput']!r} is in {unit} but a {self.kind} "
+                                      f"scenario counts {self.throughput_unit}.", field="sla.throughput",
+                                      value=sla.raw["throughput"], allowed=f"a quantity in {self.throughput_unit}")
         self.sla = sla
 
     def _init_training(self, n_gpus, dp, pp, gbs, microbatches, zero_stage, recompute, tokens, given):
@@ -193,6 +199,11 @@ class Scenario:
     def system_key(self) -> str:
         spec = self.system_spec
         return spec.key if spec is not None else self.hardware.key
+
+    @property
+    def throughput_unit(self) -> str:
+        """What the workload counts per second: samples (inference) or tokens."""
+        return "sample/s" if self.kind == "inference" else "token/s"
 
     @property
     def devices(self) -> int:
@@ -264,28 +275,23 @@ class Scenario:
     def _predicted_for(self, name, unit, predicted):
         """(value, unit, note) of the prediction that an SLA limit is compared with."""
         if name == "throughput":
-            natural = "sample/s" if self.kind == "inference" else "token/s"
-            if unit is not None and unit != natural:
-                raise ValidationError(f"sla.throughput is in {unit} but a {self.kind} scenario counts {natural}.",
-                                      field="sla.throughput", value=unit, allowed=natural)
-            return predicted.get("throughput"), natural, ""
+            return predicted.get("throughput"), self.throughput_unit, ""
         shown = LIMITS[name].unit
         key = {"max_memory_utilization": "memory_utilization", "max_cost": "cost", "max_carbon": "carbon"}.get(name, name)
         value = predicted.get(key)
         if value is None:
             why = {"time_to_train": "give tokens= (the training token budget)",
                    "max_cost": "needs tokens= and a price for the device",
-                   "max_carbon": "needs tokens= and grid=",
+                   "max_carbon": "needs tokens=",
                    "cost_per_million_tokens": "no price for this device"}.get(name, "not computed")
             return None, shown, why
-        if name == "max_carbon":
-            value = value  # kgCO2e already
         return value, shown, ""
 
     def _feasibility(self, required_B, capacity_B, extra=()):
-        cap_unit = self.hardware.capacity_unit
+        """Level 1: required vs capacity per device, headroom = capacity - required (negative = overflow)."""
         from ..zoo.specs import _CAPACITY_UNITS
 
+        cap_unit = self.hardware.capacity_unit
         util = required_B / capacity_B
         fits = required_B <= capacity_B
         free = capacity_B - required_B
