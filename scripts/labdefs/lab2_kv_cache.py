@@ -151,6 +151,10 @@ CELLS = [
             print(f"context {S:>6} tokens -> max batch {b:>4}  (batch x context = {b * S:,} tokens)")
         compare("max batch at 32k", max_batch_32k, solver.max_batch_size(model, gpu, seq_len=32768), "requests")
     """),
+    code("""
+    from mlsyslab.widgets import MemoryWall
+    MemoryWall(model="Llama3_8B", hardware="H100", seq_len=4096, batch_size=8)
+    """),
     *reflection("reflect_ex2", 1, """
     **Reflect.** Why is batch x context roughly constant along the wall, and why does it drop
     slightly below $(C-W)/\\text{KV per token}$ at long context?

@@ -1,0 +1,28 @@
+"""Cells every lab shares (indented by 4 like the cell texts they are joined to)."""
+
+HOW_TO = """
+    Each exercise goes **predict -> estimate -> reveal -> reflect**:
+    1. commit a gut prediction (it is locked, not graded);
+    2. compute an estimate from first principles in code (graded, by the formulas given);
+    3. the solver reveals its figure, and a widget lets you explore around it;
+    4. write two or three sentences on what surprised you (graded by your instructor).
+
+    Run the cells in order. Cells marked *autograder* only record your answers; the grade is
+    computed later by the course's grader from those recorded values, with the tolerances given.
+"""
+
+IMPORTS = """
+    import math
+    import mlsyslab as ml
+    from mlsyslab.widgets import PredictionCheckpoint
+    from mlsyslab.grading import record, record_call
+    from mlsyslab.grading.notebook import commit, compare, reveal
+"""
+
+
+def recorder(*names: str) -> str:
+    args = ", ".join(repr(n).replace("'", '"') for n in names)
+    return f"""
+    # autograder: records your answers; the grade is computed outside this notebook
+    record(globals(), {args})
+    """

@@ -1,0 +1,155 @@
+"""Lab 3: quantization - who gains, weights vs KV, and why prefill gains less (seed exercise 2)."""
+
+from ._common import HOW_TO, IMPORTS, recorder
+from .cells import answer, code, md, predict, reflection, tests
+
+TITLE = "Lab 3 - Quantization: who gains, and where"
+
+CELLS = [
+    md("""
+    # Lab 3 - Quantization: who gains, and where
+
+    Quantization stores numbers in fewer bytes: fp16 = 2 B, int8/fp8 = 1 B, int4 = 0.5 B per value.
+    Fewer bytes help whatever is **memory-bound** (decode reads every weight and the whole
+    KV-cache for each new token) and help compute only where the silicon has a faster path for
+    the narrower type.
+    """ + HOW_TO),
+    code(IMPORTS + """
+    solver = ml.ServingSolver(efficiency="ideal")
+    model = ml.Models.Llama3_8B
+    gpus = [ml.Hardware.get(name) for name in ("A100", "H100", "H200", "MI300X")]
+    for g in gpus:
+        print(f"{g.key:>7}: {g.memory_bandwidth_Bps / 1e12:.2f} TB/s, fp16 {g.peak_flops['fp16'] / 1e12:.0f} TFLOP/s,"
+              f" int8 {g.peak_flops.get('int8', 0) / 1e12:.0f} TOP/s, int4 {g.peak_flops.get('int4', 0) / 1e12:.0f} TOP/s")
+    """),
+    md(r"""
+    ## Exercise 1 - Which GPU gains the most ITL from int8?
+
+    Llama-3.1-8B, 4096 tokens of context, batch 4. A decode step reads the weights and the
+    whole KV-cache, so at small batch the inter-token latency is
+
+    $$\text{ITL} \approx \frac{W + KV}{BW}, \quad W = P\,b_w, \quad KV = 2\,L\,H_{kv}\,d_h\,S\,B\,b_{kv}$$
+
+    **Predict**: on which of A100, H100, H200, MI300X does int8 (weights *and* KV-cache) save
+    the most milliseconds per token? Then compute `itl_fp16_ms` and `itl_int8_ms` on the H100
+    (in ms), and name `gpu_most_ms_saved` (one of "A100", "H100", "H200", "MI300X").
+    """),
+    predict("cp_itl", "ITL of Llama-3.1-8B on an H100 with int8 weights and KV (4096 tokens, batch 4)", "ms", 3.0,
+            'solver.solve(model, "H100", 4096, 4, precision="int8").itl'),
+    answer("ans_itl", """
+    itl_fp16_ms = None         # ms
+    itl_int8_ms = None         # ms
+    gpu_most_ms_saved = None   # "A100", "H100", "H200" or "MI300X"
+    ### BEGIN SOLUTION
+    h100 = ml.Hardware.H100
+
+    def itl_ms(gpu, b):
+        weights = model.n_parameters * b
+        kv = 2 * model.layers * model.kv_heads * model.head_dim * 4096 * 4 * b
+        return (weights + kv) / gpu.memory_bandwidth_Bps * 1e3
+
+    itl_fp16_ms, itl_int8_ms = itl_ms(h100, 2), itl_ms(h100, 1)
+    gpu_most_ms_saved = max(gpus, key=lambda g: itl_ms(g, 2) - itl_ms(g, 1)).key
+    ### END SOLUTION
+    """),
+    tests("ex1_itl", 5, recorder("itl_fp16_ms", "itl_int8_ms", "gpu_most_ms_saved")),
+    code("""
+    if reveal(cp_itl):
+        for g in gpus:
+            a, b = (solver.solve(model, g, 4096, 4, precision=p) for p in ("fp16", "int8"))
+            print(f"{g.key:>7}: ITL fp16 {a.itl_s * 1e3:6.3f} ms -> int8 {b.itl_s * 1e3:6.3f} ms "
+                  f"(saves {(a.itl_s - b.itl_s) * 1e3:.3f} ms, x{a.itl_s / b.itl_s:.2f}, {a.decode_bottleneck}-bound)")
+        compare("ITL fp16 on H100", itl_fp16_ms, solver.solve(model, "H100", 4096, 4).itl_s * 1e3, "ms")
+    """),
+    code("""
+    from mlsyslab.widgets import HardwareComparison
+    HardwareComparison(hardware=["A100", "H100", "H200", "MI300X"], precisions=["fp16", "int8"],
+                       model="Llama3_8B", seq_len=4096, batch_size=4)
+    """),
+    *reflection("reflect_ex1", 1, """
+    **Reflect.** Every GPU gets the same *ratio* (about 2x) from int8 at this batch. Why, and
+    why does the slowest-memory GPU still save the most milliseconds?
+    """, """
+    Decode is memory-bound on all four, so ITL is bytes / bandwidth and halving the bytes halves
+    ITL everywhere. The milliseconds saved are (bytes saved) / BW, largest where BW is smallest:
+    the A100 (2.0 TB/s) saves 4.5 ms per token, the MI300X (5.3 TB/s) 1.7 ms.
+    """),
+    md(r"""
+    ## Exercise 2 - Weights or KV-cache: which to quantize?
+
+    At long context and large batch the KV-cache outgrows the weights. Llama-3.1-8B on an H100,
+    32768 tokens, batch 8. Compute, in GB (10^9 bytes), the memory saved by int8 **weights only**
+    (KV stays fp16) and by int8 **KV-cache only** (weights stay fp16), and say which is bigger:
+    `bigger_saving = "weights"` or `"kv"`.
+    """),
+    predict("cp_kv", "GB saved by an int8 KV-cache (fp16 weights), 32768 tokens x batch 8", "GB", 10,
+            '(solver.solve(model, "H100", 32768, 8).total_bytes - solver.solve(model, "H100", 32768, 8, '
+            'precision="fp16", kv_precision="int8").total_bytes) * ml.Q_(1, "B")'),
+    answer("ans_weights_vs_kv", """
+    saved_weights_only_gb = None   # GB
+    saved_kv_only_gb = None        # GB
+    bigger_saving = None           # "weights" or "kv"
+    ### BEGIN SOLUTION
+    saved_weights_only_gb = model.n_parameters * (2 - 1) / 1e9
+    saved_kv_only_gb = 2 * model.layers * model.kv_heads * model.head_dim * 32768 * 8 * (2 - 1) / 1e9
+    bigger_saving = "kv" if saved_kv_only_gb > saved_weights_only_gb else "weights"
+    ### END SOLUTION
+    """),
+    tests("ex2_weights_vs_kv", 3, recorder("saved_weights_only_gb", "saved_kv_only_gb", "bigger_saving")),
+    code("""
+    if reveal(cp_kv):
+        for w_p, kv_p in (("fp16", "fp16"), ("int8", "fp16"), ("fp16", "int8"), ("int8", "int8")):
+            r = solver.solve(model, "H100", 32768, 8, precision=w_p, kv_precision=kv_p)
+            print(f"weights {w_p}, KV {kv_p}: weights {r.weights_bytes / 1e9:5.2f} GB + KV {r.kv_bytes / 1e9:5.2f} GB"
+                  f" = {r.total_bytes / 1e9:5.2f} GB, ITL {r.itl_s * 1e3:.2f} ms")
+    """),
+    *reflection("reflect_ex2", 1, """
+    **Reflect.** When would weight-only quantization be the better choice?
+    """, """
+    When the weights dominate memory traffic: short contexts and small batches (at 4096 tokens
+    and batch 1, W = 16 GB vs KV = 0.5 GB), or models too large to fit at all in fp16.
+    """),
+    md(r"""
+    ## Exercise 3 - Why prefill gains less
+
+    Prefill processes all $S$ prompt tokens at once; it is **compute-bound**:
+
+    $$\text{TTFT} \approx \frac{2\,P\,S\,B + 2\,L\,S^2\,a\,B}{\text{peak}}, \quad a = H\,d_h$$
+
+    The H100 has no int4 tensor-core path: int4 weights (AWQ/GPTQ style, KV-cache kept in fp16)
+    are dequantised and multiplied at the **fp16** rate (989.5 TFLOP/s dense). At 4096 tokens,
+    batch 1, compute `ttft_fp16_ms` and `ttft_int4_ms` (ms), and the decode speed-up
+    `itl_speedup_int4` = ITL(fp16) / ITL(int4 weights, fp16 KV) at batch 1.
+    """),
+    predict("cp_prefill", "TTFT of Llama-3.1-8B on an H100 with int4 weights, 4096 tokens", "ms", 30,
+            'solver.solve(model, "H100", 4096, 1, precision="int4", kv_precision="fp16").ttft'),
+    answer("ans_prefill", """
+    ttft_fp16_ms = None       # ms
+    ttft_int4_ms = None       # ms
+    itl_speedup_int4 = None   # ITL(fp16) / ITL(int4), dimensionless
+    ### BEGIN SOLUTION
+    S, peak = 4096, ml.Hardware.H100.peak_flops["fp16"]
+    flops = 2 * model.n_parameters * S + 2 * model.layers * S**2 * model.heads * model.head_dim
+    ttft_fp16_ms = flops / peak * 1e3
+    ttft_int4_ms = ttft_fp16_ms   # no int4 tensor path: fp16 rate
+    kv = 2 * model.layers * model.kv_heads * model.head_dim * S * 2
+    itl_speedup_int4 = (model.n_parameters * 2 + kv) / (model.n_parameters * 0.5 + kv)
+    ### END SOLUTION
+    """),
+    tests("ex3_prefill", 5, recorder("ttft_fp16_ms", "ttft_int4_ms", "itl_speedup_int4")),
+    code("""
+    if reveal(cp_prefill):
+        for p in ("fp16", "int8", "int4"):
+            r = solver.solve(model, "H100", 4096, 1, precision=p, kv_precision="fp16")
+            print(f"{p:>5} weights: TTFT {r.ttft_s * 1e3:6.1f} ms ({r.prefill_bottleneck}-bound, runs at {r.compute_precision}),"
+                  f" ITL {r.itl_s * 1e3:5.2f} ms ({r.decode_bottleneck}-bound)")
+    """),
+    *reflection("reflect_ex3", 1, """
+    **Reflect.** int8 weights *do* speed up prefill on an H100 in this model, int4 weights do not.
+    Explain using the compute-precision rule.
+    """, """
+    Prefill is compute-bound, so only a faster arithmetic path helps. The H100 has native int8
+    tensor cores at twice the fp16 rate, so int8 halves TTFT; it has no int4 path, so int4 weights
+    are dequantised to fp16 and TTFT stays 71 ms, while decode, memory-bound, still gains 3.6x.
+    """),
+]
