@@ -106,7 +106,9 @@ def text_of(path: Path) -> str:
 @pytest.mark.slow
 def test_site_builds_with_every_section(site):
     for page in ("index.html", "getting-started.html", "catalogs.html", "catalog/hardware.html",
-                 "catalog/models.html", "solvers.html", "solvers/serving.html", "tutorials/llm-serving.html",
+                 "catalog/models.html", "solvers.html", "solvers/serving.html", "solvers/roofline.html",
+                 "solvers/distributed.html", "solvers/sustainability.html", "solvers/cost.html",
+                 "catalog/systems-clusters.html", "catalog/infra-grids.html", "validation.html", "tutorials/llm-serving.html",
                  "glossary.html", "api.html", "api/mlsyslab.html", "api/mlsyslab.solvers.serving.html",
                  "api/mlsyslab.zoo.specs.html", "labs.html", "search.html", "genindex.html"):
         assert (site / page).is_file(), f"{page} missing from the built site"

@@ -102,6 +102,9 @@ def write_pages(app):
             cells.insert(0, {"cell_type": "markdown", "metadata": {}, "source": f"# {src.stem.replace('_', ' ')}"})
             i = 0
         cells.insert(i + 1, launch_cell(binder_url(repo, branch, rel.as_posix()), rel.as_posix()))
+        if (nb.get("nbformat", 4), nb.get("nbformat_minor", 0)) >= (4, 5):  # cell ids are required from 4.5
+            for n, cell in enumerate(cells):
+                cell.setdefault("id", f"mlsyslab-docs-{n}")
         wanted[out / f"{page_name(src.relative_to(root / 'labs'))}.ipynb"] = json.dumps(nb, indent=1) + "\n"
     if not wanted:
         wanted[out / "none.md"] = ("# No labs in this build\n\nThe lab notebooks live in ``labs/``; "

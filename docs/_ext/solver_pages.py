@@ -63,6 +63,24 @@ def write_pages(app):
             file.write_text(text)
 
 
+#: reading order of the guide; any other solver page follows, alphabetically
+ORDER = ("roofline", "serving", "distributed", "sustainability", "cost")
+
+
+def toctree_entries(srcdir: Path) -> list[str]:
+    pages = sorted(p.stem for p in (srcdir / "solvers").glob("*.md"))
+    key = lambda stem: (ORDER.index(stem.removeprefix("auto_")) if stem.removeprefix("auto_") in ORDER  # noqa: E731
+                        else len(ORDER), stem)
+    return [f"solvers/{stem}" for stem in sorted(pages, key=key)]
+
+
+def fill_toctree(app, docname, source):
+    if docname == "solvers":
+        source[0] = source[0].replace("SOLVER_PAGES", "\n".join(toctree_entries(Path(app.srcdir))))
+
+
 def setup(app):
     app.connect("builder-inited", write_pages)
+    app.connect("source-read", fill_toctree)
+    app.connect("env-get-outdated", lambda app, env, added, changed, removed: ["solvers"])
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
