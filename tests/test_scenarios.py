@@ -136,7 +136,7 @@ def test_inference_scenario_roofline_by_hand():
     assert c["throughput"].predicted == pytest.approx(1 / latency, rel=1e-9)
     assert c["throughput"].unit == "sample/s"
     assert card.passed
-    assert card.macro.status == "SKIPPED"
+    assert card.macro.status == "PASS" and "energy" in card.macro  # per 10^6 inferences
 
 
 def test_sla_units_numbers_quantities_and_strings_agree():
@@ -295,3 +295,17 @@ def test_scenarios_example_runs(repo_root):
     out = proc.stdout
     assert "OOMError:" in out and "SLAViolation (ttft" in out and "1. Feasibility" in out
     assert "llama8b-h100" in out and "3. Macro" in out
+
+
+def test_inference_macro_per_million_inferences_by_hand():
+    moved = 25.557e6 * 2 + 11.2e6 * 2
+    seconds = 1e6 * moved / 2.039e12                    # 10^6 memory-bound ResNet-50 inferences on an A100
+    card = ml.Scenario("ResNet50", "A100", efficiency="ideal", pue=1.0, grid="Norway",
+                       price_per_device_hour=Q_(2, "USD/hour")).evaluate()
+    energy = 400 * seconds / 3.6e6                      # 400 W TDP, utilization 1, PUE 1.0 -> kWh
+    assert card.macro.value("energy") == pytest.approx(energy, rel=1e-9)
+    assert card.macro.value("carbon") == pytest.approx(energy * 30 / 1e3, rel=1e-9)   # Norway 30 g/kWh
+    assert card.macro.value("cost_per_million_inferences") == pytest.approx(2 * seconds / 3600, rel=1e-9)
+    no_price = ml.Scenario("ResNet50", "JetsonOrinNano").evaluate()
+    assert "energy" in no_price.macro and "cost_per_million_inferences" not in no_price.macro
+    assert "price_per_device_hour=" in no_price.macro.summary

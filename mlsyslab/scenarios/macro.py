@@ -9,7 +9,10 @@ Macro figures (see :mod:`.scenario` for the serving and training durations ``T``
     P_device       = TDP x (idle + (1 - idle) x utilization)      (SustainabilitySolver)
     energy [kWh]   = devices x P_device x T x PUE / 3.6e6
     carbon [kg]    = energy x grid intensity [gCO2e/kWh] / 1000
-    cost   [USD]   = devices x price per device-hour x T / 3600   (serving; CostSolver.training_cost for training)
+    cost   [USD]   = devices x price per device-hour x T / 3600   (CostSolver.training_cost for training)
+
+``T`` is the time to make 10^6 tokens (serving) or 10^6 inferences (inference), or the time to
+train the token budget (training).
 """
 
 from __future__ import annotations
@@ -130,12 +133,11 @@ def _grid_for(sc):
 def macro_level(sc, duration_s, result) -> Level:
     """Energy, carbon and cost of the scenario over ``duration_s`` (see module docstring)."""
     if duration_s is None:
-        why = {"inference": "no duration for a single inference",
-               "training": "give tokens= (training token budget) for energy, carbon and cost"}.get(sc.kind, "")
+        why = {"training": "give tokens= (training token budget) for energy, carbon and cost"}.get(sc.kind, "")
         return Level("macro", SKIPPED, why or "no duration")
     from ..units import quantity
 
-    per = "per 1M tokens" if sc.kind == "serving" else "for the run"
+    per = {"serving": "per 1M tokens", "inference": "per 1M inferences"}.get(sc.kind, "for the run")
     metrics, notes = [], []
     grid, grid_note = _grid_for(sc)
     try:
@@ -162,7 +164,7 @@ def macro_level(sc, duration_s, result) -> Level:
     try:
         from ..solvers.cost import CostSolver
 
-        if sc.kind == "serving":
+        if sc.kind in ("serving", "inference"):
             price = sc.price_per_device_hour
             if price is None:
                 entry = CostSolver().price(sc.hardware)
@@ -171,17 +173,19 @@ def macro_level(sc, duration_s, result) -> Level:
                 src = "given"
             cost = sc.devices * price * duration_s / 3600.0
             metrics.append(Metric("price_per_device_hour", price, "USD/hour", f"price per device-hour ({src})"))
-            metrics.append(Metric("cost_per_million_tokens", cost, "USD", "cost per 1M tokens"))
+            name = "cost_per_million_tokens" if sc.kind == "serving" else "cost_per_million_inferences"
+            metrics.append(Metric(name, cost, "USD", f"cost {per}"))
         else:
             c = CostSolver().training_cost(result, sc.tokens, price_per_gpu_hour=sc.price_per_device_hour)
             metrics.append(Metric("cost", _q(c, "total_cost", "USD"), "USD", "training cost"))
     except NotImplementedError:
         notes.append("cost: CostSolver not implemented in this build")
     except ValidationError as exc:
-        notes.append(f"cost: {exc}")
+        notes.append(f"cost: {str(exc).replace('price_per_gpu_hour=', 'price_per_device_hour=')}")
     if not metrics:
         return Level("macro", SKIPPED, "; ".join(notes))
-    headline = [m.text() for m in metrics if m.name in ("cost_per_million_tokens", "cost", "energy", "carbon")]
+    headline = [m.text() for m in metrics if m.name in ("cost_per_million_tokens", "cost_per_million_inferences", "cost",
+                                                        "energy", "carbon")]
     summary = f"{per}: " + ", ".join(headline)
     return Level("macro", PASS, summary + (f" ({'; '.join(notes)})" if notes else ""), metrics)
 

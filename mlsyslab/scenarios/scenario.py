@@ -9,7 +9,8 @@ ranges, parallelism) and solves only in :meth:`Scenario.evaluate`, which returns
 * ``training``  - :class:`~mlsyslab.solvers.distributed.DistributedSolver`
 
 Macro figures for serving are per 10^6 generated tokens: the TP group of ``t`` devices makes
-``B / ITL`` tokens/s, so 10^6 tokens take ``T = 10^6 x ITL / B`` seconds, and::
+``B / ITL`` tokens/s, so 10^6 tokens take ``T = 10^6 x ITL / B`` seconds (inference: per 10^6
+inferences, ``T = 10^6 / throughput``), and::
 
     energy = t x P_device x T x PUE         P_device = TDP x (idle + (1 - idle) x utilization)
     carbon = energy x grid intensity        cost = t x price_per_device_hour x T / 3600
@@ -343,7 +344,7 @@ class Scenario:
                 Metric("ridge_point", raw["ridge"], "FLOP/B", "ridge point")]
         predicted = {"latency": raw["latency"] * 1e3, "throughput": raw["throughput"],
                      "memory_utilization": r.memory_utilization}
-        return feas, perf, predicted, r, None
+        return feas, perf, predicted, r, 1e6 / raw["throughput"]  # macro: per 10^6 inferences
 
     def _training(self):
         r = _macro.solve_training(self)
