@@ -20,13 +20,23 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _macro(card, *names):
+    for n in names:
+        if n in card.macro:
+            return fmt_number(card.macro.value(n))
+    return "-"
+
+
 def summary_table(cards) -> str:
+    """One line per scorecard: memory, the macro figures (per 1M tokens / inferences, or per run), verdict."""
     rows = []
     for c in cards:
         verdict = "PASS" if c.passed else ("OOM" if not c.fits else "SLA violated: " + ", ".join(v.metric for v in c.violations))
         mem = c.feasibility.value("memory_utilization")
-        rows.append([c.name, c.kind, c.model, c.system, f"{mem:.1%}", verdict])
-    return table(rows, ["scenario", "kind", "model", "system", "memory", "verdict"], "llllrl")
+        rows.append([c.name, c.kind, c.model, c.system, f"{mem:.1%}", _macro(c, "energy"), _macro(c, "carbon"),
+                     _macro(c, "cost_per_million_tokens", "cost_per_million_inferences", "cost"), verdict])
+    return table(rows, ["scenario", "kind", "model", "system", "memory", "energy [kWh]", "carbon [kgCO2e]",
+                        "cost [USD]", "verdict"], "llllrrrrl") + "\n(macro figures: per 1M tokens for serving, per 1M inferences for inference, per run for training)"
 
 
 def run(args) -> int:
@@ -54,4 +64,4 @@ def run(args) -> int:
     return 1 if (args.fail_on_violation and failed) else 0
 
 
-__all__ = ["register", "run", "summary_table", "fmt_number"]
+__all__ = ["register", "run", "summary_table"]
