@@ -47,10 +47,11 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "su
 myst_heading_anchors = 3
 myst_substitutions = {"binder_url": f"https://mybinder.org/v2/gh/{mlsyslab_repository}/{mlsyslab_branch}?urlpath=lab/tree/labs"}
 
-# MyST-NB: pages with code cells are executed at every build (their numbers come from the code);
-# lab notebooks are shown with their stored outputs. A failing cell fails the build.
+# MyST-NB: every page with code cells is executed at every build (its numbers come from the code),
+# the labs too, in their student version (what a student sees after "Run all" before answering;
+# _ext/lab_pages.py). Each runs in a temporary folder. A failing cell fails the build.
 nb_execution_mode = os.environ.get("MLSYSLAB_DOCS_EXECUTE", "force")
-nb_execution_excludepatterns = ["labs/*"]
+nb_execution_in_temp = True
 nb_execution_raise_on_error = True
 nb_execution_timeout = 180
 nb_merge_streams = True
@@ -81,7 +82,13 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 
-suppress_warnings = ["myst.header"]  # notebooks may skip heading levels; not an error in a rendered lab
+suppress_warnings = [
+    "myst.header",  # notebooks may skip heading levels; not an error in a rendered lab
+    # The labs' answer records carry a private mime type (application/vnd.mlsyslab.answers+json)
+    # next to text/plain; MyST-NB renders every mime type at parse time and warns about ours,
+    # then shows the text/plain one. Nothing else is hidden.
+    "mystnb.unknown_mime_type",
+]
 
 #: Pages other people own: listed in the toctree when their file exists (none is required).
 OPTIONAL_PAGES = {

@@ -213,8 +213,11 @@ def test_api_reference_documents_every_public_module(site):
 
 @pytest.fixture(scope="module")
 def server(site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *a, **k: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -321,7 +324,8 @@ def test_every_lab_is_rendered_with_a_binder_button_and_no_solution(site, repo_r
         page = site / "labs" / f"{lab.stem}.html"
         assert page.is_file(), f"{lab.name} has no page"
         html = page.read_text()
-        assert f"https://mybinder.org/v2/gh/" in html and f"labs%2F{lab.stem}.ipynb" in html
+        assert "https://mybinder.org/v2/gh/" in html and f"labs%2F{lab.stem}.ipynb" in html
+        assert html.count('class="cell_output') >= 3, f"{lab.name} is rendered without its outputs"
         text = text_of(page)
         source = repo_root / "autograder" / "source" / lab.stem / lab.name
         if source.is_file():
