@@ -200,10 +200,53 @@ def test_lab_print_command(tmp_path):
     assert proc.returncode == 0, proc.stderr
     cmd = proc.stdout.strip().split()
     assert Path(cmd[0]).name == "jupyter" and cmd[1] == "lab"
-    assert cmd[2] == f"--notebook-dir={tmp_path}" and cmd[3] == "lab2_kv_cache.ipynb"
+    assert cmd[2] == f"--notebook-dir={tmp_path.resolve()}" and cmd[3] == str((tmp_path / "lab2_kv_cache.ipynb").resolve())
     listing = mlsyslab("lab", "--dir", tmp_path, "--list")
     assert listing.stdout.split() == ["lab1_roofline.ipynb", "lab2_kv_cache.ipynb"]
     ambiguous = mlsyslab("lab", "lab", "--dir", tmp_path, "--dry-run")
     assert_one_line_error(ambiguous, "2 notebooks")
     whole = mlsyslab("lab", "--dir", tmp_path, "--print-command")
-    assert whole.returncode == 0 and whole.stdout.strip().endswith(f"--notebook-dir={tmp_path}")
+    assert whole.returncode == 0 and f"--notebook-dir={tmp_path.resolve()}" in whole.stdout.split()
+    assert not any(a.endswith(".ipynb") for a in whole.stdout.split())
+
+
+def test_lab_really_starts_jupyterlab_on_the_folder(tmp_path):
+    """`mlsyslab lab LAB` starts a JupyterLab server whose root is the labs folder (then we stop it)."""
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    nb = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "lab2_kv_cache.ipynb").write_text(json.dumps(nb))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / ".runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / ".cfg"))
+    proc = subprocess.Popen([sys.executable, "-m", "mlsyslab", "lab", "kv", "--dir", str(tmp_path), "--no-browser",
+                             "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        url, deadline = None, time.monotonic() + 120
+        while url is None and time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stderr.readline()
+            m = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=(\w+)", line)
+            if m:
+                url = m.groups()
+        assert url is not None, f"no server URL (exit {proc.poll()})"
+        base, token = url
+        listing = None
+        while listing is None:  # the URL is logged just before the server's loop starts accepting
+            try:
+                with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=30) as resp:
+                    listing = json.load(resp)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert [c["name"] for c in listing["content"]] == ["lab2_kv_cache.ipynb"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        proc.stderr.close()

@@ -19,7 +19,8 @@ def register(subparsers) -> None:
     p.add_argument("--list", action="store_true", help="list the labs and exit")
     p.add_argument("--print-command", "--dry-run", dest="print_command", action="store_true",
                    help="print the jupyter command instead of running it")
-    p.add_argument("jupyter_args", nargs="*", default=[], help="extra arguments for jupyter lab (after --)")
+    p.add_argument("--port", type=int, default=None, help="port for the server (default: jupyter's, 8888 or next free)")
+    p.add_argument("--no-browser", action="store_true", help="start the server without opening a browser")
     p.set_defaults(func=run)
 
 
@@ -80,8 +81,10 @@ def jupyter_executable() -> str:
 
 def command(lab: str | None, root: Path, extra=()) -> list[str]:
     cmd = [jupyter_executable(), "lab", f"--notebook-dir={root}"]
-    if lab:
-        cmd.append(str(find_lab(lab, root).relative_to(root)))
+    if lab:  # absolute: jupyter checks the file from its cwd, then opens it relative to the root
+        cmd.append(str(find_lab(lab, root).resolve()))
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root; jupyter refuses by default
+        cmd.append("--allow-root")
     return cmd + list(extra)
 
 
@@ -91,8 +94,12 @@ def run(args) -> int:
         for p in notebooks(root):
             print(p.relative_to(root))
         return 0
-    cmd = command(args.lab, root, args.jupyter_args)
+    extra = (["--no-browser"] if args.no_browser else []) + ([f"--port={args.port}"] if args.port is not None else [])
+    cmd = command(args.lab, root, extra)
     if args.print_command:
         print(shlex.join(cmd))
         return 0
+    sys.stdout.flush()
+    if os.name == "posix":  # become jupyter: Ctrl-C and signals reach the server directly
+        os.execv(cmd[0], cmd)
     return subprocess.call(cmd)
