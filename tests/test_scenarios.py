@@ -210,6 +210,18 @@ def test_scenario_checks_inputs_before_solving():
     assert info.value.field == "data_parallel"
 
 
+def test_parallelism_must_fit_the_system():
+    with pytest.raises(ValidationError) as info:
+        ml.Scenario("Llama3_8B", "RP2040", tensor_parallel=2)          # a microcontroller has no link
+    assert info.value.field == "tensor_parallel"
+    with pytest.raises(ValidationError) as info:
+        ml.Scenario("Llama3_70B", "DGX_H100", tensor_parallel=16)     # a DGX H100 has 8 GPUs
+    assert info.value.field == "tensor_parallel" and "8" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        ml.Scenario("Llama3_8B", "DGX_H100", kind="training", n_gpus=16)
+    assert info.value.field == "n_gpus"
+
+
 def test_node_and_cluster_systems_bring_their_gpu():
     sc = ml.Scenario("Llama3_8B", "DGX_H100", tensor_parallel=8)
     assert sc.hardware.key == "H100" and sc.system_key == "DGX_H100"

@@ -119,8 +119,18 @@ class Scenario:
         if self.kind == "inference" and self.tensor_parallel != 1:
             raise ValidationError("tensor_parallel applies to serving and training scenarios; inference runs on one "
                                   "device.", field="tensor_parallel", value=self.tensor_parallel, allowed="1")
+        hw = self.hardware
+        if self.tensor_parallel > 1 and hw.interconnect_Bps <= 0 and hw.host_Bps <= 0:
+            raise ValidationError(f"tensor_parallel={self.tensor_parallel} needs a link between devices, and {hw.key} "
+                                  "lists none; use tensor_parallel=1.", field="tensor_parallel",
+                                  value=self.tensor_parallel, allowed="1 on this device")
         self._init_training(n_gpus, data_parallel, pipeline_parallel, global_batch_size, microbatches,
                             zero_stage, recompute, tokens, training_args)
+        if self.system_spec is not None and self.devices > self.system_devices:
+            field = "n_gpus" if self.kind == "training" else "tensor_parallel"
+            raise ValidationError(f"{field}: the scenario uses {self.devices} GPUs but {self.system_key} has "
+                                  f"{self.system_devices}; use at most {self.system_devices} or a larger system.",
+                                  field=field, value=self.devices, allowed=f"at most {self.system_devices}")
         self.grid = None if grid is None else _macro.resolve_grid(grid)
         self.pue = None if pue is None else inputs.positive_float(pue, "pue")
         if self.pue is not None and not 1.0 <= self.pue <= 5.0:
