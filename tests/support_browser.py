@@ -18,7 +18,7 @@ page (function scope)
     ``page.console_errors``.
 
 Helpers: :func:`write_notebook`, :func:`open_notebook`, :func:`run_all_cells`,
-:func:`wait_for_widgets`, :func:`stderr_outputs`, :func:`screenshot`.
+:func:`kernel_execute`, :func:`voila_url`, :func:`wait_for_widgets`, :func:`scroll_and_wait`, :func:`stderr_outputs`, :func:`screenshot`.
 Every wait is bounded; a failing wait raises with the server log tail attached.
 """
 
@@ -55,7 +55,9 @@ class JupyterServer:
     process: subprocess.Popen
 
     def lab_url(self, notebook: str) -> str:
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+        """A fresh, reset workspace per notebook, so tabs of earlier tests are not restored."""
+        workspace = "".join(c if c.isalnum() else "-" for c in notebook)
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={self.token}"
 
     def notebook7_url(self, notebook: str) -> str:
         return f"{self.url}/notebooks/{notebook}?token={self.token}"
@@ -105,6 +107,7 @@ def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=()) -> 
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run commands without menus
+           "--JupyterNotebookApp.expose_app_in_browser=True",  # the same in Notebook 7 (/notebooks/...)
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *extra_args]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
         cmd.append("--allow-root")
@@ -157,7 +160,8 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    """A fresh page; at teardown its last state is saved as test-artifacts/<test>-final.png."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     p = context.new_page()
     p.set_default_timeout(UI_TIMEOUT_MS)
@@ -166,6 +170,10 @@ def page(browser):
     try:
         yield p
     finally:
+        try:
+            screenshot(p, f"{request.node.name}-final")
+        except Exception:  # the page may already be gone; the test's own error is what matters
+            pass
         context.close()
 
 
@@ -202,11 +210,35 @@ def run_all_cells(page, timeout_ms: int = UI_TIMEOUT_MS) -> None:
         " return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }", timeout=timeout_ms)
 
 
+def kernel_execute(page, code: str, timeout_ms: int = UI_TIMEOUT_MS) -> str:
+    """Run ``code`` in the open notebook's kernel (not as a cell) and return the reply status."""
+    return page.evaluate(
+        "([code, ms]) => Promise.race([window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        ".requestExecute({code}).done.then(m => m.content.status),"
+        " new Promise((_, no) => setTimeout(() => no(new Error('kernel_execute timed out')), ms))])",
+        [code, timeout_ms])
+
+
+def voila_url(server: JupyterServer, notebook: str) -> str:
+    """The notebook rendered by Voila (its server extension runs inside the same Jupyter server)."""
+    return f"{server.url}/voila/render/{notebook}?token={server.token}"
+
+
 def wait_for_widgets(page, selector: str, count: int = 1, timeout_ms: int = UI_TIMEOUT_MS):
     """Wait until at least ``count`` elements match ``selector``; return the locator."""
     page.wait_for_function(f"() => document.querySelectorAll({json.dumps(selector)}).length >= {count}",
                            timeout=timeout_ms)
     return page.locator(selector)
+
+
+def scroll_and_wait(page, container: str, inner: str, count: int = 1, timeout_ms: int = UI_TIMEOUT_MS):
+    """Scroll the first ``container`` into view (JupyterLab 4 skips rendering offscreen cells,
+    ``windowingMode: contentVisibility``) and wait until it holds ``count`` ``inner`` elements."""
+    page.wait_for_selector(container, state="attached", timeout=timeout_ms)
+    page.locator(container).first.scroll_into_view_if_needed(timeout=timeout_ms)
+    sel = json.dumps(f"{container} {inner}")
+    page.wait_for_function(f"() => document.querySelectorAll({sel}).length >= {count}", timeout=timeout_ms)
+    return page.locator(f"{container} {inner}")
 
 
 def stderr_outputs(page) -> list[str]:

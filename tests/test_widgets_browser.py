@@ -14,8 +14,9 @@ import pytest
 
 import mlsyslab as ml
 
-from support_browser import (browser, jupyter_server, open_notebook, page, run_all_cells,  # noqa: F401
-                             screenshot, stderr_outputs, wait_for_widgets, write_notebook)
+from support_browser import (browser, jupyter_server, kernel_execute, open_notebook, page,  # noqa: F401
+                             run_all_cells, screenshot, scroll_and_wait, stderr_outputs, voila_url, wait_for_widgets,
+                             write_notebook)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -37,6 +38,7 @@ def _drag_slider_to_end(page, slider):
     """Drag a noUiSlider handle to the right end of its track (a real mouse drag)."""
     handle = slider.locator(".noUi-handle")
     track = slider.locator(".noUi-target")
+    track.scroll_into_view_if_needed()
     hb, tb = handle.bounding_box(), track.bounding_box()
     page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
     page.mouse.down()
@@ -99,3 +101,75 @@ def test_serving_explorer_and_checkpoint_in_jupyterlab(page, jupyter_server):
     assert [e["event"] for e in events] == ["lock", "reveal"]
     assert events[0]["prediction"] == 120.0 and events[1]["answer"] == pytest.approx(answer, rel=1e-3)
     assert stderr_outputs(page) == []
+
+
+ALL_CELLS = [
+    "import warnings, traitlets\nwarnings.simplefilter('error')\nimport mlsyslab.widgets as mw",
+    "wall = mw.MemoryWall(model='Llama3_8B', hardware='H100', seq_len=4096, batch_size=8)\nwall",
+    "mw.ContextScaling(max_seq_len=32768)",
+    "mw.HardwareComparison(hardware=['A100', 'H100', 'H200', 'B200', 'MI300X'], precisions=['fp16', 'fp8'])",
+    "a = mw.ServingExplorer(hardware='H100')\nb = mw.ServingExplorer(hardware='MI300X')\n"
+    "traitlets.link((a, 'batch_size'), (b, 'batch_size'))\nimport ipywidgets\nipywidgets.HBox([a.view, b.view])",
+]
+
+
+def test_every_component_draws_and_follows_the_kernel(page, jupyter_server):
+    write_notebook(jupyter_server.root, "all.ipynb", ALL_CELLS)
+    open_notebook(page, jupyter_server, "all.ipynb")
+    run_all_cells(page)
+    # each component drew its bqplot SVG marks (scrolled into view, as a student would)
+    scroll_and_wait(page, ".mlsyslab-memory-wall", ".bqplot path.line", count=2 * 3)  # total, weights, capacity
+    assert page.locator(".mlsyslab-first-oom-batch").inner_text() == "131"  # hand: floor(69.84e9 / 536.9e6) + 1
+    screenshot(page, "widgets-lab-memory-wall")
+    scroll_and_wait(page, ".mlsyslab-context-scaling", ".bqplot path.line", count=2)  # full and linear models
+    scroll_and_wait(page, ".mlsyslab-hardware-comparison", ".bqplot rect.bar", count=3 * 5 * 2)
+    screenshot(page, "widgets-lab-hardware-comparison")
+    scroll_and_wait(page, ".mlsyslab-serving-explorer", ".bqplot rect.bar", count=3)
+    assert page.locator(".bqplot").count() >= 8  # 2 (wall) + 1 (context) + 3 (comparison) + 2 (explorers)
+
+    # a trait set in the kernel redraws the page: at 8192 tokens the wall comes at batch 66
+    assert kernel_execute(page, "wall.seq_len = 8192") == "ok"
+    page.wait_for_function("() => document.querySelector('.mlsyslab-first-oom-batch').innerText === '66'",
+                           timeout=30_000)
+
+    # two explorers linked by traitlets.link: dragging A's batch slider moves B
+    explorers = page.locator(".mlsyslab-serving-explorer")
+    assert explorers.count() == 2
+    _drag_slider_to_end(page, explorers.nth(0).locator(".widget-slider", has_text="batch_size"))
+    page.wait_for_function("() => [...document.querySelectorAll('.mlsyslab-serving-explorer .mlsyslab-readout')]"
+                           ".every(e => e.innerText.includes('batch 256'))", timeout=30_000)
+    assert "OOM" in explorers.nth(0).inner_text()  # H100: 80 GiB
+    assert "OOM" not in explorers.nth(1).inner_text()  # MI300X: 192 GiB holds 256 x 4096 tokens + weights
+    screenshot(page, "widgets-lab-linked")
+    assert stderr_outputs(page) == []
+
+
+def test_notebook7_explorer_and_checkpoint(page, jupyter_server):
+    write_notebook(jupyter_server.root, "nb7.ipynb", EXPLORER_CELLS[:3])
+    open_notebook(page, jupyter_server, "nb7.ipynb", flavour="notebook")
+    run_all_cells(page)
+    wait_for_widgets(page, ".mlsyslab-serving-explorer .bqplot rect.bar", count=3)
+    box = page.locator(".mlsyslab-prediction-checkpoint")
+    box.locator("input[type=text]").fill("2 s")
+    box.get_by_role("button", name="Reveal answer").click()  # reveal locks first
+    page.wait_for_function("() => document.querySelector('.mlsyslab-reveal').innerText.includes('Answer')",
+                           timeout=30_000)
+    assert box.locator("input[type=text]").is_disabled()
+    truth_ms = ml.ServingSolver().solve("Llama3_8B", "H100", 4096, 8).ttft.to("ms").magnitude
+    error = float(re.search(r"error\s*([+-][\d.]+)\s*%", box.inner_text()).group(1))
+    assert error == pytest.approx((2000 - truth_ms) / truth_ms * 100, abs=0.06)
+    screenshot(page, "widgets-notebook7")
+    assert stderr_outputs(page) == []
+
+
+def test_voila_renders_and_reacts(page, jupyter_server):
+    write_notebook(jupyter_server.root, "voila.ipynb", EXPLORER_CELLS[:2])
+    page.goto(voila_url(jupyter_server, "voila.ipynb"))
+    wait_for_widgets(page, ".mlsyslab-serving-explorer .bqplot rect.bar", count=3, timeout_ms=90_000)
+    readout = page.locator(".mlsyslab-readout")
+    assert "of 85.9 GB" in readout.inner_text()
+    h200 = ml.Hardware.H200
+    page.locator(".mlsyslab-serving-explorer select").nth(1).select_option(label=f"H200: {h200.name}", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('.mlsyslab-readout').innerText.includes('of 151 GB')",
+                           timeout=30_000)  # H200: 141 GiB = 151.4 GB
+    screenshot(page, "widgets-voila")

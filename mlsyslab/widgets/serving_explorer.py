@@ -122,7 +122,7 @@ class ServingExplorer(Component):
             ("TTFT", fmt(r.ttft, TIME_UNITS), f"{r.prefill_bottleneck}-bound"),
             ("ITL", fmt(r.itl, TIME_UNITS), f"{r.decode_bottleneck}-bound"),
             ("Decode throughput", fmt(r.decode_throughput, "token/s", ".4g"), f"batch {r.batch_size}"),
-            ("Memory", f"{fmt(r.total_memory_required, 'GB')} of {fmt(r.capacity, 'GB')} ({r.capacity:~P})",
+            ("Memory", f"{fmt(r.total_memory_required, 'GB')} of {fmt(r.capacity, 'GB')} ({r.capacity:.4g~P})",
              f"{r.memory_utilization:.1%}" + ("" if r.feasible else " OOM")),
         )
         body = "".join(f"<tr><th style='text-align:left;padding-right:12px'>{k}</th>"
