@@ -30,19 +30,14 @@ def _value(result, name, unit):
 
 
 def run(args) -> int:
-    from ..errors import MLSysError
     from ..solvers.sustainability import SustainabilitySolver
     from ..units import quantity
 
     grids = [g.strip() for item in (args.grid or ["US_Average"]) for g in item.split(",") if g.strip()]
     out = []
     for g in grids:
-        try:
-            r = SustainabilitySolver().solve(args.hardware, n_devices=args.gpus, duration=quantity(args.hours, "h"),
-                                             utilization=args.utilization, grid=g, pue=args.pue,
-                                             datacenter=args.datacenter)
-        except NotImplementedError:
-            raise MLSysError("SustainabilitySolver is not implemented in this build.") from None
+        r = SustainabilitySolver().solve(args.hardware, n_devices=args.gpus, duration=quantity(args.hours, "h"),
+                                         utilization=args.utilization, grid=g, pue=args.pue, datacenter=args.datacenter)
         out.append((g, r))
     if args.json:
         emit_json([{"grid": g, **jsonable(r.to_dict())} for g, r in out])

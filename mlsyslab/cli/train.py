@@ -40,13 +40,10 @@ def run(args) -> int:
         from ..scenarios.scenario import resolve_system
 
         n_gpus = resolve_system(args.cluster, field="cluster")[2]
-    try:
-        r = DistributedSolver(efficiency="ideal" if args.ideal else "calibrated").solve(
-            args.model, system, n_gpus=n_gpus, dp=args.dp, tp=args.tp, pp=args.pp,
-            global_batch_size=args.global_batch, microbatches=args.microbatches, seq_len=args.seq_len,
-            precision=args.precision, zero_stage=args.zero, recompute=args.recompute)
-    except NotImplementedError:
-        raise MLSysError("DistributedSolver is not implemented in this build.") from None
+    r = DistributedSolver(efficiency="ideal" if args.ideal else "calibrated").solve(
+        args.model, system, n_gpus=n_gpus, dp=args.dp, tp=args.tp, pp=args.pp,
+        global_batch_size=args.global_batch, microbatches=args.microbatches, seq_len=args.seq_len,
+        precision=args.precision, zero_stage=args.zero, recompute=args.recompute)
     extra = {}
     if args.tokens is not None:
         if not args.tokens > 0:

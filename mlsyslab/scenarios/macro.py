@@ -17,65 +17,45 @@ train the token budget (training).
 
 from __future__ import annotations
 
-import importlib
-
 from ..errors import UnknownNameError, ValidationError
 from .scorecard import PASS, SKIPPED, Level, Metric
 
 
-def _optional(module: str):
-    """Import a sibling solver module if it is part of this build (``None`` otherwise)."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module or module.startswith(exc.name)):
-            return None
-        raise
-
-
 # ---------------------------------------------------------------- systems and infrastructure
 def lookup_system(name: str):
-    """A node or cluster of ``mlsyslab.Systems`` called ``name`` (``None`` if absent)."""
-    mod = _optional("mlsyslab.systems")
-    if mod is None:
-        return None
+    """A node or cluster of ``mlsyslab.Systems`` called ``name`` (``None`` if there is none)."""
+    from ..systems import Nodes, Systems
+
     try:
-        found = mod.Systems.get(name)
+        found = Systems.get(name)
     except UnknownNameError:
         return None
     if not hasattr(found, "gpu"):
         raise ValidationError(f"{name!r} is a fabric (a link technology), not a device, node or cluster; use e.g. "
-                              f"{', '.join(mod.Nodes.names()[:2])}.", field="system", value=name,
+                              f"{', '.join(Nodes.names()[:2])}.", field="system", value=name,
                               allowed="a Hardware device or a Systems node/cluster")
     return found
 
 
 def system_suggestions(name: str) -> str:
     from ..inputs import did_you_mean
+    from ..systems import Clusters, Nodes
     from ..zoo import Hardware
 
-    names = list(Hardware.names())
-    mod = _optional("mlsyslab.systems")
-    if mod is not None:
-        names += list(mod.Clusters.names()) + list(mod.Nodes.names())
-    return did_you_mean(str(name), names)
-
-
-def _infra():
-    mod = _optional("mlsyslab.infra")
-    if mod is None:
-        raise ValidationError("grid/datacenter need mlsyslab.infra, which is not part of this build.",
-                              field="grid", value=None, allowed="no grid")
-    return mod.Infra
+    return did_you_mean(str(name), list(Hardware.names()) + list(Clusters.names()) + list(Nodes.names()))
 
 
 def resolve_grid(grid):
     """A grid profile by name (``"Quebec"``) or spec; unknown names raise with suggestions."""
-    return _infra().Grids.get(grid, field="grid")
+    from ..infra import Grids
+
+    return Grids.get(grid, field="grid")
 
 
 def resolve_datacenter(dc):
-    return _infra().Datacenters.get(dc, field="datacenter")
+    from ..infra import Datacenters
+
+    return Datacenters.get(dc, field="datacenter")
 
 
 # ---------------------------------------------------------------- training
@@ -95,21 +75,15 @@ def solve_training(sc) -> dict:
     from ..solvers.distributed import DistributedSolver
 
     system = sc.system_spec if sc.system_spec is not None else sc.hardware
-    try:
-        r = DistributedSolver(efficiency=sc.efficiency).solve(
-            sc.model, system, n_gpus=sc.n_gpus, dp=sc.data_parallel, tp=sc.tensor_parallel, pp=sc.pipeline_parallel,
-            global_batch_size=sc.global_batch_size, microbatch_size=sc.microbatch_size, microbatches=sc.microbatches,
-            seq_len=sc.seq_len,
-            precision=sc.precision, zero_stage=sc.zero_stage, recompute=sc.recompute)
-    except NotImplementedError:
-        raise ValidationError("training scenarios need DistributedSolver, which is not implemented in this build.",
-                              field="kind", value="training", allowed="serving or inference") from None
+    r = DistributedSolver(efficiency=sc.efficiency).solve(
+        sc.model, system, n_gpus=sc.n_gpus, dp=sc.data_parallel, tp=sc.tensor_parallel, pp=sc.pipeline_parallel,
+        global_batch_size=sc.global_batch_size, microbatch_size=sc.microbatch_size, microbatches=sc.microbatches,
+        seq_len=sc.seq_len, precision=sc.precision, zero_stage=sc.zero_stage, recompute=sc.recompute)
     parts = []
-    for key in getattr(r, "_QUANTITIES", {}):
-        if key.startswith("memory_") and key != "memory_per_gpu" or key.endswith("_memory"):
-            v = _q(r, key, "GB")
-            if v is not None:
-                parts.append(Metric(key, v, "GB", key.replace("_", " ") + " per GPU"))
+    for key in ("weights", "gradients", "optimizer", "activations"):
+        v = _q(r, f"{key}_memory", "GB")
+        if v is not None:
+            parts.append(Metric(f"{key}_memory", v, "GB", f"{key} per GPU"))
     extra = []
     for key, label, unit in (("compute_time", "compute time", "s"), ("comm_time", "communication time", "s"),
                              ("bubble_fraction", "pipeline bubble", ""), ("mfu", "MFU", ""),
@@ -157,8 +131,6 @@ def macro_level(sc, duration_s, result) -> Level:
         water = _q(s, "water", "L")
         if water is not None:
             metrics.append(Metric("water", water, "L", f"water {per}"))
-    except NotImplementedError:
-        notes.append("energy/carbon: SustainabilitySolver not implemented in this build")
     except ValidationError as exc:
         notes.append(f"energy/carbon: {exc}")
     try:
@@ -178,8 +150,6 @@ def macro_level(sc, duration_s, result) -> Level:
         else:
             c = CostSolver().training_cost(result, sc.tokens, price_per_gpu_hour=sc.price_per_device_hour)
             metrics.append(Metric("cost", _q(c, "total_cost", "USD"), "USD", "training cost"))
-    except NotImplementedError:
-        notes.append("cost: CostSolver not implemented in this build")
     except ValidationError as exc:
         notes.append(f"cost: {str(exc).replace('price_per_gpu_hour=', 'price_per_device_hour=')}")
     if not metrics:
