@@ -34,7 +34,7 @@ $(VENV)/.stamp-test: pyproject.toml | $(PY)
 install: $(VENV)/.stamp-lab
 
 lab: $(VENV)/.stamp-lab
-	$(BIN)/jupyter lab --notebook-dir=labs $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=labs $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 chromium:
 	@bash scripts/ensure_chromium.sh
