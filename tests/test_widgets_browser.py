@@ -122,7 +122,10 @@ def test_every_component_draws_and_follows_the_kernel(page, jupyter_server):
     assert page.locator(".mlsyslab-first-oom-batch").inner_text() == "131"  # hand: floor(69.84e9 / 536.9e6) + 1
     screenshot(page, "widgets-lab-memory-wall")
     scroll_and_wait(page, ".mlsyslab-context-scaling", ".bqplot path.line", count=2)  # full and linear models
-    scroll_and_wait(page, ".mlsyslab-hardware-comparison", ".bqplot rect.bar", count=3 * 5 * 2)
+    bars = scroll_and_wait(page, ".mlsyslab-hardware-comparison", ".bqplot rect.bar", count=3 * 5 * 2)
+    page.wait_for_timeout(500)  # bqplot animates bar heights
+    heights = bars.evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+    assert min(heights) > 5, heights  # every device x precision has a visible bar
     screenshot(page, "widgets-lab-hardware-comparison")
     scroll_and_wait(page, ".mlsyslab-serving-explorer", ".bqplot rect.bar", count=3)
     assert page.locator(".bqplot").count() >= 8  # 2 (wall) + 1 (context) + 3 (comparison) + 2 (explorers)

@@ -90,11 +90,14 @@ class HardwareComparison(Component):
             return np.array([row[key] for row in rows], dtype=float).reshape(n_p, n_h)
 
         devices = [row["hardware"] for row in rows[:n_h]]
-        with hold_sync(self.ttft_bars, self.itl_bars, self.capacity_bars):
-            for bars, key in ((self.ttft_bars, "ttft_ms"), (self.itl_bars, "itl_ms"),
-                              (self.capacity_bars, "max_batch")):
+        marks = (self.ttft_bars, self.itl_bars, self.capacity_bars)
+        scales = [m.scales["y"] for m in marks]
+        with hold_sync(*marks, *scales):
+            for bars, key in zip(marks, ("ttft_ms", "itl_ms", "max_batch")):
+                values = grid(key)
+                bars.scales["y"].max = float(max(values.max(), 1e-9) * 1.35)  # headroom for the legend
                 bars.x = devices
-                bars.y = grid(key)
+                bars.y = values
                 bars.labels = list(self.precisions)
         body = "".join(f"<tr><td>{r['hardware']}</td><td>{r['precision']}</td><td>{r['ttft_ms']:.4g} ms</td>"
                        f"<td>{r['itl_ms']:.4g} ms</td><td>{r['max_batch']}</td>"

@@ -25,7 +25,7 @@ from .component import (Component, HardwareName, ModelName, PrecisionName, batch
 MAX_BATCH_SHOWN = 4096
 
 
-def _line_figure(title, x_scale, x_label):
+def _line_figure(title, x_scale, x_label, x_format=None):
     y_scale = bq.LinearScale(min=0.0)
     total = bq.Lines(x=[1.0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#1f77b4"], stroke_width=2.5,
                      labels=["weights + KV-cache"], display_legend=True)
@@ -37,7 +37,7 @@ def _line_figure(title, x_scale, x_label):
                      default_size=120, names=[], display_names=True, labels=["first OOM"],
                      tooltip=bq.Tooltip(fields=["x", "y"], formats=[".0f", ".1f"], labels=["at", "GB"]))
     fig = bq.Figure(marks=[total, weights, capacity, oom], title=title, legend_location="top-left",
-                    axes=[bq.Axis(scale=x_scale, label=x_label),
+                    axes=[bq.Axis(scale=x_scale, label=x_label, tick_format=x_format),
                           bq.Axis(scale=y_scale, side="left", label=unit_label("Memory per GPU", "GB"))],
                     fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 15},
                     layout=w.Layout(width="420px", height="320px"))
@@ -74,7 +74,7 @@ class MemoryWall(Component):
         (self.batch_figure, self.batch_y, self.batch_total, self.batch_weights, self.batch_capacity,
          self.batch_oom) = _line_figure("Memory vs batch", bq.LinearScale(min=0.0), "batch size (requests)")
         (self.context_figure, self.context_y, self.context_total, self.context_weights, self.context_capacity,
-         self.context_oom) = _line_figure("Memory vs context", bq.LogScale(), unit_label("seq_len", "token"))
+         self.context_oom) = _line_figure("Memory vs context", bq.LogScale(), unit_label("seq_len", "token"), "~s")
         self.readout = w.HTML().add_class("mlsyslab-readout")
         controls = self._controls("model", "hardware", "precision", "seq_len", "batch_size", "tensor_parallel")
         return w.VBox([controls, w.HBox([self.batch_figure, self.context_figure]), self.readout]
