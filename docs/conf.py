@@ -33,6 +33,7 @@ extensions = [
     "solver_pages",
     "lab_pages",
     "validation_page",
+    "example_pages",
 ]
 
 #: GitHub ``owner/name`` and branch that the Binder buttons launch (override for a fork).

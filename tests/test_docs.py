@@ -347,3 +347,18 @@ def test_validation_page_is_regenerated_from_the_measurements(site, repo_root):
     cells = [c.strip() for c in summary[0].strip("|").split("|")]
     text = text_of(site / "validation.html")
     assert all(c.replace("\\|", "|") in text for c in cells[1:]), (cells, "not on the built page")
+
+
+@pytest.mark.slow
+def test_every_example_script_is_an_executed_tutorial_page(site, repo_root):
+    scripts = sorted((repo_root / "examples").glob("*.py"))
+    assert scripts, "examples/ has no scripts"
+    for script in scripts:
+        page = site / "examples" / f"{script.stem}.html"
+        assert page.is_file(), f"{script.name} has no page"
+        assert 'class="cell_output' in page.read_text(), f"{script.name}: its page shows no output"
+    # hello_world by hand: ResNet-50 is 4.09 G MACs = 8.18 GFLOP per image (1 MAC = 2 FLOPs), and the
+    # A100's ridge point is 312 TFLOP/s / 2.039 TB/s = 153.0 FLOP/B.
+    if (repo_root / "examples" / "hello_world.py").is_file():
+        text = text_of(site / "examples" / "hello_world.html")
+        assert "8.18 GFLOP per image" in text and "ridge point 153.0 FLOP/B" in text

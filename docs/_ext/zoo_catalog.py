@@ -312,11 +312,27 @@ INTRO = {
         "published figure; other models carry sourced totals. Attention is {term}`MHA` when every query head "
         "has its own K/V head, {term}`GQA` when groups share one. KV-cache per token = 2 x L x KV heads x "
         "head dim x 2 bytes (fp16)."),
+    "Systems.Fabrics": "Links between accelerators: intra-node (NVLink, Infinity Fabric, ICI) and inter-node "
+                       "(InfiniBand, Ethernet). Bandwidth per GPU as vendors quote it; latency per collective "
+                       "(the alpha of the alpha-beta model used by the distributed solver).",
+    "Systems.Nodes": "Servers: accelerators per node, the fabric that joins them, their NICs and power.",
+    "Systems.Clusters": "Clusters of identical nodes joined by an inter-node fabric; "
+                        "``mlsyslab.DistributedSolver`` places ranks tensor-parallel innermost.",
+    "Infra.Grids": "Electricity grids: annual-average {term}`carbon intensity` (gCO2e/kWh) and, where sourced, "
+                   "the water consumed per kWh generated.",
+    "Infra.PUE": "Power usage effectiveness ({term}`PUE`) of datacenter classes: facility energy / IT energy.",
+    "Infra.WUE": "Water usage effectiveness ({term}`WUE`) of datacenter classes: litres per kWh of IT energy.",
+    "Infra.Prices": "On-demand GPU instance list prices, with provider, instance and date: the "
+                    "``CostSolver`` uses the cheapest listed per device unless told otherwise.",
+    "Infra.Datacenters": "Datacenters composed from a grid, a PUE class, a WUE class and a rack.",
+    "Infra.Racks": "Rack power envelopes and cooling.",
+    "Infra.Embodied": "Embodied (manufacturing) carbon of devices and their assumed service lifetime, amortised "
+                      "over a job's duration by the sustainability solver.",
 }
 
 
 def page_text(path: str, registry) -> str:
-    intro = INTRO.get(path, f"Every entry of ``mlsyslab.{path}`` ({len(registry)} entries).")
+    intro = INTRO.get(path, f"Every entry of ``mlsyslab.{path}``.")
     return (f"# {path} catalog\n\n{intro}\n\n"
             f"Generated from the zoo at build time: {len(registry)} entries. Click a column header to sort "
             f"(click again to reverse).\n\n"
