@@ -300,3 +300,33 @@ def test_checkpoint_default_path_is_next_to_the_notebook(tmp_path, monkeypatch):
     assert (tmp_path / "mlsyslab-predictions.jsonl").exists()
     assert [r["key"] for r in mw.predictions()] == ["mem"]
     assert mw.predictions(key="other") == []
+
+
+# ----------------------------------------------------------------------------- headless, as nbgrader runs it
+def test_notebook_executed_headless_is_quiet_and_saves_widget_state(tmp_path):
+    """A real kernel runs a notebook with the widgets (as nbgrader/nbconvert do): no stderr, no
+    error, the checkpoint behaves as in the UI, and the widget state is saved in the notebook."""
+    import nbclient
+    import nbformat
+
+    cells = [
+        "import warnings\nwarnings.simplefilter('error')\nimport mlsyslab as ml\nimport mlsyslab.widgets as mw",
+        "e = mw.ServingExplorer(seq_len=4096, batch_size=131)\ne",
+        "cp = mw.PredictionCheckpoint('TTFT?', answer=lambda: e.result.ttft, unit='ms', key='hq', path='p.jsonl')\n"
+        "cp.predict(120, 'ms'); cp.lock(); cp.reveal()\ncp",
+        "try:\n    cp.prediction = 1.0\nexcept mw.LockedPredictionError as exc:\n    print('refused:', exc)",
+        "print(e.oom, len(mw.predictions('p.jsonl')))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = [o for c in nb.cells for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "refused: prediction is locked at 120 ms" in text
+    assert "True 1" in text  # batch 131 is past the hand-computed wall; one prediction on disk
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    names = {m["model_name"] for m in state.values()}
+    assert {"BarsModel", "FigureModel", "HTMLModel", "IntSliderModel", "FloatLogSliderModel"} <= names
+    assert (tmp_path / "p.jsonl").exists()
