@@ -300,14 +300,14 @@ class CatalogTable(Directive):
 
 INTRO = {
     "Hardware": (
-        "Every device in ``mlsyslab.Hardware``. Peaks are **dense** (no 2:4 structured sparsity) per "
+        "every device. Peaks are **dense** (no 2:4 structured sparsity) per "
         "native precision, in TFLOP/s (TOP/s for integers); a blank cell means the silicon has no native "
         "path for that precision and the solvers fall back (see {py:mod}`mlsyslab.precision`). Memory is "
         "shown in the unit the silicon is really counted in (an \"80GB\" H100 holds 80 GiB). The ridge "
         "point is the fp16 (or headline-precision) {term}`arithmetic intensity` where the {term}`roofline` "
         "bends: peak / bandwidth."),
     "Models": (
-        "Every workload in ``mlsyslab.Models``. For transformers the parameter count is **derived** from "
+        "every workload. For transformers the parameter count is **derived** from "
         "the architecture ({py:meth}`mlsyslab.zoo.specs.ModelSpec.count_parameters`) and shown beside the "
         "published figure; other models carry sourced totals. Attention is {term}`MHA` when every query head "
         "has its own K/V head, {term}`GQA` when groups share one. KV-cache per token = 2 x L x KV heads x "
@@ -332,8 +332,10 @@ INTRO = {
 
 
 def page_text(path: str, registry) -> str:
-    intro = INTRO.get(path, f"Every entry of ``mlsyslab.{path}``.")
-    return (f"# {path} catalog\n\n{intro}\n\n"
+    intro = INTRO.get(path, "every entry.")
+    title = path.rsplit(".", 1)[-1]
+    title = {"PUE": "PUE classes", "WUE": "WUE classes", "Embodied": "Embodied carbon"}.get(title, title)
+    return (f"# {title} catalog\n\n``mlsyslab.{path}``: {intro}\n\n"
             f"Generated from the zoo at build time: {len(registry)} entries. Click a column header to sort "
             f"(click again to reverse).\n\n"
             f"```{{catalog-table}} {path}\n```\n")
@@ -353,7 +355,15 @@ def write_pages(app):
             file.write_text(text)
 
 
+def fill_toctree(app, docname, source):
+    """``CATALOG_PAGES`` in catalogs.md -> the generated pages, in the package's order."""
+    if docname == "catalogs":
+        source[0] = source[0].replace("CATALOG_PAGES", "\n".join(f"catalog/{slug(p)}" for p, _ in discover()))
+
+
 def setup(app):
     app.add_directive("catalog-table", CatalogTable)
     app.connect("builder-inited", write_pages)
+    app.connect("source-read", fill_toctree)
+    app.connect("env-get-outdated", lambda app, env, added, changed, removed: ["catalogs"])
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
