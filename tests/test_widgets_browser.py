@@ -56,7 +56,13 @@ def test_serving_explorer_and_checkpoint_in_jupyterlab(page, jupyter_server):
     wait_for_widgets(page, ".mlsyslab-serving-explorer .bqplot rect.bar", count=3)  # weights / KV / free
     wait_for_widgets(page, ".mlsyslab-roofline .bqplot path.line", count=1)
     assert page.locator(".bqplot").count() >= 2
-    assert page.locator(".mlsyslab-roofline .bqplot .dot").count() >= 3  # workload points (+ ridges)
+    dots = page.locator(".mlsyslab-roofline .bqplot .dot")
+    assert dots.count() == 2 + 3  # 2 ridges + Llama3_8B prefill, Llama3_8B decode, ResNet50
+    dots.nth(4).scroll_into_view_if_needed()
+    dots.nth(4).hover(force=True)  # hover tooltip of the ResNet50 point
+    page.wait_for_function("() => [...document.querySelectorAll('.bqplot_tooltip_div')]"
+                           ".some(e => e.innerText.includes('ResNet50'))", timeout=15_000)
+    page.locator(".mlsyslab-serving-explorer").scroll_into_view_if_needed()
     before = _readout(page)
     assert re.search(r"TTFT\s+[\d.,]+\s*(ms|s)", before), before
     assert "OOM" not in page.locator(".mlsyslab-serving-explorer").inner_text()

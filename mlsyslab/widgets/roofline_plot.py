@@ -78,13 +78,14 @@ class RooflinePlot(Component):
                                                          labels=["ridge of", "FLOP/B", "TFLOP/s"]))
         self.workload_marks = bq.Scatter(x=[], y=[], scales=scales, colors=["#d62728"], default_size=80,
                                          names=[], display_names=True,
-                                         tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ".3g", ".4g"],
+                                         tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ".4~g", ".4~g"],
                                                             labels=["workload", "FLOP/B", "TFLOP/s"]))
         self.figure = bq.Figure(
             marks=[self.roofs, self.ridge_marks, self.workload_marks], title="Roofline",
-            axes=[bq.Axis(scale=self.x_scale, label=unit_label("Arithmetic intensity", "FLOP/B")),
-                  bq.Axis(scale=self.y_scale, side="left", label=unit_label("Attainable", "TFLOP/s"))],
-            legend_location="bottom-right", fig_margin={"top": 40, "bottom": 45, "left": 65, "right": 15},
+            axes=[bq.Axis(scale=self.x_scale, label=unit_label("Arithmetic intensity", "FLOP/B"), tick_format="~g"),
+                  bq.Axis(scale=self.y_scale, side="left", label=unit_label("Attainable", "TFLOP/s"),
+                          tick_format="~g")],
+            legend_location="bottom-right", fig_margin={"top": 40, "bottom": 45, "left": 65, "right": 100},
             layout=w.Layout(width="620px", height="420px"))
         controls = self._controls("precision", "seq_len", "batch_size")
         self.readout = w.HTML().add_class("mlsyslab-readout")
