@@ -158,3 +158,73 @@ LABS["lab3_quantization"] = {"wrong": LAB3_WRONG, "wrong_expect": LAB3_WRONG_EXP
                              "wrong_feedback": LAB3_WRONG_FEEDBACK, "tamper": LAB3_TAMPER}
 LABS["lab4_context_scaling"] = {"wrong": LAB4_WRONG, "wrong_expect": LAB4_WRONG_EXPECT,
                                 "wrong_feedback": LAB4_WRONG_FEEDBACK, "tamper": LAB4_TAMPER}
+
+
+# ---------------------------------------------------------------------------- lab 1
+# H100 dense fp16 989.5e12 FLOP/s, 3.35e12 B/s -> ridge 295.4 FLOP/B; the sparse peak gives 590.7 (0).
+# ResNet-50 at batch 1: F = 8.18e9, M = 2 x 25.557e6 + 44.8e6 x 2/4 = 73.5e6 B -> I = 111.3;
+# without activations I = 160.0 (known mistake, 0). Crossover batch 10; without activations 2 (0).
+LAB1_WRONG = {
+    "ans_ridge": "ridge_h100 = 2 * gpu.peak_flops['fp16'] / gpu.memory_bandwidth_Bps   # the sparse figure",
+    "ans_batch1": ("intensity_b1 = model.flops_per_inference / (model.n_parameters * 2)\n"
+                   "bound_b1 = 'Memory'\nlatency_b1_us = 21.9\n"),
+    "ans_crossover": "crossover_batch = 2\n",
+}
+LAB1_WRONG_EXPECT = {"ex1_ridge": 0.0, "ex2_batch1": 2.0, "ex3_crossover": 0.0}
+LAB1_WRONG_FEEDBACK = ["sparse", "activations"]
+LAB1_TAMPER = {"ans_ridge": "ridge_h100 = 0.5", "ans_batch1": "intensity_b1 = latency_b1_us = 0.5\nbound_b1 = 'compute'",
+               "ans_crossover": "crossover_batch = 0.5"}
+
+# ---------------------------------------------------------------------------- lab 5
+# H100: W = 16.06e9 B, KV_seq (2048 tokens) = 131072 x 2048 = 268.4e6 B.
+# B_max = floor((3.35e12 x 0.020 - 16.06e9) / 268.4e6) = floor(189.8) = 189; without W: 249 (0).
+# A100: floor((2.039e12 x 0.020 - 16.06e9) / 268.4e6) = 92. L4: 0.3e12 x 0.02 = 6e9 < W -> 0.
+# TTFT H100 = (2 x 8.03e9 x 2048 + 2 x 32 x 2048^2 x 4096) / 989.5e12 = 34.35 ms; from bytes
+# instead (16.06e9 + 0.27e9) / 3.35e12 = 4.87 ms (known mistake, 0).
+LAB5_WRONG = {
+    "ans_ttft": ("ttft_h100_ms = (model.n_parameters * 2 + 2 * 32 * 8 * 128 * 2 * S) / 3.35e12 * 1e3   # bytes/BW\n"
+                 "ttft_l4_ms = None\n"),
+    "ans_batch": "max_batch_h100 = 249\nmax_batch_a100 = 92\nmax_batch_l4 = 0\n",
+    "ans_cost": "cost_h100 = None\ncost_a100 = None\ncheapest = 'a100'\n",
+}
+LAB5_WRONG_EXPECT = {"ex1_ttft": 0.0, "ex2_batch": 3.0, "ex3_cost": 0.0}
+LAB5_WRONG_FEEDBACK = ["compute-bound", "reads all the weights"]
+LAB5_TAMPER = {"ans_ttft": "ttft_h100_ms = ttft_l4_ms = 0.5", "ans_batch": "max_batch_h100 = max_batch_a100 = max_batch_l4 = 0.5",
+               "ans_cost": "cost_h100 = cost_a100 = 0.5\ncheapest = 'L4'"}
+
+# ---------------------------------------------------------------------------- lab 6
+# P = 8.0303e9: 16 B/param -> 128.48 GB; ZeRO-3 over 8 -> 16.06 GB. bf16 gradients 16.06e9 B.
+# All-reduce over 8 on NVLink (450e9 B/s per direction): 2 x 7/8 x 16.06e9 / 450e9 + 8 us = 62.47 ms;
+# without the factor 2: 31.23 ms (known mistake, 0). Over 32 on IB (50e9 B/s): 2 x 31/32 x 16.06e9/50e9
+# + 5 us = 0.6224 s; with 400e9 (Gb/s read as GB/s): 0.0778 s (bits vs bytes, 0).
+# Bubble 3/11 = 0.2727; 3/8 = 0.375 (known mistake). 3/(m+3) <= 0.05 -> m = 57.
+LAB6_WRONG = {
+    "ans_memory": "train_state_gb = P * 2 / 1e9\nzero3_gb = P * 16 / 1e9 / 8\n",
+    "ans_allreduce": ("allreduce_8_ms = 7 / 8 * 2 * P / 450e9 * 1e3\n"
+                      "allreduce_32_s = 2 * 31 / 32 * 2 * P / 400e9\n"),
+    "ans_bubble": "bubble_pp4_m8 = 3 / 8\nmicrobatches_for_5pct = 57\n",
+    "ans_scaling": "scaling_eff_32 = None\n",
+}
+LAB6_WRONG_EXPECT = {"ex1_memory": 2.0, "ex2_allreduce": 0.0, "ex3_bubble": 2.0, "ex4_scaling": 0.0}
+LAB6_WRONG_FEEDBACK = ["16 B/param", "reduce-scatter", "bits vs bytes", "(p-1)/(m+p-1)"]
+LAB6_TAMPER = {"ans_memory": "train_state_gb = zero3_gb = 0.5", "ans_allreduce": "allreduce_8_ms = allreduce_32_s = 0.5",
+               "ans_bubble": "bubble_pp4_m8 = microbatches_for_5pct = 0.5", "ans_scaling": "scaling_eff_32 = 0.5"}
+
+# ---------------------------------------------------------------------------- lab 7
+# 8 x 700 W x 24 h = 134.4 kWh IT; x PUE 1.58 = 212.35 kWh (forgetting PUE: 134.4, known, 0).
+# u = 0.5: 700 x (0.1 + 0.9 x 0.5) = 385 W -> 116.79 kWh; TDP x u gives 106.18 (known, 0).
+# France 56 g/kWh -> 11.89 kg; Poland 662 -> 140.58 kg, given in grams 140577 (half credit).
+LAB7_WRONG = {
+    "ans_energy": "energy_kwh = 8 * 700 * 24 / 1000\nenergy_kwh_u50 = 8 * 700 * 0.5 * 24 * 1.58 / 1000\n",
+    "ans_grids": ("carbon_france_kg = 212.352 * 56 / 1000\ncarbon_poland_kg = 212.352 * 662\n"
+                  "poland_over_france = 662 / 56\n"),
+}
+LAB7_WRONG_EXPECT = {"ex1_energy": 0.0, "ex2_grids": 2.5, "ex3_shift": 0.0}
+LAB7_WRONG_FEEDBACK = ["PUE", "idle GPU", "grams"]
+LAB7_TAMPER = {"ans_energy": "energy_kwh = energy_kwh_u50 = 0.5",
+               "ans_grids": "carbon_france_kg = carbon_poland_kg = poland_over_france = 0.5",
+               "ans_shift": "kg_saved_moving = 0.5"}
+
+for _lab, _n in (("lab1_roofline", 1), ("lab5_hardware_sla", 5), ("lab6_distributed", 6), ("lab7_sustainability", 7)):
+    LABS[_lab] = {"wrong": globals()[f"LAB{_n}_WRONG"], "wrong_expect": globals()[f"LAB{_n}_WRONG_EXPECT"],
+                  "wrong_feedback": globals()[f"LAB{_n}_WRONG_FEEDBACK"], "tamper": globals()[f"LAB{_n}_TAMPER"]}
