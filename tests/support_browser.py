@@ -100,7 +100,10 @@ def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=()) -> 
                      ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces")):
         (home / sub).mkdir(parents=True, exist_ok=True)
         env[var] = str(home / sub)
-    env["PYTHONWARNINGS"] = env.get("PYTHONWARNINGS", "")
+    # never ask about (nor fetch) Jupyter news: no network, no toast over the screenshots
+    news = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True, exist_ok=True)
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     env["PATH"] = str(pathlib.Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     log_path = home / "jupyter-lab.log"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",

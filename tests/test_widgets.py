@@ -330,3 +330,13 @@ def test_notebook_executed_headless_is_quiet_and_saves_widget_state(tmp_path):
     names = {m["model_name"] for m in state.values()}
     assert {"BarsModel", "FigureModel", "HTMLModel", "IntSliderModel", "FloatLogSliderModel"} <= names
     assert (tmp_path / "p.jsonl").exists()
+
+
+def test_controls_can_be_restricted():
+    e = mw.ServingExplorer(controls=("seq_len", "batch_size"))
+    controls = e.view.children[0].children[0].children
+    assert controls == (e.seq_len_slider, e.batch_slider)
+    e.batch_size = 200
+    assert e.oom  # the model still solves every input
+    with pytest.raises(ml.ValidationError, match="not among this component's controls"):
+        mw.ContextScaling(controls=("workloads",))

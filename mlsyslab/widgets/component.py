@@ -211,8 +211,11 @@ class Component(HasTraits):
     _inputs: tuple = ()
     efficiency = traitlets.Unicode("calibrated", help="'calibrated' (fitted to measurements) or 'ideal' (datasheet roofline)")
 
-    def __init__(self, **kwargs):
+    def __init__(self, controls=None, **kwargs):
+        """``controls``: names of the input controls to show (default: all the component has),
+        e.g. ``ServingExplorer(controls=("seq_len", "batch_size"))`` for a focused exercise."""
         self._ready = False
+        self._shown = None if controls is None else tuple(controls)
         super().__init__(**kwargs)
         self.view = self._build_view()
         self._ready = True
@@ -244,6 +247,13 @@ class Component(HasTraits):
 
         style = {"description_width": "initial"}
         out = []
+        if self._shown is not None:
+            unknown = sorted(set(self._shown) - set(names))
+            if unknown:
+                raise InputError(f"controls={list(self._shown)!r}: {', '.join(unknown)} not among this component's "
+                                 f"controls ({', '.join(names)}).", field="controls", value=self._shown,
+                                 allowed=", ".join(names))
+            names = [n for n in names if n in self._shown]
         for name in names:
             if name == "model":
                 self.model_picker = ModelPicker(self.model)

@@ -56,7 +56,7 @@ class RooflinePlot(Component):
 
     _inputs = ("hardware", "workloads", "precision", "batch_size", "seq_len")
 
-    def __init__(self, hardware=None, workloads=None, **kwargs):
+    def __init__(self, hardware=None, workloads=None, **kwargs):  # a str is a one-item list
         if isinstance(hardware, str):
             hardware = [hardware]
         if isinstance(workloads, str):
