@@ -340,3 +340,15 @@ def test_controls_can_be_restricted():
     assert e.oom  # the model still solves every input
     with pytest.raises(ml.ValidationError, match="not among this component's controls"):
         mw.ContextScaling(controls=("workloads",))
+
+
+def test_checkpoint_for_a_count_takes_plain_numbers():
+    """Counts (a batch size) are dimensionless: a bare number is the prediction, no unit shown."""
+    cp = mw.PredictionCheckpoint("Largest batch of 4096-token requests on one H100?", unit="dimensionless",
+                                 answer=lambda: ml.ServingSolver().max_batch_size("Llama3_8B", "H100", 4096),
+                                 path="")
+    cp.text.value = "100"
+    cp.reveal_button.click()
+    assert cp.answer_value == hand_first_oom_batch(4096) - 1 == 130
+    assert cp.error_pct == pytest.approx((100 - 130) / 130 * 100)
+    assert "Answer: <b class='mlsyslab-answer'>130</b>" in cp.answer_html.value

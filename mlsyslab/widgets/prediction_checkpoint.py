@@ -199,7 +199,8 @@ class PredictionCheckpoint(traitlets.HasTraits):
                 f"{target:~P} ({target.dimensionality}).", field="prediction", value=value,
                 allowed=f"a quantity convertible to {self.unit}") from None
         with self.hold_trait_notifications():
-            self.prediction_text = value.strip() if isinstance(value, str) and unit is None else f"{q:~P}"
+            self.prediction_text = (value.strip() if isinstance(value, str) and unit is None
+                                    else f"{_num(float(q.magnitude))} {q.units:~P}".strip())
             self.prediction = converted
         self.set_trait("record", self._make_record())
         return self
@@ -240,6 +241,11 @@ class PredictionCheckpoint(traitlets.HasTraits):
         self._show_state()
         return self
 
+    @property
+    def _suffix(self) -> str:
+        """`` ms`` for display; nothing for a dimensionless answer (a count, a ratio)."""
+        return "" if self.unit in ("", "dimensionless") else " " + html.escape(self.unit)
+
     # ------------------------------------------------------------------ storage
     def _make_record(self, **extra) -> dict:
         old = dict(self.record) if self.record else {}
@@ -261,7 +267,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
 
     # ------------------------------------------------------------------ view
     def _build_view(self):
-        self.text = w.Text(placeholder=f"e.g. 120 {self.unit}", description="Your prediction",
+        self.text = w.Text(placeholder=f"e.g. 120{self._suffix}", description="Your prediction",
                            style={"description_width": "initial"}, continuous_update=False)
         self.lock_button = w.Button(description="Lock prediction", icon="lock", button_style="warning")
         self.reveal_button = w.Button(description="Reveal answer", icon="eye", button_style="info")
@@ -299,7 +305,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
             self.text.value = self.prediction_text
             self.text.disabled = self.lock_button.disabled = True
             self.status.value = (f"Locked: <b>{html.escape(self.prediction_text)}</b> "
-                                 f"(= {_num(self.prediction)} {html.escape(self.unit)})")
+                                 f"(= {_num(self.prediction)}{self._suffix})")
         if self.revealed:
             self.reveal_button.disabled = True
             r = self.record
@@ -308,8 +314,8 @@ class PredictionCheckpoint(traitlets.HasTraits):
                 verdict = " &#10003; within tolerance" if r["within_tolerance"] else " &#10007; outside tolerance"
             self.answer_html.value = (
                 f"<div style='border-left:4px solid #1f77b4;padding:4px 10px'>"
-                f"Answer: <b class='mlsyslab-answer'>{_num(self.answer_value)} {html.escape(self.unit)}</b>; "
-                f"your prediction: {_num(self.prediction)} {html.escape(self.unit)}; "
+                f"Answer: <b class='mlsyslab-answer'>{_num(self.answer_value)}{self._suffix}</b>; "
+                f"your prediction: {_num(self.prediction)}{self._suffix}; "
                 f"error <b class='mlsyslab-error'>{self.error_pct:+.1f} %</b>{verdict}"
                 + (f"<p>{r.get('explanation')}</p>" if r.get("explanation") else "") + "</div>")
 
