@@ -23,7 +23,8 @@ KERNEL = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "py
           "language_info": {"name": "python"}}
 
 
-def build(lab: str) -> pathlib.Path:
+def notebook(lab: str):
+    """The instructor notebook of ``lab`` built from its definition (not written)."""
     module = importlib.import_module(f"labdefs.{lab}")
     nb = nbformat.v4.new_notebook(metadata=dict(KERNEL, title=module.TITLE))
     for cell in module.CELLS:
@@ -32,6 +33,11 @@ def build(lab: str) -> pathlib.Path:
     for i, cell in enumerate(nb.cells):  # stable ids, so rebuilding does not churn the files
         cell["id"] = f"{lab.split('_')[0]}-{i:02d}"
     nbformat.validate(nb)
+    return nb
+
+
+def build(lab: str) -> pathlib.Path:
+    nb = notebook(lab)
     path = ROOT / "autograder" / "source" / lab / f"{lab}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)

@@ -21,7 +21,6 @@ import pytest
 from support_grading import LABS as LAB_CASES
 from support_grading import tampered, with_answers
 
-pytestmark = [pytest.mark.nbgrader, pytest.mark.timeout(900)]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 STUDENTS = ("solution", "blank", "wrong", "tampered")
@@ -65,11 +64,15 @@ def autograded_cells(scores) -> dict:
     return {name: v for name, v in scores.items() if v[2] == "code"}
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_every_lab_has_cases(graded):
     assert graded["labs"], "no lab in autograder/source"
     assert set(graded["labs"]) <= set(LAB_CASES), "add wrong/tampered cases for every lab to support_grading.py"
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_solution_gets_every_autograded_point(graded):
     for lab in graded["labs"]:
         cells = autograded_cells(gradebook_scores(graded["home"], lab, "solution"))
@@ -78,12 +81,16 @@ def test_solution_gets_every_autograded_point(graded):
             assert score == pytest.approx(max_score), (lab, name, score, max_score)
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_blank_release_scores_zero(graded):
     for lab in graded["labs"]:
         for name, (score, _, _) in gradebook_scores(graded["home"], lab, "blank").items():
             assert score == 0, (lab, name, score)
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_wrong_answers_get_documented_partial_credit(graded):
     for lab in graded["labs"]:
         cells = autograded_cells(gradebook_scores(graded["home"], lab, "wrong"))
@@ -91,6 +98,8 @@ def test_wrong_answers_get_documented_partial_credit(graded):
             assert cells[name][0] == pytest.approx(expected), (lab, name, cells[name], expected)
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_tampered_submission_scores_zero(graded):
     for lab in graded["labs"]:
         cells = autograded_cells(gradebook_scores(graded["home"], lab, "tampered"))
@@ -98,6 +107,8 @@ def test_tampered_submission_scores_zero(graded):
             assert score == 0, (lab, name, score, max_score)
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_feedback_names_the_usual_mistakes(graded):
     rows = list(csv.DictReader(open(graded["csv"], encoding="utf-8")))
     for lab in graded["labs"]:
@@ -108,6 +119,8 @@ def test_feedback_names_the_usual_mistakes(graded):
         assert "Trusted score" in html.read_text(encoding="utf-8")
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_csv_items_add_up_to_gradebook(graded):
     rows = list(csv.DictReader(open(graded["csv"], encoding="utf-8")))
     for lab in graded["labs"]:
@@ -120,6 +133,8 @@ def test_csv_items_add_up_to_gradebook(graded):
                 assert score == pytest.approx(sum(items) * cells[name][1] / total), (student, lab, name)
 
 
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_nbgrader_export_totals(graded, tmp_path):
     out = tmp_path / "grades.csv"
     subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", str(out)], cwd=graded["home"], check=True,
@@ -132,3 +147,91 @@ def test_nbgrader_export_totals(graded, tmp_path):
         assert float(rows[(lab, "blank")]["score"]) == 0
         assert float(rows[(lab, "tampered")]["score"]) == 0
         assert float(rows[(lab, "wrong")]["score"]) == pytest.approx(sum(LAB_CASES[lab]["wrong_expect"].values()))
+
+
+# ------------------------------------------------------------------ the trusted half, without nbgrader runs
+from mlsyslab.grading.rubric import Item, Mistake, score_item  # noqa: E402
+
+ITEM = Item("x", 2, lambda: 100.0, "x", unit="B", rtol=0.02,
+            mistakes=(Mistake("halved", lambda: 50.0, "forgot x2"), Mistake("gib", lambda: 100 / 1.073741824, "GiB", credit=0.5)))
+
+
+def test_policy_full_partial_and_zero():
+    # hand-worked: 101 is within 2 %; 50 is the x2 mistake (0); 93.13 = 100/1.0737 is the unit mistake (half);
+    # 95 is outside 2 % but within 3 x 2 % (half, "close"); 80 is wrong (0)
+    assert (score_item(ITEM, 101.0, 100.0).points, score_item(ITEM, 101.0, 100.0).verdict) == (2, "correct")
+    s = score_item(ITEM, 50.0, 100.0)
+    assert (s.points, s.verdict, "forgot x2" in s.feedback) == (0, "mistake", True)
+    assert score_item(ITEM, 93.13225746, 100.0).points == 1.0
+    assert (score_item(ITEM, 95.0, 100.0).points, score_item(ITEM, 95.0, 100.0).verdict) == (1.0, "close")
+    assert score_item(ITEM, 80.0, 100.0).points == 0
+    assert "100" not in score_item(ITEM, 80.0, 100.0).feedback  # the expected value is never printed
+
+
+def test_policy_rejects_non_numbers():
+    for bad in (None, "100", "nan", float("nan"), float("inf"), True, [100.0], {"value": 100}):
+        assert score_item(ITEM, bad, 100.0).points == 0, bad
+
+
+def test_quantities_are_converted_in_the_grader():
+    assert score_item(ITEM, {"value": 0.1, "unit": "kilobyte"}, 100.0).points == 2   # 0.1 kB = 100 B
+    assert score_item(ITEM, {"value": 100.0, "unit": "second"}, 100.0).points == 0   # wrong dimension
+
+
+def test_choice_items_ignore_case_and_spacing():
+    item = Item("gpu", 1, lambda: "H100", "gpu", kind="choice")
+    assert score_item(item, " h-100 ", "H100").points == 1
+    assert score_item(item, "A100", "H100").points == 0
+
+
+def test_record_payload_is_plain_json():
+    import json
+
+    import numpy as np
+
+    from mlsyslab import Q_
+    from mlsyslab.grading import record
+
+    payload = record({"a": np.float32(1.5), "b": Q_(2, "GB"), "c": "kv", "d": np.nan}, "a", "b", "c", "d", "e")
+    answers = json.loads(json.dumps(payload))["answers"]
+    assert (answers["a"], answers["c"], answers["d"], answers["e"]) == (1.5, "kv", "nan", None)
+    assert answers["b"]["value"] == 2.0 and Q_(1, answers["b"]["unit"]) == Q_(1e9, "B")
+
+
+def test_rescore_replaces_whatever_the_kernel_printed():
+    """A grade cell whose kernel output claims full marks (stderr, an error, a forged score) gets
+    exactly what its captured answers are worth, as nbgrader's determine_grade reads it."""
+    import nbformat
+    from nbgrader.utils import determine_grade
+
+    from mlsyslab.grading import ANSWERS_MIME
+    from mlsyslab.grading.preprocessors import RescoreAnswers
+
+    cell = nbformat.v4.new_code_cell("record(globals(), 'kv_bytes_per_token')", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "points": 2, "grade_id": "ex1_kv_per_token", "schema_version": 3}})
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", {ANSWERS_MIME: {"answers": {"kv_bytes_per_token": 65536}}}),
+        nbformat.v4.new_output("execute_result", {"text/plain": "2.0"}, execution_count=1),
+        nbformat.v4.new_output("stream", name="stderr", text="noise"),
+    ]
+    other = nbformat.v4.new_code_cell("x = 1")  # an answer captured outside the grade cell is ignored
+    other.outputs = [nbformat.v4.new_output("display_data", {ANSWERS_MIME: {"answers": {"kv_bytes_per_token": 131072}}})]
+    nb = nbformat.v4.new_notebook(cells=[other, cell])
+    nb, _ = RescoreAnswers().preprocess(nb, {"nbgrader": {"notebook": "lab2_kv_cache"}})
+    # 65536 = 2 x 32 x 8 x 128 x 2 / 2: the "forgot K and V" mistake -> 0 points, with that feedback
+    assert [o.output_type for o in nb.cells[1].outputs] == ["display_data", "execute_result"]
+    assert determine_grade(nb.cells[1]) == (0.0, 2.0)
+    assert "K and V" in nb.cells[1].outputs[0].data["text/plain"]
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", {ANSWERS_MIME: {"answers": {"kv_bytes_per_token": 131072}}})]
+    nb, _ = RescoreAnswers().preprocess(nb, {"nbgrader": {"notebook": "lab2_kv_cache"}})
+    assert determine_grade(nb.cells[1]) == (2.0, 2.0)
+
+
+def test_keys_compute_without_a_kernel():
+    from mlsyslab.grading import keys
+
+    assert len(keys.available()) >= 7
+    key = keys.get("lab2_kv_cache")
+    # hand calculation: 2 x 32 layers x 8 kv_heads x 128 x 2 B = 131072 B per token; floor((85.899e9 - 16.06e9) / 536.87e6) = 130
+    assert key.expected["kv_bytes_per_token"] == 131072
+    assert key.expected["max_batch"] == 130

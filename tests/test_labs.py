@@ -77,3 +77,39 @@ def test_labs_folder_in_sync_with_sources(tmp_path):
         committed = nbformat.read(ROOT / "labs" / f"{lab}.ipynb", 4)
         assert [(c.cell_type, c.source) for c in fresh.cells] == [(c.cell_type, c.source) for c in committed.cells], \
             f"labs/{lab}.ipynb is stale: run `mlsyslab grade release`"
+
+
+@pytest.mark.parametrize("lab", LAB_NAMES)
+def test_sources_in_sync_with_definitions(lab):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import build_labs
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    built = build_labs.notebook(lab)
+    committed = nbformat.read(ROOT / "autograder" / "source" / lab / f"{lab}.ipynb", 4)
+    assert [(c.cell_type, c.source, c.metadata) for c in built.cells] == \
+        [(c.cell_type, c.source, c.metadata) for c in committed.cells], \
+        f"autograder/source/{lab} is stale: run scripts/build_labs.py then `mlsyslab grade release`"
+
+
+def test_at_least_seven_labs_each_prediction_first():
+    assert len(LAB_NAMES) >= 7
+    for lab in LAB_NAMES:
+        nb = nbformat.read(ROOT / "autograder" / "source" / lab / f"{lab}.ipynb", 4)
+        kinds = []
+        for c in nb.cells:
+            meta = c.metadata.get("nbgrader", {})
+            if meta.get("grade_id", "").startswith("predict_"):
+                kinds.append("predict")
+            elif meta.get("grade") and c.cell_type == "code":
+                kinds.append("test")
+            elif c.cell_type == "code" and "reveal(" in c.source:
+                kinds.append("reveal")
+        # every graded cell comes after a prediction and before its reveal
+        assert kinds and kinds[0] == "predict", (lab, kinds)
+        for i, k in enumerate(kinds):
+            if k == "test":
+                assert "predict" in kinds[:i] and "reveal" in kinds[i:], (lab, kinds)

@@ -3,7 +3,7 @@
 * :func:`release`: ``nbgrader generate_assignment`` for every lab, then copy the student
   versions to ``labs/<lab>.ipynb``;
 * :func:`autograde`: copy ``<student>/<lab>.ipynb`` submissions into ``submitted/``, run one
-  ``nbgrader autograde`` and one ``nbgrader generate_feedback`` per lab over all students at
+  ``nbgrader autograde`` and one ``nbgrader generate_feedback`` over all labs and students at
   once, then write ``grades.csv`` (one row per student, lab and graded item, read from the
   autograded notebooks' trusted score outputs) and collect the HTML feedback.
 
@@ -55,8 +55,9 @@ def source_labs(course: pathlib.Path = COURSE) -> list[str]:
 def release(course: pathlib.Path = COURSE, labs_dir: pathlib.Path | None = LABS_DIR) -> list[pathlib.Path]:
     """Generate the student version of every lab (and refresh ``labs_dir`` unless None)."""
     out = []
-    for lab in source_labs(course):
-        nbgrader("generate_assignment", lab, "--force", course=course)
+    labs = source_labs(course)
+    nbgrader("generate_assignment", "*" if len(labs) > 1 else labs[0], "--force", course=course)
+    for lab in labs:
         released = course / "release" / lab / f"{lab}.ipynb"
         if labs_dir is not None:
             labs_dir.mkdir(parents=True, exist_ok=True)
@@ -76,8 +77,9 @@ def _collect(submissions: pathlib.Path, course: pathlib.Path) -> dict:
         if lab not in LABS:
             continue
         dest = course / "submitted" / student / lab
-        if dest.exists():
-            shutil.rmtree(dest)
+        for old in (dest, course / "autograded" / student / lab, course / "feedback" / student / lab):
+            if old.exists():  # a resubmission is graded afresh; nbgrader skips what is already graded
+                shutil.rmtree(old)
         dest.mkdir(parents=True)
         shutil.copyfile(nb, dest / nb.name)
         labs.setdefault(lab, []).append(student)
@@ -104,10 +106,11 @@ def autograde(submissions, out_dir, course: pathlib.Path = COURSE) -> pathlib.Pa
     """Autograde a folder of submissions; returns the CSV path (feedback HTML beside it)."""
     submissions, out_dir = pathlib.Path(submissions), pathlib.Path(out_dir)
     labs = _collect(submissions, course)
-    for lab, students in labs.items():
-        only = ["--student", students[0]] if len(students) == 1 else []
-        nbgrader("autograde", lab, "--force", *only, course=course)
-        nbgrader("generate_feedback", lab, "--force", *only, course=course)
+    # one nbgrader process for every lab and student (kernels start one after the other, but the
+    # grader, its imports and the gradebook are set up once); already graded submissions are skipped
+    which = "*" if len(labs) > 1 else next(iter(labs))
+    nbgrader("autograde", which, course=course)
+    nbgrader("generate_feedback", which, course=course)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "grades.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
