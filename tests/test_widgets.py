@@ -352,3 +352,10 @@ def test_checkpoint_for_a_count_takes_plain_numbers():
     assert cp.answer_value == hand_first_oom_batch(4096) - 1 == 130
     assert cp.error_pct == pytest.approx((100 - 130) / 130 * 100)
     assert "Answer: <b class='mlsyslab-answer'>130</b>" in cp.answer_html.value
+
+
+def test_unknown_keyword_is_an_error_not_a_silent_warning():
+    with pytest.raises(ml.ValidationError, match="no input 'batch'.*Did you mean 'batch_size'"):
+        mw.ServingExplorer(batch=8)
+    with pytest.raises(ml.ValidationError, match="no input 'hardwares'"):
+        mw.HardwarePicker(hardwares="H100")

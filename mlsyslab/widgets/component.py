@@ -31,6 +31,16 @@ class InputError(ValidationError, TraitError):
     roll back cleanly)."""
 
 
+def check_kwargs(cls, kwargs, extra=()):
+    """Reject keyword arguments that are not traits of ``cls`` (traitlets would only warn)."""
+    known = set(cls.class_trait_names()) | set(extra)
+    for key in kwargs:
+        if key not in known or key.startswith("_"):
+            public = sorted(k for k in known if not k.startswith("_"))
+            raise InputError(f"{cls.__name__} has no input {key!r}.{inputs.did_you_mean(key, public)} "
+                             f"Inputs: {', '.join(public)}.", field=key, value=kwargs[key], allowed=", ".join(public))
+
+
 def _checked(fn, *args, **kwargs):
     """Run a core input check, re-raising its ValidationError as an :class:`InputError`."""
     try:
@@ -216,6 +226,7 @@ class Component(HasTraits):
         e.g. ``ServingExplorer(controls=("seq_len", "batch_size"))`` for a focused exercise."""
         self._ready = False
         self._shown = None if controls is None else tuple(controls)
+        check_kwargs(type(self), kwargs)
         super().__init__(**kwargs)
         self.view = self._build_view()
         self._ready = True

@@ -13,7 +13,7 @@ import traitlets
 
 from ..precision import PRECISIONS
 from ..zoo import Hardware, Models
-from .component import HardwareName, InputError, ModelName, PrecisionName, bind
+from .component import HardwareName, InputError, ModelName, PrecisionName, bind, check_kwargs
 
 _DESC = {"description_width": "initial"}
 
@@ -30,6 +30,7 @@ class ModelPicker(_Picker):
 
     def __init__(self, value="Llama3_8B", llm_only=True, description="Model", **kwargs):
         self.llm_only = llm_only
+        check_kwargs(type(self), kwargs)
         super().__init__(value=value, **kwargs)
         if llm_only and not Models.get(self.value).is_llm:
             raise InputError(f"value={self.value!r} is not a decoder LLM; pass llm_only=False to pick it.",
@@ -53,6 +54,7 @@ class HardwarePicker(_Picker):
     _syncing = False
 
     def __init__(self, value="H100", tiers=None, description="Device", **kwargs):
+        check_kwargs(type(self), kwargs)
         super().__init__(value=value, **kwargs)
         self.tiers = list(tiers or Hardware.tiers)
         for t in self.tiers:
@@ -109,6 +111,7 @@ class PrecisionPicker(_Picker):
     value = PrecisionName("fp16")
 
     def __init__(self, value="fp16", options=PRECISIONS, description="Precision", **kwargs):
+        check_kwargs(type(self), kwargs)
         super().__init__(value=value, **kwargs)
         self.dropdown = w.Dropdown(options=list(options), description=description, style=_DESC)
         bind(self, "value", self.dropdown)

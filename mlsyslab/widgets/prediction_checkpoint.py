@@ -33,7 +33,7 @@ import traitlets
 
 from ..errors import MLSysError, ValidationError
 from ..units import get_registry, is_quantity
-from .component import InputError
+from .component import InputError, check_kwargs
 
 DEFAULT_FILENAME = "mlsyslab-predictions.jsonl"
 
@@ -138,6 +138,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
 
     def __init__(self, question, answer, unit=None, explanation="", key=None, path=None, tolerance_pct=None,
                  **kwargs):
+        check_kwargs(type(self), kwargs)
         self._answer = answer
         self._explanation = explanation
         self.tolerance_pct = tolerance_pct
