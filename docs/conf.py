@@ -46,7 +46,8 @@ source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtex
 # MyST: $...$ maths, ::: fences, definition lists; headings get anchors for in-page links.
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
 myst_heading_anchors = 3
-myst_substitutions = {"binder_url": f"https://mybinder.org/v2/gh/{mlsyslab_repository}/{mlsyslab_branch}?urlpath=lab/tree/labs"}
+_BINDER = f"https://mybinder.org/v2/gh/{mlsyslab_repository}/{mlsyslab_branch}?urlpath=lab/tree/labs"
+myst_substitutions = {"binder_link": f"[launch the labs on Binder]({_BINDER})"}
 
 # MyST-NB: every page with code cells is executed at every build (its numbers come from the code),
 # the labs too, in their student version (what a student sees after "Run all" before answering;

@@ -186,6 +186,7 @@ def test_worked_example_numbers_are_executed_and_match_a_hand_calculation(site):
     assert "memory-bound" in text and "compute-bound" in text
     start = text_of(site / "getting-started.html")
     assert "largest batch that fits:" in start and "TTFT" in start
+    assert 'href="https://mybinder.org/v2/gh/' in (site / "getting-started.html").read_text()
 
 
 @pytest.mark.slow
