@@ -363,3 +363,19 @@ def test_every_example_script_is_an_executed_tutorial_page(site, repo_root):
     if (repo_root / "examples" / "hello_world.py").is_file():
         text = text_of(site / "examples" / "hello_world.html")
         assert "8.18 GFLOP per image" in text and "ridge point 153.0 FLOP/B" in text
+
+
+def test_serving_guide_uses_the_symbols_of_the_code():
+    """Every symbol the physics docstring defines appears, as LaTeX, in the guide's symbol table."""
+    import mlsyslab.solvers.serving_physics as physics
+
+    symbols_line = re.search(r"Symbols[^:]*:(.*?)\n\n", physics.__doc__, re.S).group(1)
+    expected = {"P", "P_a", "L", "d", "a", "H_kv", "d_h", "S", "B", "t", "b_w", "b_kv"}
+    defined = set(re.findall(r"\b[A-Za-z](?:_[a-z]+)?\b", symbols_line))
+    assert expected <= defined, f"the docstring's symbols changed: {sorted(expected - defined)} gone"
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "solvers" / "serving.md").read_text()
+    table = guide.split("## Symbols", 1)[1].split("## Equations", 1)[0]
+    for s in expected:
+        base, _, sub = s.partition("_")
+        latex = f"{base}_{{{sub}}}" if len(sub) > 1 else s
+        assert f"${latex}" in table or f" {latex}$" in table or f"${latex}$" in table, f"{s} ({latex}) missing"
