@@ -359,3 +359,19 @@ def test_unknown_keyword_is_an_error_not_a_silent_warning():
         mw.ServingExplorer(batch=8)
     with pytest.raises(ml.ValidationError, match="no input 'hardwares'"):
         mw.HardwarePicker(hardwares="H100")
+
+
+def test_rejected_combination_reverts_and_says_why():
+    """GPT-2 has 12 heads: tensor_parallel=8 does not divide them. The input goes back, the view
+    says why, the setter raises, and a pick in the UI snaps back instead of leaving stale state."""
+    e = mw.ServingExplorer(model="GPT2", tensor_parallel=4)
+    with pytest.raises(ml.ValidationError, match="does not divide GPT2's 12 attention heads"):
+        e.tensor_parallel = 8
+    assert e.tensor_parallel == 4 and e.result.tensor_parallel == 4
+    assert "does not divide" in e.message.value
+    e.tp_dropdown.value = 8  # the same from the control
+    assert e.tensor_parallel == 4 and e.tp_dropdown.value == 4
+    e.tp_dropdown.value = 2
+    assert e.result.tensor_parallel == 2 and e.message.value == ""
+    e.model_picker.dropdown.value = "Llama3_8B"
+    assert e.model == "Llama3_8B" and e.result.model.key == "Llama3_8B"

@@ -13,12 +13,13 @@ components agree through :func:`traitlets.link`, e.g.::
 from __future__ import annotations
 
 import contextlib
+import html
 
 import traitlets
 from traitlets import HasTraits, TraitError, TraitType
 
 from .. import inputs
-from ..errors import ValidationError
+from ..errors import MLSysError, ValidationError
 from ..precision import PRECISIONS, normalize
 from ..solvers.serving import MAX_BATCH, MAX_SEQ_LEN, ServingSolver
 from ..units import get_registry
@@ -154,6 +155,12 @@ def hold_sync(*widgets):
 
 
 # --------------------------------------------------------------------------- controls
+def w_html(value=""):
+    import ipywidgets
+
+    return ipywidgets.HTML(value)
+
+
 def bind(model: HasTraits, name: str, control, *, to_control=None, from_control=None, widen=True):
     """Two-way link ``model.name`` <-> ``control.value``, widening a slider's range when the
     model is set (from code) beyond it, so the slider never clamps the model's value."""
@@ -167,7 +174,7 @@ def bind(model: HasTraits, name: str, control, *, to_control=None, from_control=
         busy.append(1)
         try:
             v = to_c(getattr(model, name))
-            with control.hold_sync():
+            with (control.hold_sync() if hasattr(control, "hold_sync") else contextlib.nullcontext()):
                 if widen and hasattr(control, "max"):
                     if v > control.max:
                         control.max = v
@@ -229,6 +236,8 @@ class Component(HasTraits):
         check_kwargs(type(self), kwargs)
         super().__init__(**kwargs)
         self.view = self._build_view()
+        self.message = w_html().add_class("mlsyslab-message")
+        self.view.children = (*self.view.children, self.message)
         self._ready = True
         self.observe(self._on_input, names=list(self._inputs) + ["efficiency"])
         self._refresh()
@@ -238,8 +247,25 @@ class Component(HasTraits):
         return _checked(inputs.choice, proposal["value"], "efficiency", ("calibrated", "ideal"))
 
     def _on_input(self, change):
-        if self._ready:
+        """The one observer: re-solve and redraw. If the solver rejects the new combination of
+        inputs (e.g. ``tensor_parallel`` not dividing the model's heads), the input goes back to
+        its old value, the view says why, and the setter raises :class:`InputError`."""
+        if not self._ready:
+            return
+        try:
             self._refresh()
+        except MLSysError as exc:
+            self._ready = False
+            try:
+                self.set_trait(change["name"], change["old"])
+            finally:
+                self._ready = True
+            self._refresh()
+            self.message.value = f"<span style='color:#d62728'>{html.escape(str(exc))}</span>"
+            raise InputError(str(exc), field=change["name"], value=change["new"],
+                             allowed=getattr(exc, "allowed", None)) from None
+        if self.message.value:
+            self.message.value = ""
 
     @property
     def solver(self) -> ServingSolver:
@@ -268,15 +294,15 @@ class Component(HasTraits):
         for name in names:
             if name == "model":
                 self.model_picker = ModelPicker(self.model)
-                traitlets.link((self, "model"), (self.model_picker, "value"))
+                bind(self, "model", self.model_picker, widen=False)
                 out.append(self.model_picker.view)
             elif name == "hardware":
                 self.hardware_picker = HardwarePicker(self.hardware)
-                traitlets.link((self, "hardware"), (self.hardware_picker, "value"))
+                bind(self, "hardware", self.hardware_picker, widen=False)
                 out.append(self.hardware_picker.view)
             elif name == "precision":
                 self.precision_picker = PrecisionPicker(self.precision)
-                traitlets.link((self, "precision"), (self.precision_picker, "value"))
+                bind(self, "precision", self.precision_picker, widen=False)
                 out.append(self.precision_picker.view)
             elif name == "seq_len":
                 self.seq_len_slider = w.FloatLogSlider(base=2, min=7, max=17, step=0.5,
