@@ -235,3 +235,18 @@ def test_keys_compute_without_a_kernel():
     # hand calculation: 2 x 32 layers x 8 kv_heads x 128 x 2 B = 131072 B per token; floor((85.899e9 - 16.06e9) / 536.87e6) = 130
     assert key.expected["kv_bytes_per_token"] == 131072
     assert key.expected["max_batch"] == 130
+
+
+def test_cell_points_equal_key_points():
+    """Each autograder-test cell is worth exactly the sum of its items (so 'full marks' means all items)."""
+    import nbformat
+
+    from mlsyslab.grading import keys
+
+    for path in sorted((ROOT / "autograder" / "source").glob("*/*.ipynb")):
+        key = keys.get(path.stem)
+        cells = [c for c in nbformat.read(path, 4).cells
+                 if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+        assert {c.metadata.nbgrader.grade_id for c in cells} == set(key.cells), path.stem
+        for c in cells:
+            assert c.metadata.nbgrader.points == key.points(c.metadata.nbgrader.grade_id), (path.stem, c.metadata.nbgrader.grade_id)
