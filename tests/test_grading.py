@@ -250,3 +250,14 @@ def test_cell_points_equal_key_points():
         assert {c.metadata.nbgrader.grade_id for c in cells} == set(key.cells), path.stem
         for c in cells:
             assert c.metadata.nbgrader.points == key.points(c.metadata.nbgrader.grade_id), (path.stem, c.metadata.nbgrader.grade_id)
+
+
+def test_grade_cli_reports_a_bad_folder_in_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "autograde", str(tmp_path / "nope")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "not a folder of <student>/<lab>.ipynb" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    helptext = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "--help"], capture_output=True, text=True,
+                              timeout=60).stdout
+    assert "release" in helptext and "autograde" in helptext
