@@ -37,9 +37,10 @@ def code(src):
 
 def predict(name: str, question: str, unit: str, guess, answer: str) -> dict:
     """A PredictionCheckpoint ``name`` whose answer is the expression ``answer`` (evaluated on reveal)."""
+    label = "a number" if unit in ("", "dimensionless") else unit
     src = f'''
     {name} = PredictionCheckpoint({question!r}, answer=lambda: {answer}, unit={unit!r}, key={name!r})
-    my_guess = None   # <- your prediction ({unit or "a number"}), BEFORE running anything below
+    my_guess = None   # <- your prediction ({label}), BEFORE running anything below
     ### BEGIN SOLUTION
     my_guess = {guess!r}
     ### END SOLUTION
