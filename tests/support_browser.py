@@ -53,6 +53,16 @@ class JupyterServer:
     root: pathlib.Path
     log_path: pathlib.Path
     process: subprocess.Popen
+    data_dir: pathlib.Path | None = None  # its JUPYTER_DATA_DIR (holds the notebook trust database)
+
+    def trust(self, notebook_path) -> None:
+        """Sign a notebook as trusted for this server (as ``jupyter trust`` would), so its saved
+        outputs and widget state are rendered rather than shown as text."""
+        import nbformat
+        from nbformat.sign import NotebookNotary
+
+        nb = nbformat.read(notebook_path, as_version=4)
+        NotebookNotary(data_dir=str(self.data_dir)).sign(nb)
 
     def lab_url(self, notebook: str) -> str:
         """A fresh, reset workspace per notebook, so tabs of earlier tests are not restored."""
@@ -95,7 +105,7 @@ def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=()) -> 
     """Start ``jupyter lab`` (the venv's) in ``root``; ``home`` holds its config/runtime dirs."""
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"),
                      ("IPYTHONDIR", "ipython"), ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
                      ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces")):
         (home / sub).mkdir(parents=True, exist_ok=True)
@@ -116,7 +126,7 @@ def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=()) -> 
         cmd.append("--allow-root")
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = JupyterServer(f"http://127.0.0.1:{port}", token, root, log_path, proc)
+    server = JupyterServer(f"http://127.0.0.1:{port}", token, root, log_path, proc, data_dir=home / "data")
     try:
         _wait_until_up(server.url, token, proc, SERVER_START_TIMEOUT_S)
     except Exception as exc:

@@ -55,10 +55,15 @@ def test_widgets_reachable_lazily_from_package():
     assert ml.widgets.ServingExplorer is mw.ServingExplorer
 
 
-def test_component_displays_its_view():
-    e = mw.ServingExplorer()
+def test_component_displays_its_view_with_a_text_fallback():
+    e = mw.ServingExplorer(batch_size=200)
     bundle = e._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == e.view.model_id
+    assert bundle["text/plain"].startswith("ServingExplorer(model='Llama3_8B', hardware='H100'")
+    assert bundle["text/plain"].endswith("(OOM)")
+    cp = mw.PredictionCheckpoint("q", answer=ml.Q_(8.0, "ms"), key="k", path="")
+    cp.predict(10, "ms").reveal()
+    assert cp._repr_mimebundle_()["text/plain"] == "PredictionCheckpoint('k', revealed, prediction 10 ms, answer 8 ms, error +25.0 %)"
 
 
 # ----------------------------------------------------------------------------- ServingExplorer

@@ -182,3 +182,23 @@ def test_voila_renders_and_reacts(page, jupyter_server):
     page.wait_for_function("() => document.querySelector('.mlsyslab-readout').innerText.includes('of 151 GB')",
                            timeout=30_000)  # H200: 141 GiB = 151.4 GB
     screenshot(page, "widgets-voila")
+
+
+def test_notebook_saved_with_widget_state_renders_without_running(page, jupyter_server):
+    """Executed headless (as nbgrader does) with the widget state stored, then opened: the
+    figures and the OOM banner are drawn from the saved state, no cell is run."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
+        "import mlsyslab.widgets as mw", "mw.ServingExplorer(seq_len=4096, batch_size=200)")])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(jupyter_server.root)}}).execute()
+    path = jupyter_server.root / "saved.ipynb"
+    nbformat.write(nb, path)
+    jupyter_server.trust(path)  # the student's own saved notebook is trusted
+    page.goto(jupyter_server.lab_url("saved.ipynb"))
+    scroll_and_wait(page, ".mlsyslab-serving-explorer", ".bqplot rect.bar", count=3)
+    assert "largest batch that fits: 130" in page.locator(".mlsyslab-oom").inner_text()
+    assert "batch 200" in page.locator(".mlsyslab-readout").inner_text()
+    screenshot(page, "widgets-lab-saved-state")

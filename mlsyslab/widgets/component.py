@@ -335,6 +335,19 @@ class Component(HasTraits):
     def _refresh(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _summary(self) -> str:
+        """One line of outputs for the text fallback (subclasses say more)."""
+        return ""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._inputs)
+        summary = self._summary() if getattr(self, "_ready", False) else ""
+        return f"{type(self).__name__}({args})" + (f": {summary}" if summary else "")
+
     def _repr_mimebundle_(self, **kwargs):
-        """Displaying the component displays its view (JupyterLab, Notebook 7, Voila)."""
-        return self.view._repr_mimebundle_(**kwargs)
+        """Displaying the component displays its view (JupyterLab, Notebook 7, Voila); where
+        widgets cannot be drawn (an HTML export, a terminal) the text says what it shows."""
+        bundle = self.view._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict) and "text/plain" in bundle:
+            bundle["text/plain"] = repr(self)
+        return bundle

@@ -112,6 +112,10 @@ class MemoryWall(Component):
             f"First OOM: batch <b class='mlsyslab-first-oom-batch'>{first_b}</b> at seq_len={self.seq_len}; "
             f"seq_len <b class='mlsyslab-first-oom-seq-len'>{first_s}</b> at batch={self.batch_size}.")
 
+    def _summary(self) -> str:
+        return (f"first OOM at batch {self.first_oom_batch} (seq_len={self.seq_len}), "
+                f"at seq_len {self.first_oom_seq_len} (batch={self.batch_size})")
+
     @staticmethod
     def _draw(x, total, weights, cap, first, x_max, first_total, l_total, l_weights, l_cap, oom, y_scale, sym):
         x0, x1 = float(x[0]), float(x[-1])

@@ -320,8 +320,20 @@ class PredictionCheckpoint(traitlets.HasTraits):
                 f"error <b class='mlsyslab-error'>{self.error_pct:+.1f} %</b>{verdict}"
                 + (f"<p>{r.get('explanation')}</p>" if r.get("explanation") else "") + "</div>")
 
+    def __repr__(self) -> str:
+        state = "revealed" if self.revealed else "locked" if self.locked else "open"
+        out = f"PredictionCheckpoint({self.key!r}, {state}"
+        if self.prediction is not None:
+            out += f", prediction {_num(self.prediction)}{self._suffix}"
+        if self.revealed:
+            out += f", answer {_num(self.answer_value)}{self._suffix}, error {self.error_pct:+.1f} %"
+        return out + ")"
+
     def _repr_mimebundle_(self, **kwargs):
-        return self.view._repr_mimebundle_(**kwargs)
+        bundle = self.view._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict) and "text/plain" in bundle:
+            bundle["text/plain"] = repr(self)  # what an HTML export or a grader's log shows
+        return bundle
 
 
 def predictions(path=None, key=None) -> list[dict]:

@@ -116,6 +116,11 @@ class ServingExplorer(Component):
             self.banner.layout.display = "none"
             self.banner.value = ""
 
+    def _summary(self) -> str:
+        r = self.result
+        return (f"TTFT {fmt(r.ttft, TIME_UNITS)}, ITL {fmt(r.itl, TIME_UNITS)}, memory "
+                f"{r.total_bytes / 1e9:.1f} of {r.capacity_bytes / 1e9:.1f} GB" + (" (OOM)" if self.oom else ""))
+
     @staticmethod
     def _readout_html(r: ServingResult) -> str:
         rows = (
