@@ -16,7 +16,6 @@ import math
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import traitlets
 

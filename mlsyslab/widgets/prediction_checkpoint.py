@@ -164,14 +164,17 @@ class PredictionCheckpoint(traitlets.HasTraits):
         self.view = self._build_view()
 
     # ------------------------------------------------------------------ the lock
+    def _locked_error(self, name, value) -> LockedPredictionError:
+        return LockedPredictionError(
+            f"{name} is locked at {self.prediction:g} {self.unit} (locked {self.record.get('locked_at')}); "
+            "a locked prediction cannot be changed. Make a new PredictionCheckpoint to predict again.",
+            field=name, value=value, allowed="no change after lock()")
+
     @traitlets.validate("prediction", "prediction_text")
     def _refuse_when_locked(self, proposal):
-        if self.locked and proposal["value"] != getattr(self, proposal["trait"].name):
-            raise LockedPredictionError(
-                f"{proposal['trait'].name} is locked at {self.prediction:g} {self.unit} "
-                f"(locked {self.record.get('locked_at')}); a locked prediction cannot be changed. "
-                "Make a new PredictionCheckpoint to predict again.",
-                field=proposal["trait"].name, value=proposal["value"], allowed="no change after lock()")
+        name = proposal["trait"].name
+        if self.locked and proposal["value"] != getattr(self, name):
+            raise self._locked_error(name, proposal["value"])
         return proposal["value"]
 
     @traitlets.validate("locked", "revealed")
@@ -189,7 +192,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
         Converted to the checkpoint's ``unit``; a value of another dimension is rejected.
         """
         if self.locked:
-            self._refuse_when_locked({"trait": type(self).prediction, "value": object()})
+            raise self._locked_error("prediction", value)
         q = parse_quantity(value, unit, default_unit=self.unit)
         try:
             converted = float(q.to(self.unit).magnitude)
