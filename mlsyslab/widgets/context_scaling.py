@@ -24,8 +24,8 @@ from .component import (TIME_UNITS, Component, HardwareName, ModelName, Precisio
 class ContextScaling(Component):
     """TTFT vs ``seq_len`` up to ``max_seq_len``: the linear 2PS line and the full curve.
 
-    Outputs
-    -------
+    Attributes
+    ----------
     result : ServingResult
         At the current ``seq_len``.
     ttft_linear_s : float

@@ -21,8 +21,8 @@ PREC_COLORS = ["#1f77b4", "#ff7f0e"]
 class HardwareComparison(Component):
     """Bars of TTFT (ms), ITL (ms) and capacity (max batch) for ``hardware`` x ``precisions``.
 
-    Outputs
-    -------
+    Attributes
+    ----------
     table : list of dict
         One row per (device, precision): ``hardware, precision, ttft_ms, itl_ms, max_batch, feasible``.
     """

@@ -47,8 +47,8 @@ def _line_figure(title, x_scale, x_label, x_format=None):
 class MemoryWall(Component):
     """Memory vs batch (at ``seq_len``) and vs context (at ``batch_size``) with the capacity line.
 
-    Outputs
-    -------
+    Attributes
+    ----------
     result : ServingResult
         At the current ``seq_len`` and ``batch_size``.
     first_oom_batch : int

@@ -112,8 +112,8 @@ class PredictionCheckpoint(traitlets.HasTraits):
     tolerance_pct : float, optional
         ``record["within_tolerance"]`` is ``abs(error_pct) <= tolerance_pct``.
 
-    Traits
-    ------
+    Attributes
+    ----------
     prediction : float or None
         The prediction in ``unit``; read-only once ``locked``.
     locked, revealed : bool

@@ -28,8 +28,8 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#1
 class RooflinePlot(Component):
     """Roofline of ``hardware`` (a list of devices) at ``precision`` with ``workloads`` as points.
 
-    Inputs
-    ------
+    Parameters
+    ----------
     hardware : list of str
         Devices to draw (the first one is the roof the workloads are placed on).
     workloads : list of str
@@ -37,8 +37,8 @@ class RooflinePlot(Component):
     precision, batch_size, seq_len
         Of the workloads.
 
-    Outputs
-    -------
+    Attributes
+    ----------
     points : list of dict
         ``{"name", "intensity" (FLOP/B), "attainable" (FLOP/s), "bound"}`` per point.
     ridges : dict

@@ -27,8 +27,10 @@ COLORS = {"weights": "#1f77b4", "kv": "#ff7f0e", "free": "#d9d9d9", "oom": "#d62
 class ServingExplorer(Component):
     """Explore LLM serving on one device (or a tensor-parallel group).
 
-    Parameters (all traits; set them from code or move the controls)
-    -----------------------------------------------------------------
+    All inputs are traits: set them from code or move the controls.
+
+    Parameters
+    ----------
     model : str
         A decoder LLM of the zoo (``"Llama3_8B"``).
     hardware : str
@@ -42,8 +44,8 @@ class ServingExplorer(Component):
     tensor_parallel : int
         GPUs the model is split across.
 
-    Outputs
-    -------
+    Attributes
+    ----------
     result : ServingResult
         The solver's answer for the current inputs.
     oom : bool
