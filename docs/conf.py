@@ -38,7 +38,7 @@ extensions = [
 
 #: GitHub ``owner/name`` and branch that the Binder buttons launch (override for a fork).
 mlsyslab_repository = os.environ.get("MLSYSLAB_REPOSITORY", "mlsyslab/mlsyslab")
-mlsyslab_branch = os.environ.get("MLSYSLAB_BRANCH", "main")
+mlsyslab_branch = os.environ.get("MLSYSLAB_BRANCH", "HEAD")  # the default branch, as in README.md
 
 exclude_patterns = ["_build", "README.md", "jupyter_execute", "**.ipynb_checkpoints"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}

@@ -122,6 +122,6 @@ def write_pages(app):
 
 def setup(app):
     app.add_config_value("mlsyslab_repository", "mlsyslab/mlsyslab", "env")
-    app.add_config_value("mlsyslab_branch", "main", "env")
+    app.add_config_value("mlsyslab_branch", "HEAD", "env")
     app.connect("builder-inited", write_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
