@@ -135,6 +135,22 @@ def test_csv_items_add_up_to_gradebook(graded):
 
 @pytest.mark.nbgrader
 @pytest.mark.timeout(900)
+def test_plain_nbgrader_autograde_uses_the_trusted_pipeline(graded):
+    """`nbgrader autograde` typed by an instructor in autograder/ (no wrapper) stores trusted scores too."""
+    nbgrader = shutil.which("nbgrader")
+    assert nbgrader, "the venv's bin/ must be on PATH"
+    lab = "lab2_kv_cache" if "lab2_kv_cache" in graded["labs"] else graded["labs"][0]
+    for student in ("tampered", "solution"):
+        subprocess.run([nbgrader, "autograde", lab, "--student", student, "--force"], cwd=graded["home"],
+                       check=True, capture_output=True, timeout=300)
+    tampered = autograded_cells(gradebook_scores(graded["home"], lab, "tampered"))
+    solution = autograded_cells(gradebook_scores(graded["home"], lab, "solution"))
+    assert all(score == 0 for score, _, _ in tampered.values()), tampered
+    assert all(score == pytest.approx(max_score) for score, max_score, _ in solution.values()), solution
+
+
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
 def test_nbgrader_export_totals(graded, tmp_path):
     out = tmp_path / "grades.csv"
     subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", str(out)], cwd=graded["home"], check=True,

@@ -24,5 +24,6 @@ def recorder(*names: str) -> str:
     args = ", ".join(repr(n).replace("'", '"') for n in names)
     return f"""
     # autograder: records your answers; the grade is computed outside this notebook
+    from mlsyslab.grading import record
     record(globals(), {args})
     """

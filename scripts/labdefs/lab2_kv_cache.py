@@ -65,6 +65,7 @@ CELLS = [
     """),
     tests("ex1_kv_per_token", 2, """
     # autograder: records your answer; the grade is computed outside this notebook
+    from mlsyslab.grading import record
     assert kv_bytes_per_token is None or kv_bytes_per_token > 0, "a size must be positive"
     record(globals(), "kv_bytes_per_token")
     """),
@@ -97,12 +98,14 @@ CELLS = [
     """),
     tests("ex1_oom_batch", 4, """
     # autograder: records your answers; the grade is computed outside this notebook
+    from mlsyslab.grading import record
     record(globals(), "weights_bytes", "kv_bytes_per_sequence", "max_batch")
     """),
     tests("ex1_kv_function", 2, """
     # autograder: calls your kv_cache_bytes() on configurations the grader chooses
     print("kv_cache_bytes(Llama3_8B, 4096, 1, 2) =", kv_cache_bytes(model, 4096, 1, 2))
     """, """
+    from mlsyslab.grading import record_call
     record_call("kv_fn_llama70b_int8", globals(), "kv_cache_bytes", ml.Models.Llama3_70B, 8192, 4, 1)
     record_call("kv_fn_llama2_7b", globals(), "kv_cache_bytes", ml.Models.Llama2_7B, 1000, 3, 2)
     """),
@@ -142,6 +145,7 @@ CELLS = [
     """),
     tests("ex2_context_batch", 3, """
     # autograder: records your answers; the grade is computed outside this notebook
+    from mlsyslab.grading import record
     record(globals(), "max_batch_32k", "kv_token_capacity")
     """),
     code("""
@@ -184,6 +188,7 @@ CELLS = [
     """),
     tests("ex3_gqa", 3, """
     # autograder: records your answers; the grade is computed outside this notebook
+    from mlsyslab.grading import record
     record(globals(), "gqa_ratio", "llama2_max_batch")
     """),
     code("""
