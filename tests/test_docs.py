@@ -273,6 +273,13 @@ def test_screenshots_and_sortable_catalog_in_chromium(server, artifacts_dir):
             page.wait_for_selector("mjx-container", timeout=30_000)
             assert page.locator("mjx-container").count() >= 8
             page.screenshot(path=str(artifacts_dir / "docs-solver-serving.png"))
+
+            labs = sorted((Path(__file__).resolve().parent.parent / "labs").glob("*.ipynb"))
+            if labs:  # a rendered lab: its Binder button and its executed outputs
+                page.goto(f"{server}/labs/{labs[0].stem}.html", wait_until="load")
+                assert page.locator("a.launch-binder").count() == 1
+                assert page.locator(".cell_output").count() >= 1
+                page.screenshot(path=str(artifacts_dir / "docs-lab.png"))
         finally:
             browser.close()
     fetched = [u for u in external if not u.startswith("https://mybinder.org")]
