@@ -70,9 +70,12 @@ def with_answers(release_nb, answers: dict, prelude: str = ""):
 
 
 def tampered(release_nb, wrong_answers: dict):
+    """Patches + wrong answers; ``sys.exit()`` a third of the way in, the kernel killed two thirds in
+    (the grader must survive it: the cells after it record nothing and score 0)."""
     nb = with_answers(release_nb, wrong_answers, TAMPER)
-    nb.cells.insert(len(nb.cells) // 2, nbformat.v4.new_code_cell(EXIT_CELL))
-    nb.cells.append(nbformat.v4.new_code_cell(KILL_CELL))
+    n = len(nb.cells)
+    nb.cells.insert(2 * n // 3, nbformat.v4.new_code_cell(KILL_CELL))
+    nb.cells.insert(n // 3, nbformat.v4.new_code_cell(EXIT_CELL))
     return nb
 
 
