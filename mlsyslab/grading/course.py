@@ -35,7 +35,6 @@ def _env() -> dict:
     env = dict(os.environ)
     venv_bin = str(pathlib.Path(sys.executable).parent)
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
-    env.setdefault("MLSYSLAB_PREDICTIONS", "")  # predictions of graded runs are not kept
     return env
 
 
