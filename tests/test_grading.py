@@ -277,3 +277,10 @@ def test_grade_cli_reports_a_bad_folder_in_one_line(tmp_path):
     helptext = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "--help"], capture_output=True, text=True,
                               timeout=60).stdout
     assert "release" in helptext and "autograde" in helptext
+
+
+@pytest.mark.nbgrader
+@pytest.mark.timeout(900)
+def test_wrapper_writes_nbgrader_export(graded):
+    rows = list(csv.DictReader(open(graded["out"] / "gradebook.csv", encoding="utf-8")))
+    assert {(r["assignment"], r["student_id"]) for r in rows} >= {(lab, s) for lab in graded["labs"] for s in STUDENTS}

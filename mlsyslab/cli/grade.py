@@ -2,34 +2,44 @@
 
     mlsyslab grade release                      # autograder/release/* and labs/*.ipynb
     mlsyslab grade autograde SUBMISSIONS_DIR    # SUBMISSIONS_DIR/<student>/<lab>.ipynb
-        [--out grading-output]                  # grades.csv + feedback/<student>/<lab>.html
+        [--out grading-output]                  # grades.csv (per item), gradebook.csv (nbgrader export),
+                                                # feedback/<student>/<lab>.html
+    --course DIR                                # the nbgrader course (default ./autograder, or the checkout's)
 """
 
 from __future__ import annotations
+
+import pathlib
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("grade", help="release the lab notebooks / autograde submissions (nbgrader)")
     sub = p.add_subparsers(dest="grade_command", metavar="ACTION", required=True)
     r = sub.add_parser("release", help="generate the student versions (nbgrader generate_assignment) into labs/")
+    r.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
+    r.add_argument("--labs-dir", default=None, help="where the student versions go (default: labs/ beside the course)")
     r.set_defaults(func=_release)
     a = sub.add_parser("autograde", help="autograde a folder of <student>/<lab>.ipynb; write a CSV and HTML feedback")
     a.add_argument("submissions", help="folder holding <student>/<lab>.ipynb")
     a.add_argument("--out", default="grading-output", help="where grades.csv and feedback/ go (default: %(default)s)")
+    a.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
     a.set_defaults(func=_autograde)
 
 
 def _release(args) -> int:
     from ..grading import course
 
-    for path in course.release():
-        print(f"released {path.relative_to(course.ROOT)}")
+    home = course.find_course(args.course)
+    labs_dir = args.labs_dir or home.parent / "labs"
+    for path in course.release(course=home, labs_dir=pathlib.Path(labs_dir)):
+        print(f"released {path} -> {pathlib.Path(labs_dir) / path.name}")
     return 0
 
 
 def _autograde(args) -> int:
     from ..grading import course
 
-    csv_path = course.autograde(args.submissions, args.out)
-    print(f"per-item scores: {csv_path}; feedback: {csv_path.parent / 'feedback'}")
+    csv_path = course.autograde(args.submissions, args.out, course=course.find_course(args.course))
+    print(f"per-item scores: {csv_path}; nbgrader totals: {csv_path.parent / 'gradebook.csv'}; "
+          f"feedback: {csv_path.parent / 'feedback'}")
     return 0

@@ -31,6 +31,17 @@ COURSE = ROOT / "autograder"
 LABS_DIR = ROOT / "labs"
 
 
+def find_course(given=None) -> pathlib.Path:
+    """``given``, else ``./autograder`` or ``.`` when they hold an nbgrader_config.py, else the checkout's."""
+    candidates = [pathlib.Path(given)] if given else [pathlib.Path.cwd() / "autograder", pathlib.Path.cwd(), COURSE]
+    for path in candidates:
+        if (path / "nbgrader_config.py").exists() and (path / "source").is_dir():
+            return path.resolve()
+    raise ValidationError(f"course={str(candidates[0])!r} is not an nbgrader course folder (nbgrader_config.py and "
+                          "source/); pass --course.", field="course", value=str(candidates[0]),
+                          allowed="a folder with nbgrader_config.py and source/<lab>/<lab>.ipynb")
+
+
 def _env() -> dict:
     env = dict(os.environ)
     venv_bin = str(pathlib.Path(sys.executable).parent)
@@ -125,4 +136,5 @@ def autograde(submissions, out_dir, course: pathlib.Path = COURSE) -> pathlib.Pa
                 if html.exists():
                     (out_dir / "feedback" / student).mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(html, out_dir / "feedback" / student / f"{lab}.html")
+    nbgrader("export", "--to", str((out_dir / "gradebook.csv").resolve()), course=course)  # nbgrader's own totals
     return csv_path
