@@ -203,6 +203,6 @@ CELLS = [
     """, """
     KV per token scales with H_kv, not with the parameter count: 8 KV heads instead of 32 make
     the cache 4x smaller (131 kB vs 524 kB per token), so 130 instead of 33 requests fit, even
-    though the weights are 1.3 GB larger.
+    though its weights are 2.6 GB larger (16.1 vs 13.5 GB).
     """),
 ]
