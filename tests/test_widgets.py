@@ -379,3 +379,12 @@ def test_rejected_combination_reverts_and_says_why():
     assert e.result.tensor_parallel == 2 and e.message.value == ""
     e.model_picker.dropdown.value = "Llama3_8B"
     assert e.model == "Llama3_8B" and e.result.model.key == "Llama3_8B"
+
+
+def test_empty_predictions_env_var_falls_back_to_default_file(monkeypatch, tmp_path):
+    """An empty $MLSYSLAB_PREDICTIONS means 'unset', not 'the current directory'."""
+    from mlsyslab.widgets import prediction_checkpoint as pc
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLSYSLAB_PREDICTIONS", "")
+    assert pc.default_path() == str(tmp_path / "mlsyslab-predictions.jsonl")

@@ -40,7 +40,7 @@ DEFAULT_FILENAME = "mlsyslab-predictions.jsonl"
 
 def default_path() -> str:
     """``$MLSYSLAB_PREDICTIONS`` or ``./mlsyslab-predictions.jsonl`` (absolute)."""
-    return str(pathlib.Path(os.environ.get("MLSYSLAB_PREDICTIONS", DEFAULT_FILENAME)).resolve())
+    return str(pathlib.Path(os.environ.get("MLSYSLAB_PREDICTIONS") or DEFAULT_FILENAME).resolve())
 
 
 def _num(v: float) -> str:
