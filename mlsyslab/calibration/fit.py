@@ -7,7 +7,7 @@ prediction is rebuilt from them without re-running the solver::
         + n_collectives x link_latency + L x overhead_phase (+ L x B x token_overhead, decode)
 
 (the same equation :mod:`mlsyslab.solvers.serving_physics` evaluates; a check at the end of
-:func:`fit` confirms it). The loss is the mean |ln(predicted / measured)| taken per metric and
+:func:`fit` confirms it). The loss is the mean ``|ln(predicted / measured)|`` taken per metric and
 averaged over TTFT and ITL, so the (more numerous) ITL points do not drown the TTFT ones.
 Minimisation is a coordinate search in log-space with shrinking steps, inside the bounds
 efficiencies in (0, 1] and overheads >= 0.
@@ -96,7 +96,7 @@ def design(points: list[dict]) -> Design:
 
 
 def loss(d: Design, c: dict) -> float:
-    """Mean over metrics of the mean |ln(predicted / measured)|."""
+    """Mean over metrics of the mean ``|ln(predicted / measured)|``."""
     err = np.abs(np.log(d.predict(c) / d.measured))
     per_metric = [err[d.metric == m].mean() for m in METRICS if (d.metric == m).any()]
     return float(np.mean(per_metric))
@@ -160,7 +160,7 @@ def fit(points=None, *, free=tuple(PARAMS), start: Calibration | None = None, na
     Returns
     -------
     Calibration
-        With ``fit`` = {date, n_points, loss, median |error| per metric}.
+        With ``fit`` = {date, n_points, loss, median ``|error|`` per metric}.
     """
     points = load_measurements() if points is None else points
     d = design(points)
@@ -189,7 +189,7 @@ def fit(points=None, *, free=tuple(PARAMS), start: Calibration | None = None, na
 def cross_validate(points=None, by: str = "source") -> dict:
     """Hold out one group at a time (``by="source"``: a whole publication; ``"point"``: leave-one-out).
 
-    Returns median |error| per metric of the held-out predictions, and the per-point errors.
+    Returns median ``|error|`` per metric of the held-out predictions, and the per-point errors.
     """
     points = load_measurements() if points is None else points
     keys = [p["source"] if by == "source" else i for i, p in enumerate(points)]

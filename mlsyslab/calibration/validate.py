@@ -42,7 +42,7 @@ def predict_ms(point: dict, calibration) -> float:
 
 
 def median_abs_error(rows: list[dict], key: str, metric: str | None = None) -> float:
-    """Median of |error| (a fraction) over ``rows`` (optionally one metric only)."""
+    """Median of ``|error|`` (a fraction) over ``rows`` (optionally one metric only)."""
     errs = [abs(r[key]) for r in rows if metric is None or r["metric"] == metric]
     return float(np.median(errs)) if errs else float("nan")
 
@@ -62,7 +62,7 @@ def validate(efficiency=("ideal", "calibrated"), points=None) -> dict:
     dict
         ``rows``: one dict per point (model, hardware, precision, tp, batch, input, output,
         context, metric, measured_ms, and for each mode ``<mode>_ms`` and ``<mode>_error``
-        (a fraction)); ``summary``: ``{mode: {"ttft": median |error|, "itl": ..., "n_ttft": ..,
+        (a fraction)); ``summary``: ``{mode: {"ttft": median ``|error|``, "itl": ..., "n_ttft": ..,
         "n_itl": ..}}``; ``calibrations``: the constants of each mode.
     """
     modes = [efficiency] if isinstance(efficiency, (str, Calibration)) else list(efficiency)

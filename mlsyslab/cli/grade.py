@@ -1,5 +1,7 @@
 """``mlsyslab grade``: release the labs and autograde submissions with nbgrader.
 
+Usage::
+
     mlsyslab grade release                      # autograder/release/* and labs/*.ipynb
     mlsyslab grade autograde SUBMISSIONS_DIR    # SUBMISSIONS_DIR/<student>/<lab>.ipynb
         [--out grading-output]                  # grades.csv (per item), gradebook.csv (nbgrader export),

@@ -1,5 +1,7 @@
 """Simulation configs: scenarios in YAML or JSON, checked all at once before solving.
 
+Example::
+
     cfg = mlsyslab.SimulationConfig.from_file("examples/configs/serving_sla.yaml")
     for card in cfg.run():
         print(card)

@@ -3,22 +3,22 @@
 Each limit is a number in its documented default unit, a Pint quantity, or a string that
 Pint parses (``"200 ms"``, ``"300 tokens/s"``, ``"$2.50"``). Default units:
 
-====================== ========== ========= =====================================
-limit                  unit       kind      meaning
-====================== ========== ========= =====================================
-ttft                   ms         at most   time to first token (serving)
-itl                    ms         at most   inter-token latency (serving)
-latency                ms         at most   one inference (inference)
-throughput             token/s    at least  decode tokens/s of the serving group
-                       sample/s             (B / ITL), training tokens/s, or
-                                            samples/s (inference)
-max_memory_utilization fraction   at most   memory used / capacity, in (0, 1]
-cost_per_million_tokens USD       at most   serving cost per 10^6 tokens
-step_time              s          at most   one optimizer step (training)
-time_to_train          h          at most   the whole token budget (training)
-max_cost               USD        at most   training cost
-max_carbon             kgCO2e     at most   operational carbon of the training run
-====================== ========== ========= =====================================
+======================= ========== ========= =====================================
+limit                   unit       kind      meaning
+======================= ========== ========= =====================================
+ttft                    ms         at most   time to first token (serving)
+itl                     ms         at most   inter-token latency (serving)
+latency                 ms         at most   one inference (inference)
+throughput              token/s    at least  decode tokens/s of the serving group
+                        sample/s             (B / ITL), training tokens/s, or
+                                             samples/s (inference)
+max_memory_utilization  fraction   at most   memory used / capacity, in (0, 1]
+cost_per_million_tokens USD        at most   serving cost per 10^6 tokens
+step_time               s          at most   one optimizer step (training)
+time_to_train           h          at most   the whole token budget (training)
+max_cost                USD        at most   training cost
+max_carbon              kgCO2e     at most   operational carbon of the training run
+======================= ========== ========= =====================================
 
 Margin of a limit (positive = headroom, negative = violated by that fraction)::
 

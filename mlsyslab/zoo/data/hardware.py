@@ -1,6 +1,7 @@
 """Datasheet figures for the hardware zoo. Data only: each entry cites its source.
 
 Conventions (also in docs/catalog):
+
 * Peak throughput is **dense** (no 2:4 structured sparsity). NVIDIA datasheets print the
   sparse figure for tensor precisions ("with sparsity"); we divide those by two and say so.
 * Capacity carries its true unit. HBM and GDDR devices are built from binary-sized DRAM, so a
