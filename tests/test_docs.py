@@ -115,6 +115,13 @@ def test_site_builds_with_every_section(site):
 
 
 @pytest.mark.slow
+def test_every_docstring_renders_as_restructuredtext(site):
+    """The API reference shows a docstring verbatim only when it is not valid reST; none should be."""
+    verbatim = (site.parent / "docstrings-verbatim.txt").read_text().strip()
+    assert verbatim == "", "docstrings that are not valid reStructuredText:\n" + verbatim
+
+
+@pytest.mark.slow
 def test_every_internal_link_and_anchor_resolves(site):
     broken, checked = [], 0
     pages = [p for p in sorted(site.rglob("*.html")) if "_static" not in p.relative_to(site).parts]
