@@ -59,6 +59,10 @@ CELLS = [
     $A_{fp32}$ = `model.activation_bytes_fp32` and $b$ = 2 bytes. At $B = 1$ compute
     `intensity_b1` (FLOP/byte), `bound_b1` (`"memory"` or `"compute"`) and `latency_b1_us`,
     the roofline latency in **microseconds**.
+
+    This is a lower bound at datasheet peaks: it assumes every layer overlaps compute and memory
+    traffic perfectly. A measured batch-1 ResNet-50 inference is many times slower, because each
+    of its ~50 layers pays a kernel launch and few of them reach the peak.
     """),
     predict("cp_b1", "Latency of one ResNet-50 image on an H100 (fp16, batch 1)", "us", 10,
             'ml.Engine.solve("ResNet50", "H100", batch_size=1).latency'),

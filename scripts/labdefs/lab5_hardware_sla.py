@@ -94,7 +94,8 @@ CELLS = [
     $$\$/1\text{M tokens} = \frac{\text{price per GPU-hour}}{3600 \times B / \text{ITL}} \times 10^6$$
 
     Use `costs.price_per_gpu_hour(name)` (USD/hour, the cheapest sourced on-demand price) and the
-    ITL at your batch. Compute `cost_h100`, `cost_a100` (USD) and `cheapest` ("H100" or "A100").
+    ITL at your batch. Compute `cost_h100`, `cost_a100` (USD per 1M output tokens, at the
+    batches of exercise 2) and `cheapest` ("H100" or "A100").
     """),
     predict("cp_cost", "Cost of 1M output tokens on an H100 at the SLA batch", "USD", 0.5,
             'costs.serving_cost(model, "H100", seq_len=2048, batch_size=max(b for b in range(1, 400) '

@@ -144,12 +144,16 @@ CELLS = [
                   f"efficiency {r.scaling_efficiency:.1%}")
     """),
     *reflection("reflect_ex4", 1, """
-    **Reflect.** Efficiency drops sharply between 8 and 16 GPUs, then slowly. Why? Name two ways
-    to win it back.
+    **Reflect.** Efficiency drops sharply between 8 and 16 GPUs, and keeps falling (73 % at 32,
+    25 % at 256) while the global batch stays at 256 sequences. Why both? Name two ways to win
+    it back.
     """, """
-    At 8 GPUs the ring stays on NVLink (450 GB/s); from 16 on it crosses nodes and runs at the
-    InfiniBand 50 GB/s per GPU, 9x slower, while 2(n-1)/n barely grows afterwards but the compute
-    per GPU keeps shrinking. Overlapping the all-reduce with the backward pass, larger batches per
-    GPU, or tensor parallelism inside nodes (fewer, bigger data-parallel replicas) win it back.
+    At 8 GPUs the ring stays on NVLink (450 GB/s per direction); from 16 on it crosses nodes and
+    runs at the InfiniBand 50 GB/s per GPU, 9x slower, so the all-reduce jumps from 0.06 s to
+    0.6 s. After that it hardly grows (2(n-1)/n tends to 2), but with a fixed global batch the
+    compute per GPU halves each time N doubles, so the constant 0.6 s is an ever larger share of
+    the step. Overlapping the all-reduce with the backward pass, a larger global batch (more
+    compute per GPU), or tensor parallelism inside nodes (fewer, bigger data-parallel replicas)
+    win it back.
     """),
 ]

@@ -10,8 +10,9 @@ CELLS = [
     # Lab 7 - Energy and carbon of one job on different grids
 
     The same fine-tuning job - 8 H100s for 24 hours - draws the same energy wherever it runs,
-    but its carbon footprint depends on the electricity grid: from a few grams per kWh
-    (hydro, nuclear) to over 600 g/kWh (coal). The model:
+    but its carbon footprint depends on the electricity grid: from under 1 g/kWh (Quebec's
+    hydro) and a few tens (Norway, France: hydro, nuclear) to over 600 g/kWh on coal-heavy grids
+    (Poland, India). The model:
 
     $$P_{device} = TDP \\times (i + (1 - i)\\,u), \\qquad E = n \\times P_{device} \\times t \\times PUE, \\qquad CO_2 = E \\times CI_{grid}$$
 
