@@ -94,6 +94,17 @@ def test_single_gpu_ideal_step_is_pure_compute_by_hand():
     assert r.time_to_train(1e9).to("s").magnitude == pytest.approx(1e9 / r.tokens_per_second.magnitude)
 
 
+def test_encoder_attention_is_bidirectional_by_hand():
+    # BERT-base attends both ways: QK^T and AV each cost 2 S^2 a per layer, no causal half-mask:
+    # f = 2 P S + 4 L S^2 a with L = 12, a = 12 x 64 = 768.
+    m = ml.Models.BERT_Base
+    S, B = 512, 32
+    f = 2 * m.n_parameters * S + 4 * 12 * S ** 2 * 768
+    r = solver.solve("BERT_Base", "H100", microbatch_size=B, seq_len=S)
+    assert r.flops_per_step.to("FLOP").magnitude == pytest.approx(3 * f * B)
+    assert r.step_time.to("s").magnitude == pytest.approx(3 * f * B / 989.5e12)
+
+
 def test_data_parallel_allreduce_inside_a_dgx_and_across_nodes_by_hand():
     P = ml.Models.GPT2.n_parameters
     intra = solver.solve("GPT2", "DGX_H100_SU", n_gpus=8, microbatch_size=8, seq_len=1024)

@@ -73,6 +73,20 @@ def test_transformer_prefill_flops_bytes_and_default_seq_len():
         2 * ml.Models.GPT2.n_parameters * 128 + 2 * 12 * 128 ** 2 * 768)
 
 
+def test_encoder_attention_is_bidirectional_by_hand():
+    # Encoders (BERT, ViT) have no causal mask: QK^T (2 S^2 a) and AV (2 S^2 a) per layer in full.
+    # BERT-base, S = 512: F = 2 P S + 4 x 12 x 512^2 x 768.
+    m = ml.Models.BERT_Base
+    r = ml.Engine.solve("BERT_Base", "H100", seq_len=512)
+    assert r.flops.to("FLOP").magnitude == pytest.approx(2 * m.n_parameters * 512 + 4 * 12 * 512 ** 2 * 768)
+    # ViT-B/16 at 197 tokens: 2 x 86.57e6 x 197 + 4 x 12 x 197^2 x 768 = 35.54 GFLOP, within 2 % of
+    # the published 2 x 17.56 G MACs = 35.12 GFLOP (torchvision).
+    v = ml.Engine.solve("ViT_B16", "H100")
+    hand = 2 * ml.Models.ViT_B16.n_parameters * 197 + 4 * 12 * 197 ** 2 * 768
+    assert v.flops.to("FLOP").magnitude == pytest.approx(hand)
+    assert hand == pytest.approx(2 * 17.56e9, rel=0.02)
+
+
 def test_tinyml_keyword_spotting_on_a_microcontroller_by_hand():
     # STM32H743: 1.92 GOP/s int8, 1.92 GB/s SRAM -> ridge 1 OP/B. DS-CNN: 2.7 M MACs = 5.4 MOP;
     # int8 bytes: 38.6e3 weights + 4 x 64 x 25 x 5 x 2 / 4 = 16e3 activation bytes.

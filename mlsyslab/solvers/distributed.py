@@ -6,7 +6,8 @@ replica, B = dp x b x m global batch (sequences), beta bytes per value of ``prec
 
 Compute (6PN rule plus attention; Kaplan et al. 2020, Narayanan et al. 2021)::
 
-    f        = 2 x P_a x S + 2 x L x S^2 x a      forward FLOPs per sequence (a = heads x head_dim)
+    f        = 2 x P_a x S + c x L x S^2 x a      forward FLOPs per sequence (a = heads x head_dim;
+                                                   c = 2 causal decoders, 4 bidirectional encoders)
     F_model  = 3 x f x B                           forward + backward (backward = 2 x forward)
     F_hw     = 4 x f x B with recompute            (the forward is done twice)
     T_c      = F_hw / (N x peak x eta_c)           ideal compute time of the step
@@ -56,7 +57,7 @@ from ..precision import BYTES_PER_VALUE, compute_precision, normalize
 from ..units import format_bytes, quantity
 from ..zoo import Hardware, Models
 from .result import Result
-from .roofline import DEFAULT_SEQ_LEN
+from .roofline import DEFAULT_SEQ_LEN, attention_factor
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 MAX_GPUS = 10_000_000
@@ -430,7 +431,7 @@ def _terms(m, topo, cal, *, N, dp, tp, pp, b, mb, B, S, beta, peak, zero, recomp
     """Every intermediate figure (floats, base units)."""
     P = m.n_parameters
     if m.is_transformer:
-        f = 2.0 * m.n_active_parameters * S + 2.0 * m.layers * S * S * m.attention_dim
+        f = 2.0 * m.n_active_parameters * S + attention_factor(m) * m.layers * S * S * m.attention_dim
     else:
         f = float(m.flops_per_inference)
     flops_model = 3.0 * f * B

@@ -11,7 +11,8 @@ FLOPs and bytes moved per inference (one forward pass of the batch)::
     DLRM:          F = B x flops_per_inference
                    M = MACs x b + B x activation_bytes x b/4   (the dense MLP weights are read once
                    per sample, one MAC per weight; embedding tables stay put, only gathered rows move)
-    Transformer:   F = 2 x P_a x B x S + 2 x L x S^2 x a x B  (matmuls + causal attention)
+    Transformer:   F = 2 x P_a x B x S + c x L x S^2 x a x B  (matmuls + attention: c = 2 for causal
+                                                               decoders, 4 for bidirectional encoders)
                    M = P x b + KV + 2 x L x B x S x d x b     (weights once, K/V written, each layer's
                    input read and output written: a lower bound on activation traffic)
 
@@ -44,13 +45,18 @@ MAX_BATCH = 10_000_000
 MAX_SEQ_LEN = 10_000_000
 
 
+def attention_factor(model) -> float:
+    """c in c x L x S^2 x a: QK^T and AV cost 2 S^2 a each per layer; a causal mask halves that."""
+    return 2.0 if model.is_llm else 4.0
+
+
 def workload_terms(model, batch_size: float, seq_len: float, b: float) -> dict:
     """FLOPs and bytes of one forward pass (see module docstring); plain floats, base units."""
     B = float(batch_size)
     if model.is_transformer:
         S = float(seq_len)
         L, a, d = model.layers, model.attention_dim, model.hidden_dim
-        flops = 2.0 * model.n_active_parameters * B * S + 2.0 * L * S * S * a * B
+        flops = 2.0 * model.n_active_parameters * B * S + attention_factor(model) * L * S * S * a * B
         weights = model.n_parameters * b
         kv = model.kv_bytes_per_token(b) * S * B
         activations = kv + 2.0 * L * B * S * d * b
