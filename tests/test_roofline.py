@@ -134,6 +134,22 @@ def test_calibrated_divides_by_the_fitted_efficiencies():
     assert calib.compute_time.magnitude == pytest.approx(ideal.compute_time.magnitude / cal.eta_compute_16)
 
 
+def test_calibrated_bound_is_the_term_that_sets_latency():
+    # ResNet-50, batch 8, H100 fp16: I = 8 x 8.18e9 / (25.557e6 x 2 + 8 x 11.2e6 x 2) = 284.1 FLOP/B, just
+    # under the datasheet ridge 989.5 / 3.35 = 295.4. Calibrated, the compute term is divided by eta_c and
+    # the memory term by eta_m, so compute takes longer: the bound must be the one that sets the latency.
+    from mlsyslab.calibration import calibrated
+
+    cal = calibrated()
+    F, M = 8 * 8.18e9, 25.557e6 * 2 + 8 * 11.2e6 * 2
+    t_c, t_m = F / (989.5e12 * cal.eta_compute_16), M / (3.35e12 * cal.eta_memory)
+    assert F / M < 989.5 / 3.35 and t_c > t_m  # below the ridge, yet compute-limited once calibrated
+    r = ml.Engine.solve("ResNet50", "H100", batch_size=8, efficiency="calibrated")
+    assert r.latency.to("s").magnitude == pytest.approx(t_c)
+    assert r.bound == "compute" and r.bottleneck == "Compute Bound"
+    assert ml.Engine.solve("ResNet50", "H100", batch_size=8).bound == "memory"  # ideal: I < ridge
+
+
 def test_oom_strict_names_the_figures():
     r = ml.Engine.solve("Llama3_70B", "H100")
     assert not r.feasible

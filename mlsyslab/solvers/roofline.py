@@ -18,7 +18,8 @@ FLOPs and bytes moved per inference (one forward pass of the batch)::
 
 Then, with I = F / M (arithmetic intensity) and the device's ridge point R = peak / bandwidth::
 
-    latency = max(F / (peak x eta_c), M / (BW x eta_m))     bound = "compute" if I >= R else "memory"
+    latency = max(F / (peak x eta_c), M / (BW x eta_m))     bound = the larger of the two terms
+                                                            (ideal mode: "compute" iff I >= R)
     throughput = B / latency
 
 ``seq_len`` for transformers defaults to ``min(model.max_seq_len, 2048)`` tokens (one prompt of
@@ -110,7 +111,7 @@ class RooflineResult(Result):
         self.model, self.hardware = model, hardware
         self.batch_size, self.seq_len = batch_size, seq_len
         self.precision, self.compute_precision, self.efficiency = precision, compute_precision, efficiency
-        self.bound = "compute" if raw["intensity"] >= raw["ridge"] else "memory"
+        self.bound = "compute" if raw["t_compute"] >= raw["t_memory"] else "memory"  # the term that sets latency
         self.bottleneck = f"{self.bound.capitalize()} Bound"  # the seed's spelling
         self.feasible = bool(raw["memory_required"] <= hardware.memory_bytes)
         self.utilization = raw["flops"] / raw["latency"] / raw["peak"]
