@@ -244,6 +244,15 @@ def test_nvidia_sparse_figures_are_halved(key):
         assert hw.peak_flops[precision] == pytest.approx(sparse / 2, rel=0.01), f"{key} {precision}"
 
 
+def test_microcontroller_peaks_count_two_ops_per_mac_by_hand():
+    # One MAC (or FMA) is 2 operations, as for every other device in the zoo.
+    assert Hardware.Tiny.STM32H7.peak_flops["int8"] == pytest.approx(2 * 2 * 480e6)       # SMLAD: 2 MAC/cycle
+    assert Hardware.Tiny.STM32H7.peak_flops["fp32"] == pytest.approx(1 * 2 * 480e6)       # 1 FMA/cycle
+    assert Hardware.Tiny.ESP32S3.peak_flops["int8"] == pytest.approx(2 * 16 * 2 * 240e6)  # 2 cores x 16 MAC/cycle
+    assert Hardware.Tiny.ESP32S3.peak_flops["fp32"] == pytest.approx(2 * 1 * 2 * 240e6)   # 2 cores x 1 FMA/cycle
+    assert Hardware.Tiny.AlifE7.peak_flops["int8"] == pytest.approx(256 * 2 * 400e6)      # Ethos-U55-256
+
+
 def test_h100_ridge_point_by_hand():
     # 989.5 TFLOP/s / 3.35 TB/s = 295 FLOP per byte
     assert Hardware.Cloud.H100.ridge_point("fp16") == pytest.approx(989.5e12 / 3.35e12, rel=1e-9)
