@@ -16,6 +16,7 @@ Units added to Pint's defaults:
   ``peak.to("TFLOPs/s")`` works.
 * ``op`` (integer operations), defined equal to ``flop`` so that INT8 "TOPS" and FP
   "TFLOPS" compare on one roofline.
+* ``MAC`` (multiply-accumulate) = 2 ``flop``: ``GMAC`` converts to ``GFLOP`` by doubling.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _EXTRA_DEFINITIONS = (
     "token = [token] = tok = tokens",
     "flop = [computation] = FLOP = FLOPs = flops",
     "op = flop = OP = OPs = ops",
+    "MAC = 2 * flop = _ = MACs",  # one multiply-accumulate = 2 FLOPs
     "sample = [sample] = samples = image = images = inference = inferences",
     "dollar = [currency] = USD = usd = dollars",
     "gCO2e = [carbon_mass] = _ = gram_co2e",

@@ -19,7 +19,9 @@ def test_resnet50_counts_4_09_g_macs_and_8_18_gflops():
     assert m.macs_per_inference == pytest.approx(4.09e9)
     r = ml.Engine.solve("ResNet50", "A100", batch_size=1)
     assert r.flops.to("GFLOP").magnitude == pytest.approx(8.18)
-    assert r.macs.to("GFLOP").magnitude == pytest.approx(4.09)
+    assert r.macs.to("GMAC").magnitude == pytest.approx(4.09)
+    assert r.macs.to("GFLOP").magnitude == pytest.approx(8.18)  # a MAC is 2 FLOPs: same work, same quantity
+    assert f"{r.macs:~.2f}" == "4.09 GMAC"
     assert ml.Engine.solve("ResNet50", "A100", batch_size=32).flops.to("GFLOP").magnitude == pytest.approx(32 * 8.18)
 
 

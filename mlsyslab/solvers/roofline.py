@@ -83,7 +83,7 @@ class RooflineResult(Result):
 
     _QUANTITIES = {
         "flops": ("flops", "GFLOP", 1e-9),
-        "macs": ("macs", "GFLOP", 1e-9),
+        "macs": ("macs", "GMAC", 1e-9),
         "memory_bytes": ("memory_bytes", "MB", 1e-6),
         "weights_bytes": ("weights", "MB", 1e-6),
         "activation_bytes": ("activations", "MB", 1e-6),
