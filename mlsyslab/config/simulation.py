@@ -89,7 +89,18 @@ class SimulationConfig:
     """A checked list of scenarios (build with :meth:`from_file` or :meth:`from_dict`)."""
 
     def __init__(self, scenarios, name: str | None = None, description: str | None = None, source: str = "config"):
+        from ..scenarios import Scenario
+
+        if isinstance(scenarios, (str, bytes, dict)) or not hasattr(scenarios, "__iter__"):
+            raise ValidationError(f"scenarios={scenarios!r} is not allowed; scenarios must be a list of "
+                                  "mlsyslab.Scenario (or load a file with SimulationConfig.from_file).",
+                                  field="scenarios", value=scenarios, allowed="a list of Scenario")
         self.scenarios = list(scenarios)
+        for i, sc in enumerate(self.scenarios):
+            if not isinstance(sc, Scenario):
+                raise ValidationError(f"scenarios[{i}]={sc!r} is not allowed (got {type(sc).__name__}); scenarios "
+                                      "must be a list of mlsyslab.Scenario.", field=f"scenarios[{i}]", value=sc,
+                                      allowed="a Scenario")
         self.name, self.description, self.source = name, description, source
 
     # ------------------------------------------------------------ loading

@@ -319,6 +319,11 @@ class DistributedSolver:
         prec = normalize(precision, "precision")
         opt = inputs.choice(optimizer, "optimizer", OPTIMIZERS)
         zero = _zero_stage(zero_stage)
+        for flag, value in (("recompute", recompute), ("flash_attention", flash_attention),
+                            ("sequence_parallel", sequence_parallel)):
+            if not isinstance(value, (bool, np.bool_)):  # bool("no") is True: never guess
+                raise ValidationError(f"{flag}={value!r} is not allowed; {flag} must be True or False.",
+                                      field=flag, value=value, allowed="True or False")
         tp = inputs.positive_int(tp, "tp", maximum=MAX_GPUS)
         pp = inputs.positive_int(pp, "pp", maximum=MAX_GPUS)
         n_req = None if n_gpus is None else inputs.positive_int(n_gpus, "n_gpus", maximum=MAX_GPUS)

@@ -250,8 +250,12 @@ def _positive_array(value):
     from ..units import magnitude
     from ..errors import ValidationError
 
-    arr = np.atleast_1d(np.asarray(magnitude(value, "FLOP/B", field="intensity"), dtype=float))
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+    mag = magnitude(value, "FLOP/B", field="intensity")  # a wrong dimension raises here, naming it
+    try:
+        arr = np.atleast_1d(np.asarray(mag, dtype=float))
+    except (TypeError, ValueError):  # a word, a ragged list: not numbers
+        arr = np.array([np.nan])
+    if isinstance(value, bool) or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValidationError(f"intensity={value!r} is not allowed; intensity must be positive finite "
                               "numbers (FLOP/byte).", field="intensity", value=value,
                               allowed="positive finite numbers (FLOP/B)")

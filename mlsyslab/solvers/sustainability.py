@@ -186,6 +186,12 @@ def _resolve_job(hardware, n_devices, duration, tokens):
     from ..systems.specs import ClusterSpec, NodeSpec
     from .distributed import DistributedResult
 
+    if tokens is not None:
+        inputs.positive_float(tokens, "tokens", "token")
+        if not isinstance(hardware, DistributedResult):
+            raise ValidationError(f"tokens={tokens!r} needs a DistributedResult as hardware= (its step rate turns "
+                                  "tokens into a duration); with a device, node or cluster pass duration= instead.",
+                                  field="tokens", value=tokens, allowed="tokens only with a DistributedResult")
     if isinstance(hardware, DistributedResult):
         hw, n = hardware.gpu, hardware.n_gpus
         if duration is None and tokens is not None:

@@ -13,6 +13,10 @@ from ..errors import UnknownNameError
 from ..inputs import did_you_mean
 
 
+class UnknownEntryError(UnknownNameError, AttributeError):
+    """``Registry.<typo>``: an UnknownNameError that is also an AttributeError (so hasattr/getattr work)."""
+
+
 def normalize_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
@@ -65,8 +69,9 @@ class Registry:
         try:
             return self._entries[key]
         except KeyError:
-            raise AttributeError(
-                f"{self._kind} has no entry {key!r}.{did_you_mean(key, list(self._entries))}") from None
+            raise UnknownEntryError(
+                f"{self._kind} has no entry {key!r}.{did_you_mean(key, list(self._entries))}",
+                field=self._kind, value=key, allowed=", ".join(self._entries)) from None
 
     def __getitem__(self, name):
         return self.get(name)
