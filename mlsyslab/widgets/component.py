@@ -32,6 +32,21 @@ class InputError(ValidationError, TraitError):
     roll back cleanly)."""
 
 
+class NameList(traitlets.List):
+    """A list of checked names: an element's :class:`InputError` keeps its own message (a plain
+    ``List`` rewrites it into "The 'hardware' trait ... contains ... which expected <List object>")."""
+
+    def class_init(self, cls, name):
+        super().class_init(cls, name)
+        if self._trait is not None:  # the element's messages name the list: precisions='fp17', not None='fp17'
+            self._trait.name = name
+
+    def error(self, obj, value, error=None, info=None):
+        if isinstance(error, InputError):
+            raise error
+        super().error(obj, value, error, info)
+
+
 def check_kwargs(cls, kwargs, extra=()):
     """Reject keyword arguments that are not traits of ``cls`` (traitlets would only warn)."""
     known = set(cls.class_trait_names()) | set(extra)

@@ -12,7 +12,7 @@ import ipywidgets as w
 import numpy as np
 import traitlets
 
-from .component import (Component, HardwareName, InputError, ModelName, PrecisionName, batch_trait, hold_sync,
+from .component import (Component, HardwareName, InputError, ModelName, NameList, PrecisionName, batch_trait, hold_sync,
                         seq_len_trait, tp_trait, unit_label)
 
 PREC_COLORS = ["#1f77b4", "#ff7f0e"]
@@ -27,8 +27,8 @@ class HardwareComparison(Component):
         One row per (device, precision): ``hardware, precision, ttft_ms, itl_ms, max_batch, feasible``.
     """
 
-    hardware = traitlets.List(HardwareName(), default_value=["A100", "H100", "H200", "B200", "MI300X"])
-    precisions = traitlets.List(PrecisionName(), default_value=["fp16"])
+    hardware = NameList(HardwareName(), default_value=["A100", "H100", "H200", "B200", "MI300X"])
+    precisions = NameList(PrecisionName(), default_value=["fp16"])
     model = ModelName("Llama3_8B")
     seq_len = seq_len_trait(4096)
     batch_size = batch_trait(1)

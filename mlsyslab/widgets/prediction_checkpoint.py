@@ -91,6 +91,22 @@ def parse_quantity(value, unit=None, *, default_unit=None, field="prediction"):
     return q
 
 
+def _answer_in_unit(answer, unit) -> float:
+    """The answer as a float in ``unit``; a ValidationError if it is not a number or has another dimension."""
+    if is_quantity(answer):
+        try:
+            return float(answer.to(unit).magnitude)
+        except Exception:
+            raise ValidationError(f"answer={answer!r} is in {answer.units:~} ({answer.dimensionality}); it must "
+                                  f"convert to unit={unit!r}.", field="answer", value=answer,
+                                  allowed=f"a number or a quantity in {unit}") from None
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)) and not hasattr(answer, "__float__"):
+        raise ValidationError(f"answer={answer!r} is not allowed (got {type(answer).__name__}); answer must be a "
+                              f"number in {unit}, a quantity, or a callable returning one.", field="answer",
+                              value=answer, allowed=f"a number or a quantity in {unit}")
+    return float(answer)
+
+
 class PredictionCheckpoint(traitlets.HasTraits):
     """A predict-then-reveal exercise bound to a solver answer.
 
@@ -155,6 +171,13 @@ class PredictionCheckpoint(traitlets.HasTraits):
             except Exception:
                 raise ValidationError(f"unit={unit!r} is not a unit Pint knows; e.g. 'ms', 'GB', 'token/s'.",
                                       field="unit", value=unit, allowed="a Pint unit") from None
+        if not callable(answer):
+            _answer_in_unit(answer, unit)
+        if tolerance_pct is not None and (isinstance(tolerance_pct, bool) or not isinstance(tolerance_pct, (int, float))
+                                          or not 0 <= tolerance_pct < float("inf")):
+            raise ValidationError(f"tolerance_pct={tolerance_pct!r} is not allowed; tolerance_pct must be a "
+                                  "finite number of percent >= 0 (or None).", field="tolerance_pct",
+                                  value=tolerance_pct, allowed="a number >= 0, or None")
         if key is None:
             key = "".join(c if c.isalnum() else "-" for c in question.lower()).strip("-")[:60] or "prediction"
         super().__init__(question=question, unit=unit, key=key,
@@ -230,10 +253,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
             self.lock()
         if self.revealed:
             return self
-        q = self._answer() if callable(self._answer) else self._answer
-        if not is_quantity(q):
-            q = get_registry().Quantity(float(q), self.unit)
-        ans = float(q.to(self.unit).magnitude)
+        ans = _answer_in_unit(self._answer() if callable(self._answer) else self._answer, self.unit)
         err = (self.prediction - ans) / ans * 100.0 if ans else float("inf")
         self.set_trait("answer_value", ans)
         self.set_trait("error_pct", err)

@@ -19,7 +19,7 @@ import traitlets
 
 from ..solvers.roofline import Engine, roofline
 from ..zoo import Models
-from .component import (Component, HardwareName, InputError, ModelName, PrecisionName, batch_trait, hold_sync,
+from .component import (Component, HardwareName, InputError, ModelName, NameList, PrecisionName, batch_trait, hold_sync,
                         seq_len_trait, unit_label)
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
@@ -45,8 +45,8 @@ class RooflinePlot(Component):
         Device key -> ridge point (FLOP/B).
     """
 
-    hardware = traitlets.List(HardwareName(), default_value=["H100", "A100"])
-    workloads = traitlets.List(ModelName(llm_only=False), default_value=["Llama3_8B", "ResNet50"])
+    hardware = NameList(HardwareName(), default_value=["H100", "A100"])
+    workloads = NameList(ModelName(llm_only=False), default_value=["Llama3_8B", "ResNet50"])
     precision = PrecisionName("fp16")
     batch_size = batch_trait(1)
     seq_len = seq_len_trait(2048)
