@@ -47,7 +47,9 @@ def _ar_mistakes(n, inter):
     intra_bw, _, inter_bw, _ = _links()
     bw = inter_bw if inter else intra_bw
     return (Mistake("no_factor_2", lambda: _ar(n, inter) / 2,
-                    "a ring all-reduce is a reduce-scatter plus an all-gather: 2 (n-1)/n x bytes / BW."),
+                    "a ring all-reduce is a reduce-scatter plus an all-gather: 2 (n-1)/n x bytes / BW"
+                    + ("." if inter else "; or you took NVLink's 900 GB/s, which counts both directions: "
+                       "use 450 GB/s per direction.")),
             Mistake("no_ring_factor", lambda: 2 * _grad_bytes() / bw,
                     "each rank sends 2 (n-1)/n of the buffer, not twice the whole buffer.", credit=0.5),
             Mistake("bits", lambda: _ar(n, inter) / 8, "bits vs bytes: 400 Gb/s = 50 GB/s; 900 GB/s NVLink is both directions."),
