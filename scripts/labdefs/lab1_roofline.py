@@ -116,7 +116,8 @@ CELLS = [
     """),
     *reflection("reflect_ex3", 1, """
     **Reflect.** Why does batching move ResNet-50 across the ridge while a single decode step of
-    an LLM (lab 2) stays memory-bound at any realistic batch?
+    an LLM (the Llama3_8B decode point in the plot above; labs 2 and 3 come back to it) stays
+    memory-bound at any realistic batch?
     """, """
     Batching shares each weight read among B images, so intensity grows until activations
     dominate; ResNet-50's activations are small next to its 8 GFLOPs per image, so the ceiling

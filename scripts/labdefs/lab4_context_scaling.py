@@ -13,6 +13,11 @@ CELLS = [
     ("2PS"): every weight takes part in one multiply-accumulate per token. It ignores attention,
     whose score and weighted-sum matmuls grow with the *square* of the context. This lab finds
     where that stops being a rounding error.
+
+    Latencies here come from the ideal roofline (`ServingSolver(efficiency="ideal")`, datasheet
+    peaks, no overheads): the lower bound you compute by hand. Real servers are slower; the
+    default calibrated solver, fitted to published measurements, gives about 1.4-1.7x these
+    figures for Llama-3.1-8B on an H100.
     """ + HOW_TO),
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")

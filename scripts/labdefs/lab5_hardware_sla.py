@@ -13,7 +13,8 @@ CELLS = [
     (TTFT) and then a steady stream, at most 20 ms between tokens (ITL). Which GPU serves
     Llama-3.1-8B (fp16, 2048-token contexts) within the SLA at the lowest cost per token?
     The answer is rarely "the cheapest GPU per hour": what matters is tokens per dollar *at the
-    batch the SLA allows*. All figures here are the ideal roofline (datasheet peaks).
+    batch the SLA allows*. All figures here are the ideal roofline (datasheet peaks, no
+    overheads): lower bounds on latency, so a real server meets the SLA at a smaller batch.
     """ + HOW_TO),
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")
