@@ -53,7 +53,7 @@ def run(args) -> int:
     print(pairs([
         ("TTFT", f"{d['ttft_ms']:.2f} ms ({r.prefill_bottleneck}-bound)"),
         ("ITL", f"{d['itl_ms']:.3f} ms ({r.decode_bottleneck}-bound)"),
-        ("decode throughput", f"{d['decode_throughput_tokens_per_s']:,.0f} tokens/s"),
+        ("decode throughput", f"{_tokens_per_s(d['decode_throughput_tokens_per_s'])} tokens/s"),
         ("weights per GPU", f"{d['weights_GB']:.2f} GB"),
         ("KV-cache per GPU", f"{d['kv_cache_GB']:.3f} GB"),
         ("total per GPU", f"{d['total_memory_GB']:.2f} GB"),
@@ -62,3 +62,8 @@ def run(args) -> int:
         ("largest batch that fits", f"{r.max_batch_size:,}"),
     ]))
     return 0
+
+
+def _tokens_per_s(x: float) -> str:
+    """816 -> '816', 26251 -> '26,251', 0.3285 -> '0.329' (a slow device is not '0 tokens/s')."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
