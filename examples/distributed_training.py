@@ -27,7 +27,9 @@ for stage in (0, 1, 2, 3):
 
 # 3. The collective and the bubble, by hand.
 t = ring_allreduce_time(1e9, 8, 900e9, 8e-6)
-print(f"Ring all-reduce of 1 GB over 8 GPUs at 900 GB/s: 2 x 7/8 x 1 GB / 900 GB/s + 8 us = {t * 1e3:.3f} ms")
+print(f"Ring all-reduce of 1 GB over 8 GPUs at 900 GB/s per direction: 2 x 7/8 x 1 GB / 900 GB/s + 8 us = {t * 1e3:.3f} ms")
+t_h100 = ring_allreduce_time(1e9, 8, 450e9, 8e-6)
+print(f"  (an H100's NVLink 4 '900 GB/s' counts both directions: at 450 GB/s per direction it takes {t_h100 * 1e3:.3f} ms)")
 print(f"Pipeline bubble with p=4 stages and m=8 microbatches: (p-1)/(m+p-1) = 3/11 = {pipeline_bubble(4, 8):.1%}")
 
 # 4. A 3-D parallel step: tp=8 inside each node, pp=4 stages, dp=8 replicas.

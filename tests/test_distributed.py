@@ -203,6 +203,7 @@ def test_distributed_example_runs(repo_root):
     assert "1.129 TB" in out.stdout          # Llama3_70B Adam states
     assert "bubble 27.3%" in out.stdout      # 3/11
     assert "1.952 ms" in out.stdout          # 1 GB ring all-reduce over 8 GPUs at 900 GB/s + 8 us
+    assert "3.897 ms" in out.stdout          # same at 450 GB/s per direction (H100 NVLink 4): 2*7/8*1e9/450e9 + 8e-6
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
