@@ -11,7 +11,7 @@ CELLS = [
 
     Training Llama-3.1-8B (bf16 mixed precision, Adam, 4096-token sequences) on a DGX H100
     SuperPOD scalable unit: 32 nodes of 8 H100s, NVLink inside a node (450 GB/s per GPU per
-    direction), InfiniBand NDR between nodes (400 Gb/s = 50 GB/s per GPU). Three ways to split
+    direction), InfiniBand NDR between nodes (400 Gb/s = 50 GB/s per GPU per direction). Three ways to split
     the work: **data** parallelism (replicas, gradients all-reduced), **tensor** parallelism
     (each matmul split across GPUs) and **pipeline** parallelism (layers split into stages).
     """ + HOW_TO),
