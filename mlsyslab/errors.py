@@ -39,6 +39,11 @@ class UnknownNameError(ValidationError, KeyError):
         return self.args[0] if self.args else ""
 
 
+class UnknownAttributeError(UnknownNameError, AttributeError):
+    """``obj.<typo>`` on a registry, a result or a sweep: an UnknownNameError that is also an
+    AttributeError, so ``hasattr`` and ``getattr(obj, name, default)`` keep working."""
+
+
 class OOMError(MLSysError):
     """A configuration does not fit in device memory.
 

@@ -158,6 +158,28 @@ CASES = [
     ("infra-datacenter-pue", lambda: ml.Infra.datacenter("Quebec", pue="Typicl"), UnknownNameError,
      ["pue='Typicl'", "Did you mean 'Typical'"]),
     ("infra-prices-for", lambda: ml.Infra.prices_for("H10"), UnknownNameError, ["hardware='H10'", "'H100'"]),
+    # ---------------------------------------------------------------- results, sweeps, scorecards
+    # were: bare KeyError / AttributeError listing the fields, no suggestion
+    ("result-item-typo", lambda: S().solve("Llama3_8B", "H100", 2048)["ttftt"], UnknownNameError,
+     ["'ttftt'", "ServingResult", "Did you mean 'ttft'"]),
+    ("result-attribute-typo", lambda: S().solve("Llama3_8B", "H100", 2048).ttftt, UnknownNameError,
+     ["'ttftt'", "Did you mean 'ttft'"]),
+    ("sweep-attribute-typo", lambda: S().sweep("Llama3_8B", "H100", [1024, 2048]).itll, UnknownNameError,
+     ["'itll'", "Did you mean 'itl'"]),
+    ("training-result-item-typo", lambda: _dist_result()["step_tim"], UnknownNameError,
+     ["'step_tim'", "Did you mean 'step_time'"]),
+    ("scorecard-item-typo", lambda: ml.Scenario("Llama3_8B", "H100", seq_len=2048).evaluate()["kv_cach"],
+     UnknownNameError, ["'kv_cach'", "Did you mean 'kv_cache'"]),
+    # was: TypeError "'int' object is not iterable"; [] gave an empty comparison
+    ("sus-compare-grids-int", lambda: SU().compare_grids(SU().solve("H100", duration=1), grids=5), ValidationError,
+     ["grids=5", "non-empty list of grid names"]),
+    ("sus-compare-grids-empty", lambda: SU().compare_grids(SU().solve("H100", duration=1), grids=[]),
+     ValidationError, ["grids=[]", "non-empty list"]),
+    # were: TypeError from pathlib / AttributeError from inside PyYAML
+    ("config-from-file-none", lambda: ml.SimulationConfig.from_file(None), ValidationError,
+     ["path=None", ".yaml or .json"]),
+    ("config-from-string-none", lambda: ml.SimulationConfig.from_string(None), ValidationError,
+     ["text=None", "YAML or JSON"]),
     # ---------------------------------------------------------------- widget constructors
     ("widget-serving-model", lambda: _widgets().ServingExplorer(model="lama"), ValidationError,
      ["model='lama'", "Did you mean 'Llama3_8B'"]),
@@ -174,6 +196,9 @@ CASES = [
     ("widget-checkpoint-answer-dimension", lambda: _widgets().PredictionCheckpoint(
         "q?", 5 * _ureg().GB, unit="ms", key="errors:b", path=""), ValidationError,
      ["answer=", "GB", "unit='ms'"]),
+    # was: AttributeError "'NoneType' object has no attribute 'lower'"
+    ("widget-checkpoint-question", lambda: _widgets().PredictionCheckpoint(None, 5, unit="ms", path=""),
+     ValidationError, ["question=None", "non-empty str"]),
     ("widget-checkpoint-unit", lambda: _widgets().PredictionCheckpoint(
         "q?", 5, unit="bananas", key="errors:c", path=""), ValidationError, ["unit='bananas'", "'ms'"]),
     ("widget-checkpoint-tolerance", lambda: _widgets().PredictionCheckpoint(

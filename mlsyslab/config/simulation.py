@@ -107,6 +107,9 @@ class SimulationConfig:
     @classmethod
     def from_file(cls, path) -> "SimulationConfig":
         """Load ``.yaml`` / ``.yml`` / ``.json`` (other suffixes: JSON, then YAML)."""
+        if not isinstance(path, (str, Path)):
+            raise ValidationError(f"path={path!r} is not allowed (got {type(path).__name__}); give the path of a "
+                                  ".yaml or .json file.", field="path", value=path, allowed="a str or pathlib.Path")
         p = Path(path)
         if not p.is_file():
             raise ValidationError(f"config file {str(p)!r} " + ("is not a file." if p.exists() else "does not exist."), field="path", value=str(p),
@@ -118,6 +121,10 @@ class SimulationConfig:
 
     @classmethod
     def from_string(cls, text: str, fmt: str = "yaml", source: str = "<string>") -> "SimulationConfig":
+        if not isinstance(text, str):
+            raise ValidationError(f"text={text!r} is not allowed (got {type(text).__name__}); give the YAML or JSON "
+                                  "text of a config (a dict goes to SimulationConfig.from_dict).", field="text",
+                                  value=text, allowed="a str")
         return cls.from_dict(_load_text(text, fmt, source), source=source)
 
     @classmethod

@@ -14,7 +14,8 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from ..errors import OOMError, SLAViolation
+from ..errors import OOMError, SLAViolation, UnknownNameError
+from ..inputs import did_you_mean
 from ..units import quantity
 
 PASS, FAIL, SKIPPED = "PASS", "FAIL", "SKIPPED"
@@ -107,8 +108,9 @@ class Level:
         for c in self.checks:
             if c.metric == name:
                 return c
-        raise KeyError(f"{name!r} is not on the {self.name} level; it has: "
-                       f"{', '.join([m.name for m in self.metrics] + [c.metric for c in self.checks])}")
+        known = [m.name for m in self.metrics] + [c.metric for c in self.checks]
+        raise UnknownNameError(f"{name!r} is not on the {self.name} level.{did_you_mean(str(name), known)} "
+                               f"It has: {', '.join(known)}.", field="metric", value=name, allowed=", ".join(known))
 
     def __contains__(self, name) -> bool:
         return any(m.name == name for m in self.metrics) or any(c.metric == name for c in self.checks)
@@ -177,7 +179,10 @@ class Scorecard:
         for lv in self.levels:
             if name in lv:
                 return lv[name]
-        raise KeyError(f"{name!r} is on no level of this scorecard")
+        known = [m.name for lv in self.levels for m in lv.metrics] + [c.metric for c in self.checks]
+        raise UnknownNameError(f"{name!r} is on no level of this scorecard.{did_you_mean(str(name), known)} "
+                               f"It has: {', '.join(dict.fromkeys(known))}.", field="metric", value=name,
+                               allowed=", ".join(dict.fromkeys(known)))
 
     def check(self, metric: str) -> Check:
         """The SLA check of ``metric`` (``card.check("ttft").margin``)."""

@@ -39,7 +39,7 @@ class ServingCost(Result):
 
     def __repr__(self) -> str:
         r = self.raw
-        return (f"<ServingCost {self.gpus} GPU(s) at ${r['price']:.3g}/GPU-h: {r['tokens_per_s']:,.0f} tokens/s -> "
+        return (f"<ServingCost {self.gpus} GPU(s) at ${r['price']:.3g}/GPU-h: {r['tokens_per_s']:,.4g} tokens/s -> "
                 f"${r['per_million']:.4g} per 1M output tokens{'' if self.feasible else ' (does not fit: OOM)'}>")
 
 

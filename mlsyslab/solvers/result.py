@@ -9,6 +9,8 @@ quantity only when read. ``to_dict()`` gives plain numbers for JSON and tables.
 
 from __future__ import annotations
 
+from ..errors import UnknownAttributeError, UnknownNameError
+from ..inputs import did_you_mean
 from ..units import quantity
 
 
@@ -19,7 +21,9 @@ class Result:
     def __getattr__(self, name):
         spec = type(self)._QUANTITIES.get(name)
         if spec is None:
-            raise AttributeError(f"{type(self).__name__} has no field {name!r}; fields: {', '.join(self.keys())}")
+            if name.startswith("_"):  # copy/pickle/IPython probes: stay cheap
+                raise AttributeError(name)
+            raise UnknownAttributeError(self._unknown(name), field="field", value=name, allowed=", ".join(self.keys()))
         raw, unit, *scale = spec
         value = self.__dict__["raw"][raw]
         return quantity(value * scale[0] if scale else value, unit)
@@ -27,7 +31,11 @@ class Result:
     def __getitem__(self, key):
         if key in type(self)._QUANTITIES or key in self._PLAIN:
             return getattr(self, key)
-        raise KeyError(f"{key!r} is not a field of {type(self).__name__}; fields: {', '.join(self.keys())}")
+        raise UnknownNameError(self._unknown(key), field="field", value=key, allowed=", ".join(self.keys()))
+
+    def _unknown(self, name) -> str:
+        return (f"{name!r} is not a field of {type(self).__name__}.{did_you_mean(str(name), self.keys())} "
+                f"Fields: {', '.join(self.keys())}.")
 
     def __contains__(self, key) -> bool:
         return key in type(self)._QUANTITIES or key in self._PLAIN

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import calibration as _cal
 from .. import inputs
-from ..errors import OOMError, ValidationError
+from ..errors import OOMError, UnknownAttributeError, UnknownNameError, ValidationError
 from ..precision import BYTES_PER_VALUE, compute_precision, normalize
 from ..units import format_bytes, quantity
 from ..zoo import Hardware, Models
@@ -160,13 +160,15 @@ class ServingSweep:
         if name in self._UNITS and self._UNITS[name][0] in self._terms:
             _, unit, *scale = self._UNITS[name]
             return quantity(self.raw(name) * (scale[0] if scale else 1.0), unit)
-        raise AttributeError(f"ServingSweep has no field {name!r}; fields: {', '.join(self.fields())}")
+        raise UnknownAttributeError(f"ServingSweep has no field {name!r}.{inputs.did_you_mean(name, self.fields())} "
+                                    f"Fields: {', '.join(self.fields())}.", field="field", value=name,
+                                    allowed=", ".join(self.fields()))
 
     def __getitem__(self, key):
         try:
             return getattr(self, key)
         except AttributeError as err:
-            raise KeyError(str(err)) from None
+            raise UnknownNameError(str(err), field="field", value=key) from None
 
     def to_records(self) -> list[dict]:
         """One dict per grid point (plain floats: ms, GB), e.g. for a table or DataFrame."""

@@ -177,6 +177,12 @@ class SustainabilitySolver:
             raise ValidationError(f"job={job!r} is not allowed; job must be a SustainabilityResult or a dict of "
                                   "SustainabilitySolver.solve arguments.", field="job", value=job,
                                   allowed="SustainabilityResult or dict")
+        if isinstance(grids, str):
+            grids = [grids]
+        if grids is not None and (not hasattr(grids, "__iter__") or not list(grids)):
+            raise ValidationError(f"grids={grids!r} is not allowed; grids must be a non-empty list of grid names "
+                                  "(or None for every grid in Infra.Grids).", field="grids", value=grids,
+                                  allowed="a non-empty list of Infra.Grids names")
         names = list(Grids) if grids is None else [Grids.get(g, field="grids") for g in grids]
         kwargs.pop("grid", None)
         return GridComparison([self.solve(grid=g, **kwargs) for g in names])

@@ -155,6 +155,9 @@ class PredictionCheckpoint(traitlets.HasTraits):
     def __init__(self, question, answer, unit=None, explanation="", key=None, path=None, tolerance_pct=None,
                  **kwargs):
         check_kwargs(type(self), kwargs)
+        if not isinstance(question, str) or not question.strip():
+            raise ValidationError(f"question={question!r} is not allowed; question must be the text shown to the "
+                                  "student (a non-empty str).", field="question", value=question, allowed="a non-empty str")
         self._answer = answer
         self._explanation = explanation
         self.tolerance_pct = tolerance_pct

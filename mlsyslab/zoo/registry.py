@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ..errors import UnknownNameError
+from ..errors import UnknownAttributeError, UnknownNameError
 from ..inputs import did_you_mean
-
-
-class UnknownEntryError(UnknownNameError, AttributeError):
-    """``Registry.<typo>``: an UnknownNameError that is also an AttributeError (so hasattr/getattr work)."""
 
 
 def normalize_name(name: str) -> str:
@@ -69,7 +65,7 @@ class Registry:
         try:
             return self._entries[key]
         except KeyError:
-            raise UnknownEntryError(
+            raise UnknownAttributeError(
                 f"{self._kind} has no entry {key!r}.{did_you_mean(key, list(self._entries))}",
                 field=self._kind, value=key, allowed=", ".join(self._entries)) from None
 
