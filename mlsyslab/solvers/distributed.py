@@ -4,7 +4,7 @@ Symbols: N = dp x tp x pp GPUs, P parameters (P_a active), L layers, d hidden_di
 S sequence length, b microbatch size (sequences), m microbatches per step per data-parallel
 replica, B = dp x b x m global batch (sequences), beta bytes per value of ``precision``.
 
-Compute (6PN rule plus attention; Kaplan et al. 2020, Narayanan et al. 2021)::
+Compute (6 FLOPs per parameter per token, forward + backward, plus attention; Kaplan et al. 2020, Narayanan et al. 2021)::
 
     f        = 2 x P_a x S + c x L x S^2 x a      forward FLOPs per sequence (a = heads x head_dim;
                                                    c = 2 causal decoders, 4 bidirectional encoders)

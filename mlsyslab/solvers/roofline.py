@@ -9,8 +9,8 @@ FLOPs and bytes moved per inference (one forward pass of the batch)::
     CNN / TinyML:  F = B x flops_per_inference           (sourced; FLOPs = 2 x MACs)
                    M = P x b + B x activation_bytes x b/4
     DLRM:          F = B x flops_per_inference
-                   M = MACs x b + B x activation_bytes x b/4   (the dense MLP weights are read once
-                   per sample, one MAC per weight; embedding tables stay put, only gathered rows move)
+                   M = min(P, MACs) x b + B x activation_bytes x b/4   (the dense MLP weights, about one
+                   per MAC, are read once per batch; embedding tables stay put, only gathered rows move)
     Transformer:   F = 2 x P_a x B x S + c x L x S^2 x a x B  (matmuls + attention: c = 2 for causal
                                                                decoders, 4 for bidirectional encoders)
                    M = P x b + KV + 2 x L x B x S x d x b     (weights once, K/V written, each layer's
