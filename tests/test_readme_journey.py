@@ -70,3 +70,13 @@ def test_serve_prints_slow_decode_throughput_with_digits(repo_root):
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("decode throughput"))
     value = float(line.split()[2])
     assert value == pytest.approx(0.369, rel=0.02)
+
+
+def test_grade_without_nbgrader_says_how_to_install_it(repo_root):
+    """`make install` gives the lab extra only; `mlsyslab grade` must say how to get nbgrader, in one line."""
+    code = ("import sys; sys.modules['nbgrader'] = None  # as in a venv made by `make install`\n"
+            "from mlsyslab.cli import main; sys.exit(main(['grade', 'release']))")
+    proc = _run([sys.executable, "-c", code], repo_root)
+    assert proc.returncode == 2
+    assert "nbgrader is not installed" in proc.stderr and "pip install -e '.[grading]'" in proc.stderr
+    assert "Traceback" not in proc.stderr and "No module named" not in proc.stderr

@@ -51,6 +51,11 @@ def _env() -> dict:
 
 def nbgrader(*args: str, course: pathlib.Path = COURSE, check: bool = True, timeout: float = 3600):
     """Run ``nbgrader ARGS`` in the course folder; raise with its log if it fails."""
+    import importlib.util
+
+    if importlib.util.find_spec("nbgrader") is None:  # `make install` gives the lab extra only
+        raise MLSysError(f"nbgrader is not installed in {sys.prefix}; install the grading extra: "
+                         "pip install -e '.[grading]' (make test installs it too).")
     cmd = [sys.executable, "-m", "nbgrader", *args]
     proc = subprocess.run(cmd, cwd=course, env=_env(), capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
