@@ -47,6 +47,9 @@ def test_readme_python_blocks_run_in_order_without_stderr(repo_root):
     # the calibrated figure is slower than ideal but not by more than 3x.
     ttft_ms = float(proc.stdout.split()[0])
     assert 532 < ttft_ms < 3 * 532
+    # the figures the README shows in its comment are the ones a reader gets
+    shown = re.search(r"round\(r\.decode_throughput\)\)\s*#\s*(.+)", blocks[0]).group(1).strip()
+    assert proc.stdout.splitlines()[0] == shown
 
 
 @pytest.mark.parametrize("line", _cli_lines(README.read_text(encoding="utf-8")))
