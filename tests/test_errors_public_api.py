@@ -130,6 +130,11 @@ CASES = [
      ["system='H10'", "Did you mean 'H100'"]),
     ("scenario-sla-key", lambda: ml.Scenario("Llama3_8B", "H100", sla={"ttf": 100}, seq_len=2048), ValidationError,
      ["sla.ttf", "Did you mean 'ttft'"]),
+    # were: silently ignored by the serving model
+    ("scenario-serving-pipeline", lambda: ml.Scenario("Llama3_8B", "H100", seq_len=2048, pipeline_parallel=2),
+     ValidationError, ["pipeline_parallel=2", "applies to training", "kind='training'"]),
+    ("scenario-serving-zero", lambda: ml.Scenario("Llama3_8B", "H100", seq_len=2048, zero_stage=3),
+     ValidationError, ["zero_stage=3", "applies to training"]),
     ("sla-ttft-bytes", lambda: ml.SLA(ttft="5 GB"), ValidationError, ["ttft='5 GB'", "[time]"]),
     ("sla-ttft-word", lambda: ml.SLA(ttft="fast"), ValidationError, ["ttft='fast'", "200 ms"]),
     ("sla-memory-fraction", lambda: ml.SLA(max_memory_utilization=1.5), ValidationError,
@@ -141,6 +146,9 @@ CASES = [
     ("config-bad-key", lambda: ml.SimulationConfig.from_dict(
         {"scenarios": [{"model": "Llama3_8B", "hardware": "H100", "seqlen": 5}]}), ValidationError,
      ["scenarios[0].seqlen", "Did you mean 'seq_len'"]),
+    # was: UnicodeDecodeError from the codec
+    ("config-binary-file", lambda: ml.SimulationConfig.from_file(__import__("sys").executable), ValidationError,
+     ["is not UTF-8 text", ".yaml or .json"]),
     # was: TypeError "'int' object is not iterable"; a list of str was accepted and failed in run()
     ("config-scenarios-int", lambda: ml.SimulationConfig(5), ValidationError,
      ["scenarios=5", "list of mlsyslab.Scenario"]),

@@ -114,7 +114,12 @@ class SimulationConfig:
         if not p.is_file():
             raise ValidationError(f"config file {str(p)!r} " + ("is not a file." if p.exists() else "does not exist."), field="path", value=str(p),
                                   allowed="an existing .yaml or .json file")
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"config file {str(p)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); give "
+                                  "a .yaml or .json file.", field="path", value=str(p),
+                                  allowed="a UTF-8 .yaml or .json file") from None
         suffix = p.suffix.lower()
         fmt = "json" if suffix == ".json" else "yaml"  # YAML is a superset of JSON
         return cls.from_dict(_load_text(text, fmt, str(p)), source=str(p))

@@ -169,6 +169,12 @@ class Scenario:
                 raise ValidationError(f"n_gpus/data_parallel/global_batch_size/microbatches/tokens apply to training; "
                                       f"this is a {self.kind} scenario.", field="kind", value=self.kind,
                                       allowed="training")
+            for field, value, default in (("pipeline_parallel", self.pipeline_parallel, 1),
+                                          ("zero_stage", self.zero_stage, 0), ("recompute", recompute, False)):
+                if value != default:  # would be silently ignored by the serving/inference model
+                    raise ValidationError(f"{field}={value!r} applies to training; this is a {self.kind} scenario "
+                                          f"(leave {field} at {default!r} or pass kind='training').", field=field,
+                                          value=value, allowed=f"{default!r} for {self.kind}")
             return
         tp, pp = self.tensor_parallel, self.pipeline_parallel
         if n_gpus is not None:
