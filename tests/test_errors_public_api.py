@@ -193,6 +193,13 @@ CASES = [
      ["model='lama'", "Did you mean 'Llama3_8B'"]),
     ("widget-serving-kwarg", lambda: _widgets().ServingExplorer(modle="Llama3_8B"), ValidationError,
      ["no input 'modle'", "Did you mean 'model'"]),
+    # were: traitlets.TraitError (not an mlsyslab error); an output passed as input hit "trait is read-only"
+    ("widget-serving-efficiency-bool", lambda: _widgets().ServingExplorer(efficiency=True), ValidationError,
+     ["'efficiency'", "bool True"]),
+    ("widget-context-output-as-input", lambda: _widgets().ContextScaling(attention_share=0.5), ValidationError,
+     ["attention_share is an output of ContextScaling", "read-only"]),
+    ("widget-comparison-hardware-int", lambda: _widgets().HardwareComparison(hardware=5), ValidationError,
+     ["'hardware'", "int 5"]),
     # was: "The 'hardware' trait of a RooflinePlot instance contains  which expected <traitlets.List object ...>"
     ("widget-roofline-hardware-list", lambda: _widgets().RooflinePlot(hardware=["H10"]), ValidationError,
      ["hardware='H10'", "Did you mean 'H100'"]),
@@ -207,6 +214,11 @@ CASES = [
     # was: AttributeError "'NoneType' object has no attribute 'lower'"
     ("widget-checkpoint-question", lambda: _widgets().PredictionCheckpoint(None, 5, unit="ms", path=""),
      ValidationError, ["question=None", "non-empty str"]),
+    # were: traitlets.TraitError / TypeError from pathlib
+    ("widget-checkpoint-key-int", lambda: _widgets().PredictionCheckpoint("q?", 5, unit="ms", key=5, path=""),
+     ValidationError, ["key=5", "non-empty str"]),
+    ("widget-checkpoint-path-int", lambda: _widgets().PredictionCheckpoint("q?", 5, unit="ms", key="e:p", path=5),
+     ValidationError, ["path=5", "file path"]),
     ("widget-checkpoint-unit", lambda: _widgets().PredictionCheckpoint(
         "q?", 5, unit="bananas", key="errors:c", path=""), ValidationError, ["unit='bananas'", "'ms'"]),
     ("widget-checkpoint-tolerance", lambda: _widgets().PredictionCheckpoint(

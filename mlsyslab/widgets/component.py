@@ -49,10 +49,14 @@ class NameList(traitlets.List):
 
 def check_kwargs(cls, kwargs, extra=()):
     """Reject keyword arguments that are not traits of ``cls`` (traitlets would only warn)."""
-    known = set(cls.class_trait_names()) | set(extra)
+    traits = cls.class_traits()
+    known = set(traits) | set(extra)
     for key in kwargs:
+        if key in traits and traits[key].read_only and not key.startswith("_"):
+            raise InputError(f"{key} is an output of {cls.__name__} (read-only); it cannot be passed in.",
+                             field=key, value=kwargs[key], allowed="an input, not an output")
         if key not in known or key.startswith("_"):
-            public = sorted(k for k in known if not k.startswith("_"))
+            public = sorted(k for k in known if not k.startswith("_") and not (k in traits and traits[k].read_only))
             raise InputError(f"{cls.__name__} has no input {key!r}.{inputs.did_you_mean(key, public)} "
                              f"Inputs: {', '.join(public)}.", field=key, value=kwargs[key], allowed=", ".join(public))
 
@@ -249,7 +253,13 @@ class Component(HasTraits):
         self._ready = False
         self._shown = None if controls is None else tuple(controls)
         check_kwargs(type(self), kwargs)
-        super().__init__(**kwargs)
+        try:
+            super().__init__(**kwargs)
+        except InputError:
+            raise
+        except TraitError as exc:  # a wrong type caught by traitlets itself (efficiency=True, hardware=5)
+            name = next((k for k in kwargs if f"'{k}' trait" in str(exc)), None)
+            raise InputError(str(exc), field=name, value=kwargs.get(name)) from None
         self.view = self._build_view()
         self.message = w_html().add_class("mlsyslab-message")
         self.view.children = (*self.view.children, self.message)

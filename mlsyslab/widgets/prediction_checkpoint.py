@@ -181,6 +181,14 @@ class PredictionCheckpoint(traitlets.HasTraits):
             raise ValidationError(f"tolerance_pct={tolerance_pct!r} is not allowed; tolerance_pct must be a "
                                   "finite number of percent >= 0 (or None).", field="tolerance_pct",
                                   value=tolerance_pct, allowed="a number >= 0, or None")
+        if key is not None and not (isinstance(key, str) and key.strip()):
+            raise ValidationError(f"key={key!r} is not allowed; key must be a non-empty str such as 'lab2:oom_batch' "
+                                  "(or None to derive it from the question).", field="key", value=key,
+                                  allowed="a non-empty str or None")
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path={path!r} is not allowed (got {type(path).__name__}); path must be a file "
+                                  "path (str), '' for no log, or None for the default.", field="path", value=path,
+                                  allowed="a str path, '' or None")
         if key is None:
             key = "".join(c if c.isalnum() else "-" for c in question.lower()).strip("-")[:60] or "prediction"
         super().__init__(question=question, unit=unit, key=key,
