@@ -337,3 +337,11 @@ def test_calibrated_is_never_faster_than_ideal(ideal, calibrated, model, hw, S, 
     assert c.itl.magnitude >= i.itl.magnitude
     # memory does not depend on the efficiency mode
     assert c.total_memory_required == i.total_memory_required and c.feasible == i.feasible
+
+
+def test_results_flag_contexts_beyond_the_models_window():
+    """Llama-2 was trained with a 4096-token context (Touvron et al. 2023); Llama-3.1 with 131072."""
+    solver = ServingSolver(efficiency="ideal")
+    assert solver.solve("Llama2_7B", "H100", seq_len=4096).within_context_window
+    assert not solver.solve("Llama2_7B", "H100", seq_len=4097).within_context_window
+    assert solver.solve("Llama3_8B", "H100", seq_len=131072)["within_context_window"]

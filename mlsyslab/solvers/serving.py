@@ -63,7 +63,8 @@ class ServingResult(Result):
         "decode_memory_time": ("t_dec_memory", "s"),
         "decode_comm_time": ("t_dec_comm", "s"),
     }
-    _PLAIN = ("feasible", "memory_utilization", "prefill_bottleneck", "decode_bottleneck", "max_batch_size",
+    _PLAIN = ("feasible", "within_context_window", "memory_utilization", "prefill_bottleneck", "decode_bottleneck",
+              "max_batch_size",
               "model", "hardware", "seq_len", "batch_size", "precision", "kv_precision", "compute_precision",
               "tensor_parallel", "efficiency")
 
@@ -89,6 +90,9 @@ class ServingResult(Result):
         self.memory_utilization = self.total_bytes / cap
         spare = cap - self.weights_bytes
         self.max_batch_size = int(spare // self.kv_per_seq_bytes) if spare > 0 else 0
+        #: False when seq_len exceeds the context the model was trained for (max_seq_len): the
+        #: figures are still computed, but the model would not produce useful output there.
+        self.within_context_window = (not model.max_seq_len) or seq_len <= model.max_seq_len
         self.prefill_bottleneck = bottleneck(t["t_pre_compute"], t["t_pre_memory"], t["t_pre_comm"])
         self.decode_bottleneck = bottleneck(t["t_dec_compute"], t["t_dec_memory"], t["t_dec_comm"])
 
