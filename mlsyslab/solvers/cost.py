@@ -32,11 +32,6 @@ class ServingCost(Result):
     }
     _PLAIN = ("gpus", "price_source", "feasible")  # .serving holds the ServingResult
 
-    def __init__(self, raw, **plain):
-        self.raw = raw
-        for k, v in plain.items():
-            setattr(self, k, v)
-
     def __repr__(self) -> str:
         r = self.raw
         return (f"<ServingCost {self.gpus} GPU(s) at ${r['price']:.3g}/GPU-h: {r['tokens_per_s']:,.4g} tokens/s -> "
@@ -55,11 +50,6 @@ class TrainingCost(Result):
         "cost_per_million_tokens": ("per_million", "USD"),
     }
     _PLAIN = ("gpus", "tokens", "price_source", "feasible")
-
-    def __init__(self, raw, **plain):
-        self.raw = raw
-        for k, v in plain.items():
-            setattr(self, k, v)
 
     def __repr__(self) -> str:
         r = self.raw

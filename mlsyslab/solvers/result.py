@@ -18,6 +18,12 @@ class Result:
     _QUANTITIES: dict = {}
     _PLAIN: tuple = ()
 
+    def __init__(self, raw, **plain):
+        """``raw``: the numbers behind ``_QUANTITIES``; ``plain``: the ``_PLAIN`` fields as attributes."""
+        self.raw = raw
+        for k, v in plain.items():
+            setattr(self, k, v)
+
     def __getattr__(self, name):
         spec = type(self)._QUANTITIES.get(name)
         if spec is None:
