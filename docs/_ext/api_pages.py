@@ -14,6 +14,8 @@ from pathlib import Path
 
 from sphinx.util import logging
 
+from generated_pages import sync_pages
+
 logger = logging.getLogger(__name__)
 
 
@@ -64,11 +66,7 @@ def write_pages(app):
             logger.warning("API reference: cannot import %s: %s: %s", module, type(exc).__name__, exc)
             continue
         wanted[out / f"{module}.md"] = page_text(module)
-    for stale in set(out.glob("*.md")) - set(wanted):
-        stale.unlink()
-    for file, text in wanted.items():
-        if not file.exists() or file.read_text() != text:
-            file.write_text(text)
+    sync_pages(out, wanted)
 
 
 def setup(app):

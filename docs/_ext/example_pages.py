@@ -12,6 +12,8 @@ import ast
 import json
 from pathlib import Path
 
+from generated_pages import sync_pages
+
 FRONT = "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n"
 
 
@@ -40,11 +42,7 @@ def write_pages(app):
     out = Path(app.srcdir) / "examples"
     out.mkdir(exist_ok=True)
     wanted = {out / f"{s.stem}.md": page_text(s, repo) for s in example_scripts(repo)}
-    for stale in set(out.glob("*.md")) - set(wanted):
-        stale.unlink()
-    for file, text in wanted.items():
-        if not file.exists() or file.read_text() != text:
-            file.write_text(text)
+    sync_pages(out, wanted)
 
 
 def fill_toctree(app, docname, source):

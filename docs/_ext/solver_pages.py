@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sphinx.util import logging
 
+from generated_pages import sync_pages
+
 logger = logging.getLogger(__name__)
 
 NOT_SOLVERS = {"result"}
@@ -56,11 +58,7 @@ def write_pages(app):
             wanted[out / f"auto_{name}.md"] = page_text(name)
         except Exception as exc:  # noqa: BLE001
             logger.warning("solver guide: cannot import mlsyslab.solvers.%s: %s: %s", name, type(exc).__name__, exc)
-    for stale in set(out.glob("auto_*.md")) - set(wanted):
-        stale.unlink()
-    for file, text in wanted.items():
-        if not file.exists() or file.read_text() != text:
-            file.write_text(text)
+    sync_pages(out, wanted, "auto_*.md")
 
 
 #: reading order of the guide; any other solver page follows, alphabetically

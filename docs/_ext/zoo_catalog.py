@@ -21,6 +21,8 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
+from generated_pages import sync_pages
+
 MISSING = "—"
 
 
@@ -348,11 +350,7 @@ def write_pages(app):
     wanted = {}
     for path, reg in discover():
         wanted[out / f"{slug(path)}.md"] = page_text(path, reg)
-    for stale in set(out.glob("*.md")) - set(wanted):
-        stale.unlink()
-    for file, text in wanted.items():
-        if not file.exists() or file.read_text() != text:
-            file.write_text(text)
+    sync_pages(out, wanted)
 
 
 def fill_toctree(app, docname, source):
