@@ -11,6 +11,14 @@ HOW_TO = """
     computed later by the course's grader from those recorded values, with the tolerances given.
 """
 
+#: labs 3 and 4 time things with the ideal solver: say what that means, once
+IDEAL_LATENCY_NOTE = """
+    Latencies here come from the ideal roofline (`ServingSolver(efficiency="ideal")`, datasheet
+    peaks, no overheads): the lower bound you compute by hand. Real servers are slower; the
+    default calibrated solver, fitted to published measurements, gives about 1.4-1.7x these
+    figures for Llama-3.1-8B on an H100.
+    """
+
 IMPORTS = """
     import math
     import mlsyslab as ml

@@ -1,6 +1,6 @@
 """Lab 3: quantization - who gains, weights vs KV, and why prefill gains less (seed exercise 2)."""
 
-from ._common import HOW_TO, IMPORTS, recorder
+from ._common import HOW_TO, IDEAL_LATENCY_NOTE, IMPORTS, recorder
 from .cells import answer, code, md, predict, reflection, tests
 
 TITLE = "Lab 3 - Quantization: who gains, and where"
@@ -13,12 +13,8 @@ CELLS = [
     Fewer bytes help whatever is **memory-bound** (decode reads every weight and the whole
     KV-cache for each new token) and help compute only where the silicon has a faster path for
     the narrower type.
-
-    Latencies here come from the ideal roofline (`ServingSolver(efficiency="ideal")`, datasheet
-    peaks, no overheads): the lower bound you compute by hand. Real servers are slower; the
-    default calibrated solver, fitted to published measurements, gives about 1.4-1.7x these
-    figures for Llama-3.1-8B on an H100.
-    """ + HOW_TO),
+"""
+    + IDEAL_LATENCY_NOTE + HOW_TO),
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")
     model = ml.Models.Llama3_8B

@@ -1,6 +1,6 @@
 """Lab 4: context scaling - linear 2PS vs quadratic attention (seed exercise 3)."""
 
-from ._common import HOW_TO, IMPORTS, recorder
+from ._common import HOW_TO, IDEAL_LATENCY_NOTE, IMPORTS, recorder
 from .cells import answer, code, md, predict, reflection, tests
 
 TITLE = "Lab 4 - Context scaling: when attention starts to matter"
@@ -13,12 +13,8 @@ CELLS = [
     ("2PS"): every weight takes part in one multiply-accumulate per token. It ignores attention,
     whose score and weighted-sum matmuls grow with the *square* of the context. This lab finds
     where that stops being a rounding error.
-
-    Latencies here come from the ideal roofline (`ServingSolver(efficiency="ideal")`, datasheet
-    peaks, no overheads): the lower bound you compute by hand. Real servers are slower; the
-    default calibrated solver, fitted to published measurements, gives about 1.4-1.7x these
-    figures for Llama-3.1-8B on an H100.
-    """ + HOW_TO),
+"""
+    + IDEAL_LATENCY_NOTE + HOW_TO),
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")
     model, gpu = ml.Models.Llama3_8B, ml.Hardware.H100
