@@ -26,35 +26,31 @@ Embodied = Registry("Infra.Embodied", _data.EMBODIED)
 Prices = Registry("Infra.Prices", _prices.PRICES)
 
 
-def _custom(kind, value, field, lo, hi):
-    """A user-given PUE or WUE number, checked against [lo, hi]."""
+def _profile(value, field, cls, registry, lo, hi):
+    """An entry of ``registry``, looked up by name, or a user-given number checked against [lo, hi]."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        return registry.get(value, field=field)
+    kind = registry._kind.split(".")[-1]
     v = inputs.positive_float(value, field, allow_zero=(lo == 0))
     if not lo <= v <= hi:
         from ..errors import ValidationError
 
         raise ValidationError(f"{field}={value!r} is not allowed; {field} must be between {lo} and {hi}.",
                               field=field, value=value, allowed=f"a number in [{lo}, {hi}] or a name in Infra.{kind}")
-    src = Source("Given by the user", None, None, None)
     key = f"{kind} {v:g}"
-    return PUEProfile(key, key, v, 0, src) if kind == "PUE" else WUEProfile(key, key, v, 0, src)
+    return cls(key, key, v, 0, Source("Given by the user", None, None, None))
 
 
 def pue_profile(value, field: str = "pue") -> PUEProfile:
     """A PUE entry from a name (``"Hyperscale"``), an entry, or a number in [1, 5]."""
-    if isinstance(value, PUEProfile):
-        return value
-    if isinstance(value, str):
-        return PUE.get(value, field=field)
-    return _custom("PUE", value, field, 1.0, 5.0)
+    return _profile(value, field, PUEProfile, PUE, 1.0, 5.0)
 
 
 def wue_profile(value, field: str = "wue") -> WUEProfile:
     """A WUE entry from a name, an entry, or a number of L/kWh in [0, 20]."""
-    if isinstance(value, WUEProfile):
-        return value
-    if isinstance(value, str):
-        return WUE.get(value, field=field)
-    return _custom("WUE", value, field, 0.0, 20.0)
+    return _profile(value, field, WUEProfile, WUE, 0.0, 20.0)
 
 
 class _Infra:
