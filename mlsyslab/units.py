@@ -1,15 +1,22 @@
-"""The one Pint registry of mlsyslab, created lazily.
+"""The one Pint registry of mlsyslab, created lazily from a definitions file shipped in the package.
 
-Creating a ``UnitRegistry`` costs ~0.5 s, so ``import mlsyslab`` does not do it: the
-registry is built on first use of :data:`ureg` (or :func:`Q_`) and cached on disk by Pint
-(``cache_folder=":auto:"``). Physics code never touches Pint; it works on plain floats in
-SI base units (bytes, seconds, FLOP, W) and converts at the boundary with
-:func:`quantity` (float -> Quantity) and :func:`magnitude` (number or Quantity -> float).
+Creating a ``UnitRegistry`` costs ~0.2-0.5 s, so ``import mlsyslab`` does not do it: the registry
+is built on first use of :data:`ureg` (or :func:`Q_`), once per process, under a lock (threads
+share it). Physics code never touches Pint; it works on plain floats in SI base units (bytes,
+seconds, FLOP, W) and converts at the boundary with :func:`quantity` (float -> Quantity) and
+:func:`magnitude` (number or Quantity -> float).
 
-Units added to Pint's defaults:
+Deterministic by construction: the registry is parsed from ``units_data/mlsyslab_en.txt`` alone
+(Pint's default definitions with our changes written into the file), with Pint's disk cache
+**off**. An earlier version let Pint cache its defaults under ``~/.cache/pint`` and then called
+``define()`` on top; a cold cache then gave ``byte`` dimensionless while ``gigabyte`` was
+``[information]``, and only a warm cache hid it. Nothing here reads or writes any cache, so a cold
+Binder launch, a new hub user, an unwritable home and a warm laptop build the same registry.
 
-* ``bit`` redefined with its own dimension ``[information]`` (Pint ships it dimensionless), so
-  bytes never silently convert to or from plain numbers or frequencies.
+Units that differ from Pint's defaults (see the file's header and its last section):
+
+* ``bit = [information]`` (Pint ships it dimensionless), so bytes never silently convert to or
+  from plain numbers or frequencies; ``byte = 8 bit``; ``GB`` = 1e9 B, ``GiB`` = 2**30 B.
 * ``param`` (dimension ``[parameter]``): ``Gparam`` = 1e9 parameters.
 * ``token`` (dimension ``[token]``).
 * ``flop`` (dimension ``[computation]``), aliases ``FLOP``, ``FLOPs``: so
@@ -17,28 +24,17 @@ Units added to Pint's defaults:
 * ``op`` (integer operations), defined equal to ``flop`` so that INT8 "TOPS" and FP
   "TFLOPS" compare on one roofline.
 * ``MAC`` (multiply-accumulate) = 2 ``flop``: ``GMAC`` converts to ``GFLOP`` by doubling.
+* ``sample``, ``dollar`` (``USD``), ``gCO2e`` / ``kgCO2e`` / ``tCO2e``.
 """
 
 from __future__ import annotations
 
 import math
+import pathlib
 import threading
 
-_EXTRA_DEFINITIONS = (
-    # Pint's default file has ``bit = []`` (dimensionless), so 3 Hz would convert to bytes/s and
-    # errors would call bytes "dimensionless"; give information its own dimension.
-    "bit = [information]",
-    "param = [parameter] = _ = params = parameter = parameters",
-    "token = [token] = tok = tokens",
-    "flop = [computation] = FLOP = FLOPs = flops",
-    "op = flop = OP = OPs = ops",
-    "MAC = 2 * flop = _ = MACs",  # one multiply-accumulate = 2 FLOPs
-    "sample = [sample] = samples = image = images = inference = inferences",
-    "dollar = [currency] = USD = usd = dollars",
-    "gCO2e = [carbon_mass] = _ = gram_co2e",
-    "kgCO2e = 1000 * gCO2e",
-    "tCO2e = 1e6 * gCO2e",
-)
+#: The single definitions file every registry of this package is built from.
+DEFINITIONS_FILE = pathlib.Path(__file__).resolve().parent / "units_data" / "mlsyslab_en.txt"
 
 _lock = threading.Lock()
 _registry = None
@@ -47,12 +43,8 @@ _registry = None
 def _build_registry():
     import pint
 
-    try:
-        reg = pint.UnitRegistry(cache_folder=":auto:", on_redefinition="ignore")
-    except Exception:  # read-only home or missing cache support: build without cache
-        reg = pint.UnitRegistry(on_redefinition="ignore")
-    for line in _EXTRA_DEFINITIONS:
-        reg.define(line)
+    # cache_folder=None: no disk cache, so the definitions cannot depend on a previous process.
+    reg = pint.UnitRegistry(str(DEFINITIONS_FILE), cache_folder=None, on_redefinition="raise")
     reg.formatter.default_format = "~P"  # "16.06 GB", not "16.06 gigabyte"
     pint.set_application_registry(reg)
     return reg
