@@ -147,3 +147,17 @@ def test_definitions_file_ships_with_the_package():
     assert (DEFINITIONS_FILE.parent / "constants_en.txt").exists()  # its @import
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'units_data/*.txt' in pyproject  # package data: wheels carry the file too
+
+
+def test_ci_starts_cold_like_a_user():
+    """`.ci/run` points every HOME-level cache of ours at fresh empty folders before `make test`."""
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    names = ("XDG_CACHE_HOME", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR")
+    for name in names:
+        assert f'export {name}="$COLD/' in script, name
+    assert script.index("mktemp -d") < script.index("make test")
+    if os.environ.get("CI") == "true" and "mlsyslab-ci-cold" in os.environ.get("XDG_CACHE_HOME", ""):
+        # inside that CI run: the folders are the fresh ones, and no Pint cache was ever written there
+        for name in names:
+            assert "mlsyslab-ci-cold" in os.environ[name], name
+        assert not (pathlib.Path(os.environ["XDG_CACHE_HOME"]) / "pint").exists()
