@@ -17,6 +17,7 @@ import numpy as np
 import traitlets
 
 from ..solvers.serving import MAX_SEQ_LEN, ServingResult
+from .style import mode_html
 from .component import (TIME_UNITS, Component, HardwareName, ModelName, PrecisionName, batch_trait, fmt, hold_sync,
                         seq_len_trait, tp_trait, unit_label)
 
@@ -102,4 +103,4 @@ class ContextScaling(Component):
             f"(full model) vs {fmt(r.ttft * (lin_now / r.ttft_s), TIME_UNITS)} "
             f"(linear 2PS); the linear model misses {self.attention_share:.1%} "
             f"(attention is {2.0 * r.model.layers * self.seq_len * r.model.attention_dim / (2.0 * p_active):.1%} "
-            f"of the matmul FLOPs at this context).")
+            f"of the matmul FLOPs at this context)." + mode_html(self.efficiency))

@@ -12,6 +12,7 @@ import ipywidgets as w
 import numpy as np
 import traitlets
 
+from .style import mode_html
 from .component import (Component, HardwareName, InputError, ModelName, NameList, PrecisionName, batch_trait, hold_sync,
                         seq_len_trait, tp_trait, unit_label)
 
@@ -103,4 +104,4 @@ class HardwareComparison(Component):
                        f"<td>{r['itl_ms']:.4g} ms</td><td>{r['max_batch']}</td>"
                        f"<td>{'' if r['feasible'] else 'OOM'}</td></tr>" for r in rows)
         self.readout.value = ("<table><tr><th>device</th><th>precision</th><th>TTFT</th><th>ITL</th>"
-                              f"<th>max batch</th><th></th></tr>{body}</table>")
+                              f"<th>max batch</th><th></th></tr>{body}</table>") + mode_html(self.efficiency)

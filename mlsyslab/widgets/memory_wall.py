@@ -19,6 +19,7 @@ import numpy as np
 import traitlets
 
 from ..solvers.serving import MAX_SEQ_LEN, ServingResult
+from .style import mode_html
 from .component import (Component, HardwareName, ModelName, PrecisionName, batch_trait, hold_sync,
                         seq_len_trait, tp_trait, unit_label)
 
@@ -110,7 +111,8 @@ class MemoryWall(Component):
             f"<b>{r.model.key}</b> on <b>{r.hardware.key}</b> ({r.precision}, tp={r.tensor_parallel}): "
             f"weights {W * gb:.1f} GB, KV-cache {kv_tok * 1e-6:.3f} MB per token; capacity {cap * gb:.1f} GB. "
             f"First OOM: batch <b class='mlsyslab-first-oom-batch'>{first_b}</b> at seq_len={self.seq_len}; "
-            f"seq_len <b class='mlsyslab-first-oom-seq-len'>{first_s}</b> at batch={self.batch_size}.")
+            f"seq_len <b class='mlsyslab-first-oom-seq-len'>{first_s}</b> at batch={self.batch_size}."
+            + mode_html(self.efficiency))
 
     def _summary(self) -> str:
         return (f"first OOM at batch {self.first_oom_batch} (seq_len={self.seq_len}), "

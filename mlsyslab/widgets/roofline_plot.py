@@ -19,6 +19,7 @@ import traitlets
 
 from ..solvers.roofline import Engine, roofline
 from ..zoo import Models
+from .style import mode_html
 from .component import (Component, HardwareName, InputError, ModelName, NameList, PrecisionName, batch_trait, hold_sync,
                         seq_len_trait, unit_label)
 
@@ -127,7 +128,7 @@ class RooflinePlot(Component):
         rows = "".join(f"<tr><td>{p['name']}</td><td>{p['intensity']:.3g} FLOP/B</td>"
                        f"<td>{p['bound']}-bound on {first.hardware.key}</td></tr>" for p in points)
         ridge_txt = ", ".join(f"{k} {v:.0f} FLOP/B" for k, v in ridges.items())
-        self.readout.value = f"<div>Ridge points: {ridge_txt}</div><table>{rows}</table>"
+        self.readout.value = f"<div>Ridge points: {ridge_txt}</div><table>{rows}</table>" + mode_html(self.efficiency)
 
     @traitlets.validate("hardware")
     def _nonempty(self, proposal):

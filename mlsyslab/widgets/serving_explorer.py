@@ -18,6 +18,7 @@ import traitlets
 
 from ..solvers.serving import ServingResult
 from ..units import format_bytes
+from .style import mode_html
 from .component import (TIME_UNITS, Component, HardwareName, ModelName, PrecisionName, batch_trait, fmt, hold_sync,
                         seq_len_trait, tp_trait, unit_label)
 
@@ -106,7 +107,7 @@ class ServingExplorer(Component):
             self.bars.y = np.array([[weights], [kv], [free]])
             self.bars.colors = colors
             self.capacity_line.y = np.array([cap, cap])
-        self.readout.value = self._readout_html(r)
+        self.readout.value = self._readout_html(r) + mode_html(self.efficiency)
         if self.oom:
             self.banner.value = ("<div style='background:#d62728;color:white;padding:6px 10px;font-weight:bold'>"
                                  f"OOM: needs {format_bytes(r.total_bytes)} per GPU, over "
