@@ -44,7 +44,7 @@ _LAZY = {
     "Q_": "mlsyslab.units",
     "validate": "mlsyslab.calibration.validate",
 }
-_SUBMODULES = {"widgets", "grading", "units", "zoo", "solvers", "calibration", "cli", "systems", "infra",
+_SUBMODULES = {"widgets", "grading", "labs", "units", "zoo", "solvers", "calibration", "cli", "systems", "infra",
                "scenarios", "config", "precision", "inputs", "errors"}
 
 __all__ = sorted(set(_LAZY) | {"MLSysError", "OOMError", "SLAViolation", "UnknownNameError", "ValidationError"})
