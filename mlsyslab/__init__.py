@@ -28,6 +28,8 @@ _LAZY = {
     "ServingSolver": "mlsyslab.solvers.serving",
     "ServingResult": "mlsyslab.solvers.serving",
     "ServingSweep": "mlsyslab.solvers.serving",
+    "LoadSolver": "mlsyslab.solvers.load",
+    "LoadResult": "mlsyslab.solvers.load",
     "Calibration": "mlsyslab.calibration",
     "Engine": "mlsyslab.solvers.roofline",
     "roofline": "mlsyslab.solvers.roofline",

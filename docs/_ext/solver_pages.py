@@ -19,7 +19,7 @@ from generated_pages import sync_pages
 
 logger = logging.getLogger(__name__)
 
-NOT_SOLVERS = {"result"}
+NOT_SOLVERS = {"result", "load_sim", "load_analytic"}  # the load solver's engines: shown on solvers/load.md
 
 
 def solver_modules() -> list[str]:

@@ -24,13 +24,13 @@ MAX_SEQ_LEN = 10_000_000
 MAX_BATCH = 1_000_000
 
 
-def _resolve_model(model):
-    spec = Models.get(model, field="model")
+def _resolve_model(model, field="model"):
+    spec = Models.get(model, field=field)
     if not spec.is_llm:
         raise ValidationError(
-            f"model={spec.key!r} is a {spec.family} model; ServingSolver needs a decoder LLM "
+            f"{field}={spec.key!r} is a {spec.family} model; ServingSolver needs a decoder LLM "
             f"(one of {', '.join(m.key for m in Models if m.is_llm)}). Use mlsyslab.Engine for {spec.family} workloads.",
-            field="model", value=spec.key, allowed="a decoder LLM")
+            field=field, value=spec.key, allowed="a decoder LLM")
     return spec
 
 
@@ -62,15 +62,18 @@ class ServingResult(Result):
         "decode_compute_time": ("t_dec_compute", "s"),
         "decode_memory_time": ("t_dec_memory", "s"),
         "decode_comm_time": ("t_dec_comm", "s"),
+        "itl_without_speculation": ("itl_plain", "s"),
     }
     _PLAIN = ("feasible", "within_context_window", "memory_utilization", "prefill_bottleneck", "decode_bottleneck",
-              "max_batch_size",
+              "max_batch_size", "tokens_per_step", "speculative_speedup", "prefix_hit_rate",
               "model", "hardware", "seq_len", "batch_size", "precision", "kv_precision", "compute_precision",
               "tensor_parallel", "efficiency")
 
     def __init__(self, terms, *, model, hardware, seq_len, batch_size, precision, kv_precision,
-                 compute_precision, tensor_parallel, efficiency):
+                 compute_precision, tensor_parallel, efficiency, prefix_hit_rate=0.0, draft_model=None):
         self.model, self.hardware = model, hardware
+        #: fraction of the prompt found in the prefix cache; the draft model of speculative decoding (or None)
+        self.prefix_hit_rate, self.draft_model = prefix_hit_rate, draft_model
         self.seq_len, self.batch_size, self.tensor_parallel = seq_len, batch_size, tensor_parallel
         self.precision, self.kv_precision, self.compute_precision = precision, kv_precision, compute_precision
         self.efficiency = efficiency
@@ -78,6 +81,11 @@ class ServingResult(Result):
         t = dict(terms)
         t["overflow"] = max(t["total"] - cap, 0.0)
         t["free"] = max(cap - t["total"], 0.0)
+        t.setdefault("itl_plain", t["itl"])
+        #: expected tokens per sequence per decode step (speculative decoding: (1 - alpha^(k+1)) / (1 - alpha))
+        self.tokens_per_step = float(t.pop("tokens_per_round", 1.0))
+        #: ITL without speculation / ITL with it (1.0 without a draft model)
+        self.speculative_speedup = t["itl_plain"] / t["itl"]
         t["decode_tokens_per_s"] = batch_size / t["itl"]
         t["prefill_tokens_per_s"] = batch_size * seq_len / t["ttft"]
         self.raw = t
@@ -185,6 +193,39 @@ class ServingSweep:
                 for i, (s, b) in enumerate(zip(S, B))]
 
 
+def speculation(target, draft_model, k, alpha):
+    """Checked ``(draft spec, k, alpha)``: the draft must be a decoder LLM smaller than the target."""
+    draft = _resolve_model(draft_model, field="draft_model")
+    if draft.n_parameters >= target.n_parameters:
+        raise ValidationError(
+            f"draft_model={draft.key!r} has {draft.n_parameters / 1e9:.2f} B parameters, not fewer than the target "
+            f"{target.key}'s {target.n_parameters / 1e9:.2f} B; a draft model must be smaller than the model it "
+            f"speeds up (e.g. {', '.join(m.key for m in Models if m.is_llm and m.n_parameters < target.n_parameters / 4)[:80] or 'none in the zoo'}).",
+            field="draft_model", value=draft.key, allowed=f"a decoder LLM smaller than {target.key}")
+    k = inputs.positive_int(k, "speculative_tokens", maximum=64)
+    alpha = inputs.fraction(alpha, "acceptance_rate")
+    return draft, k, alpha
+
+
+def _with_speculation(terms, m, hw, spec, S, B, cached, b_w, b_kv, eff_peak, tp, cal):
+    """Terms of speculative decoding (see :mod:`mlsyslab.solvers.load_physics`): ITL becomes the
+    time per output token (k T_draft + T_verify) / E; the draft's prefill, weights and KV are added."""
+    from .load_physics import expected_tokens, step_cost
+
+    draft, k, alpha = spec
+    d = serving_terms(draft, hw, float(S), float(B), b_w, b_kv, eff_peak, 1, cal, cached=float(cached))
+    verify = step_cost(m, hw, b_w, b_kv, eff_peak, tp, cal).step(B * (k + 1.0), 2.0 * S * B * (k + 1.0), S * B, B, False)
+    E = expected_tokens(alpha, k)
+    t = dict(terms)
+    t["itl_plain"] = terms["itl"]
+    t["itl"] = (k * float(d["itl"]) + verify) / E
+    t["tokens_per_round"] = E
+    t["ttft"] = terms["ttft"] + float(d["ttft"])
+    for key in ("weights", "kv", "kv_per_seq", "total"):
+        t[key] = terms[key] + float(d[key])
+    return t
+
+
 class ServingSolver:
     """Predict TTFT, ITL and memory of serving a decoder LLM on one device (or a TP group).
 
@@ -219,7 +260,8 @@ class ServingSolver:
         return m, hw, prec, kv_prec, tp, cprec, eff_peak
 
     def solve(self, model, hardware, seq_len, batch_size=1, precision="fp16", tensor_parallel=1,
-              kv_precision=None, strict=False) -> ServingResult:
+              kv_precision=None, strict=False, *, prefix_hit_rate=0.0, draft_model=None, speculative_tokens=4,
+              acceptance_rate=0.7) -> ServingResult:
         """Serve ``batch_size`` requests of ``seq_len`` tokens of context.
 
         Parameters
@@ -238,16 +280,36 @@ class ServingSolver:
             KV-cache precision (default: same as ``precision``; use ``"fp16"`` for weight-only quantisation).
         strict : bool
             Raise :class:`~mlsyslab.errors.OOMError` instead of returning ``feasible=False``.
+        prefix_hit_rate : float in [0, 1)
+            Fraction of the prompt whose KV is already cached (a shared system prompt):
+            prefill computes only the other ``seq_len - round(rate x seq_len)`` tokens.
+        draft_model : str or spec, optional
+            Speculative decoding with this (smaller) draft model: each round drafts
+            ``speculative_tokens`` = k tokens, the target verifies k + 1 per sequence in one
+            step, and ``acceptance_rate`` = alpha gives (1 - alpha^(k+1)) / (1 - alpha) tokens
+            per round; ``itl`` is then the time per output token. The draft runs replicated
+            on each GPU (t = 1); its weights, KV-cache and prefill are added.
         """
         m, hw, prec, kv_prec, tp, cprec, eff_peak = self._prepare(model, hardware, precision, tensor_parallel, kv_precision)
         S = inputs.positive_int(seq_len, "seq_len", "token", maximum=MAX_SEQ_LEN)
         B = inputs.positive_int(batch_size, "batch_size", maximum=MAX_BATCH)
+        hit = inputs.fraction(prefix_hit_rate, "prefix_hit_rate")
+        if hit >= 1.0:
+            raise ValidationError(f"prefix_hit_rate={prefix_hit_rate!r} is not allowed; at least the last prompt "
+                                  "token is computed, so the rate must be < 1.", field="prefix_hit_rate",
+                                  value=prefix_hit_rate, allowed="a fraction in [0, 1)")
+        cached = min(int(round(hit * S)), S - 1)
+        spec = None if draft_model is None else speculation(m, draft_model, speculative_tokens, acceptance_rate)
         terms = serving_terms(m, hw, float(S), float(B), BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec],
-                              eff_peak, tp, self.calibration)
+                              eff_peak, tp, self.calibration, cached=float(cached))
         terms = {k: float(v) for k, v in terms.items()}
+        if spec is not None:
+            terms = _with_speculation(terms, m, hw, spec, S, B, cached, BYTES_PER_VALUE[prec],
+                                      BYTES_PER_VALUE[kv_prec], eff_peak, tp, self.calibration)
         result = ServingResult(terms, model=m, hardware=hw, seq_len=S, batch_size=B, precision=prec,
                                kv_precision=kv_prec, compute_precision=cprec, tensor_parallel=tp,
-                               efficiency=self.efficiency)
+                               efficiency=self.efficiency, prefix_hit_rate=hit,
+                               draft_model=None if spec is None else spec[0])
         if strict and not result.feasible:
             raise OOMError("Out of memory: " + result.explain_oom(), required_bytes=result.total_bytes,
                            capacity_bytes=result.capacity_bytes)

@@ -57,12 +57,15 @@ def allreduce_time(message_bytes, tp, link_Bps, eta_net, latency_s):
     return 2.0 * (tp - 1) / tp * message_bytes / per_direction + latency_s
 
 
-def serving_terms(model, hw, S, B, b_w, b_kv, eff_peak, tp, cal):
+def serving_terms(model, hw, S, B, b_w, b_kv, eff_peak, tp, cal, cached=0):
     """Every intermediate figure of the serving model; S and B may be arrays (they broadcast).
 
     ``eff_peak`` is the device's dense FLOP/s at the compute precision (chosen by the
     fallback rule) times the calibrated compute efficiency; ``cal`` is a
-    :class:`~mlsyslab.calibration.Calibration`.
+    :class:`~mlsyslab.calibration.Calibration`. ``cached`` prompt tokens (prefix caching)
+    are already in the KV-cache: prefill computes only the ``S_n = S - cached`` others, each
+    attending to everything before it (``F_pre = (2 P_a S_n B + 2 L a B S_n (2 cached + S_n)) / t``,
+    the KV read is the whole ``S``).
     Returns a dict of floats/arrays in base units (bytes, seconds, FLOP).
     """
     L, a = model.layers, model.attention_dim
@@ -78,11 +81,16 @@ def serving_terms(model, hw, S, B, b_w, b_kv, eff_peak, tp, cal):
     link = hw.interconnect_Bps if hw.interconnect_Bps > 0 else hw.host_Bps
 
     # prefill
-    flops_pre = (2.0 * model.n_active_parameters * S * B + 2.0 * L * S * S * a * B) / tp
-    bytes_pre = touched_weight_params(model, S * B) * b_w / tp + kv
+    if cached:
+        Sn = S - cached
+        flops_pre = (2.0 * model.n_active_parameters * Sn * B + 2.0 * L * Sn * (2.0 * cached + Sn) * a * B) / tp
+    else:
+        Sn = S
+        flops_pre = (2.0 * model.n_active_parameters * S * B + 2.0 * L * S * S * a * B) / tp
+    bytes_pre = touched_weight_params(model, Sn * B) * b_w / tp + kv
     t_pre_compute = flops_pre / eff_peak
     t_pre_memory = bytes_pre / eff_bw
-    t_pre_comm = 2.0 * L * allreduce_time(B * S * model.hidden_dim * ACT_BYTES, tp, link, cal.eta_network, latency)
+    t_pre_comm = 2.0 * L * allreduce_time(B * Sn * model.hidden_dim * ACT_BYTES, tp, link, cal.eta_network, latency)
     ttft = np.maximum(t_pre_compute, t_pre_memory) + t_pre_comm + L * cal.layer_overhead_prefill_s
 
     # one decode step

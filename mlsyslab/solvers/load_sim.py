@@ -1,0 +1,384 @@
+"""Discrete-event simulation of a continuous-batching LLM server (Orca / vLLM style).
+
+:func:`simulate` works on plain numbers; :class:`mlsyslab.solvers.load.LoadSolver` checks the
+inputs and wraps the result. The scheduler, per iteration (one forward pass):
+
+* **Admission** (FCFS): the head of the queue is admitted when a seat is free
+  (``max_seqs``) and the free KV blocks, less a watermark, hold its prompt
+  (``ceil(tokens / block_size)`` blocks, minus the full blocks of a cached shared prefix).
+* **Without chunked prefill** (vLLM v0 default): a step with admissions is a prefill-only step
+  of every admitted prompt (up to ``max_tokens`` new tokens); decoding sequences wait.
+  Otherwise every running sequence decodes one token.
+* **With chunked prefill** (Sarathi-Serve, vLLM v1): every step decodes one token for each
+  running sequence and fills the rest of the ``max_tokens`` budget with prompt chunks.
+* **Paged KV**: a sequence takes a new block each time its context crosses a multiple of
+  ``block_size``. When a step needs more blocks than are free, the most recently admitted
+  sequence is **preempted by recompute**: its blocks are freed and it goes back to the head
+  of the queue, to be prefilled again over prompt + generated tokens.
+
+Speed: between two events (an arrival that can be admitted, a completion, running out of
+blocks) the batch is fixed, so a run of decode steps is advanced at once. Step times are
+piecewise linear in the step index (the context grows by one token per sequence per step), so
+the run's duration and the step at which an arrival lands are closed forms
+(:mod:`mlsyslab.solvers.load_physics`), and the blocks it needs come from counting sequences
+by ``(admission step - context) mod block_size``. The cost is a few events per request,
+not one per token.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+
+from .load_physics import DecodeCost, piece_sum, steps_to_reach
+
+
+def _weighted_quantiles(values, weights, qs):
+    v = np.asarray(values, float)
+    w = np.asarray(weights, float)
+    if v.size == 0:
+        return [float("nan")] * len(qs)
+    order = np.argsort(v)
+    v, cw = v[order], np.cumsum(w[order])
+    return [float(v[min(np.searchsorted(cw, q * cw[-1]), v.size - 1)]) for q in qs]
+
+
+def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, total_blocks, block_size,
+             max_seqs, max_tokens, chunked=False, watermark=0):
+    """Serve requests ``i`` with ``inp[i]`` prompt tokens (``cached[i]`` of them in the prefix
+    cache) and ``out[i]`` output tokens; arrivals at the sorted times ``arrivals`` (open loop),
+    or ``concurrency`` clients that each send a new request when their previous one ends.
+
+    Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
+    ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
+    sequences, with weights); time series ``ts_t``, ``ts_queue``, ``ts_running``, ``ts_blocks``,
+    ``ts_tokens``; counters ``preemptions``, ``decode_steps``, ``decode_seq_steps``.
+    """
+    n = len(inp)
+    bs = block_size
+    inp = [int(x) for x in inp]
+    out = [int(x) for x in out]
+    cached = [int(x) for x in cached]
+    shared = [c // bs for c in cached]
+    if concurrency is None:
+        arr_q = deque(float(a) for a in arrivals)
+    else:
+        arr_q = deque([0.0] * min(int(concurrency), n))
+    issued = len(arr_q)
+    arrival = [math.nan] * n
+    first = [math.nan] * n
+    done_t = [math.nan] * n
+    last_tok = [0.0] * n
+    gen = [0] * n
+    next_id = 0
+
+    waiting = deque()
+    running = {}  # id -> (G_a, c_a, G_finish), in admission order
+    prefilling = {}  # chunked mode: id -> tokens of P already computed
+    heap = []
+    cnt = [0] * bs  # running sequences by (G_a - c_a) mod bs: who needs a block at which step
+    G = 0  # decode steps taken by every running sequence so far
+    s_off = 0  # sum of (c_a - G_a) over running: total context = s_off + B x G
+    used = 0
+    preemptions = 0
+    dec_steps = 0
+    dec_seq_steps = 0
+    tokens_out = 0
+    n_done = 0
+    t = 0.0
+    itl_v, itl_w = [], []
+    stalls = []  # prefill steps since the last decode step: (duration, sequences stalled)
+    ts_t, ts_q, ts_r, ts_b, ts_k = [], [], [], [], []
+    dcache = {}
+    draft = spec.draft if spec is not None else None
+
+    def dcost(B):
+        d = dcache.get(B)
+        if d is None:
+            d = dcache[B] = DecodeCost(cost, B, spec)
+        return d
+
+    def blocks_for(i, c):
+        return -(-c // bs) - shared[i]
+
+    def finish(i, c):
+        nonlocal used, n_done, issued
+        used -= blocks_for(i, c)
+        done_t[i] = t
+        n_done += 1
+        if concurrency is not None and issued < n:
+            arr_q.append(t)
+            issued += 1
+
+    def start_decoding(i, P):
+        """Prefill of P tokens for i just ended at t: it emitted a token."""
+        nonlocal s_off, tokens_out
+        gen[i] += 1
+        tokens_out += 1
+        if first[i] != first[i]:  # nan: the first token
+            first[i] = t
+        else:  # back from a preemption: the gap is one inter-token interval
+            itl_v.append(t - last_tok[i])
+            itl_w.append(1.0)
+        last_tok[i] = t
+        if gen[i] >= out[i]:
+            finish(i, P)
+            return
+        gf = G + out[i] - gen[i]
+        running[i] = (G, P, gf)
+        cnt[(G - P) % bs] += 1
+        s_off += P - G
+        heapq.heappush(heap, (gf, i))
+
+    def preempt():
+        nonlocal used, s_off, preemptions
+        i, (ga, ca, _) = running.popitem()
+        c = ca + G - ga
+        used -= blocks_for(i, c)
+        cnt[(ga - ca) % bs] -= 1
+        s_off -= ca - ga
+        gen[i] = c - inp[i] + 1
+        last_tok[i] = t
+        waiting.appendleft(i)
+        preemptions += 1
+
+    def pop_finished():
+        nonlocal s_off
+        while heap and heap[0][0] <= G:
+            gf, i = heapq.heappop(heap)
+            rec = running.get(i)
+            if rec is None or rec[2] != gf:
+                continue  # stale entry of a preempted sequence
+            ga, ca, _ = rec
+            del running[i]
+            cnt[(ga - ca) % bs] -= 1
+            s_off -= ca - ga
+            finish(i, ca + G - ga)
+
+    def admissible(free, tokens, seats, first_one):
+        """Pop and return the next admissible request id (or None), checking seats, blocks and budget."""
+        if not waiting or seats <= 0:
+            return None
+        i = waiting[0]
+        P = inp[i] + gen[i]
+        need = blocks_for(i, P)
+        if free - need < watermark:
+            return None
+        if not first_one and tokens + (P - cached[i]) > max_tokens:
+            return None
+        waiting.popleft()
+        return i
+
+    def blocks_needed(B, m):
+        full, rem = divmod(m, bs)
+        return full * B + sum(cnt[(G + j) % bs] for j in range(rem))
+
+    def max_steps(B, free):
+        """Most decode steps the free blocks allow."""
+        if B == 0:
+            return 1 << 60
+        q, rem = divmod(free, B)
+        m = q * bs
+        for j in range(bs):
+            need = cnt[(G + j) % bs]
+            if need > rem:
+                return m + j
+            rem -= need
+        return m + bs  # pragma: no cover (cnt sums to B > rem)
+
+    def record_decode(pieces, m, B, skip_first):
+        """ITL samples of decode steps 0..m-1 described by ``pieces`` (step 0 left out when
+        ``skip_first``: :func:`flush_stalls` recorded it); returns their total time."""
+        total = 0.0
+        for ks, ke, t0, slope in pieces:
+            if ks >= m:
+                break
+            k = min(ke, m) - ks
+            total += piece_sum(k, t0, slope)
+            if skip_first and ks == 0:
+                t0, k = t0 + slope, k - 1
+            if k == 1:
+                itl_v.append(t0)
+                itl_w.append(B)
+            elif k > 1:
+                itl_v.append(t0 + slope * (k - 1) * 0.25)
+                itl_v.append(t0 + slope * (k - 1) * 0.75)
+                itl_w.append(B * k / 2.0)
+                itl_w.append(B * k / 2.0)
+        return total
+
+    def flush_stalls(first_step, B):
+        """The first decode step after prefill-only steps: a sequence that was decoding before
+        prefill j waited through prefills j, j+1, ... as well (its interval is longer)."""
+        acc = sum(d for d, _ in stalls)
+        prev = 0
+        for d, b in stalls:
+            itl_v.append(first_step + acc)
+            itl_w.append(float(b - prev))
+            acc -= d
+            prev = b
+        itl_v.append(first_step)
+        itl_w.append(float(B - prev))
+        stalls.clear()
+
+    while n_done < n:
+        while arr_q and arr_q[0] <= t:
+            a = arr_q.popleft()
+            i = next_id
+            next_id += 1
+            arrival[i] = a
+            waiting.append(i)
+        ts_t.append(t)
+        ts_q.append(len(waiting))
+        ts_r.append(len(running) + len(prefilling))
+        ts_b.append(used)
+        ts_k.append(tokens_out)
+        B = len(running)
+
+        # ---- chunked prefill: mixed steps while prompts are being processed
+        if chunked:
+            free = total_blocks - used
+            need_dec = cnt[G % bs] if B else 0
+            if need_dec > free:
+                preempt()
+                continue
+            budget = max_tokens - B
+            chunks = []
+            for i, dn in prefilling.items():
+                if budget <= 0:
+                    break
+                P = inp[i] + gen[i]
+                o = cached[i] + dn
+                c = min(P - o, budget)
+                chunks.append((i, o, c, P))
+                budget -= c
+            seats = max_seqs - B - len(prefilling)
+            while budget > 0:
+                i = admissible(free - need_dec, 0, seats, True)
+                if i is None:
+                    break
+                P = inp[i] + gen[i]
+                used += blocks_for(i, P)
+                free -= blocks_for(i, P)
+                seats -= 1
+                prefilling[i] = 0
+                o = cached[i]
+                c = min(P - o, budget)
+                chunks.append((i, o, c, P))
+                budget -= c
+            if chunks:
+                C = s_off + B * G
+                n_new = sum(c for _, _, c, _ in chunks)
+                attn = 2.0 * C + sum(c * (2.0 * o + c) for _, o, c, _ in chunks)
+                kvt = C + sum(o + c for _, o, c, _ in chunks)
+                d = cost.step(B + n_new, attn, kvt, B, True)
+                t += d
+                if B:
+                    used += need_dec
+                    G += 1
+                    dec_steps += 1
+                    dec_seq_steps += B
+                    tokens_out += B
+                    itl_v.append(d)
+                    itl_w.append(B)
+                    pop_finished()
+                for i, o, c, P in chunks:
+                    if o + c >= P:
+                        del prefilling[i]
+                        start_decoding(i, P)
+                    else:
+                        prefilling[i] = o + c - cached[i]
+                continue
+        else:
+            # ---- prefill-only step of every admissible prompt
+            free = total_blocks - used
+            seats = max_seqs - B
+            adm, tokens = [], 0
+            while True:
+                i = admissible(free, tokens, seats, not adm)
+                if i is None:
+                    break
+                P = inp[i] + gen[i]
+                need = blocks_for(i, P)
+                free -= need
+                used += need
+                seats -= 1
+                tokens += P - cached[i]
+                adm.append((i, P))
+            if adm:
+                new = [P - cached[i] for i, P in adm]
+                n_new = sum(new)
+                attn = sum(c * (2.0 * cached[i] + c) for (i, _), c in zip(adm, new))
+                kvt = sum(P for _, P in adm)
+                d = cost.step(n_new, attn, kvt, 0, True)
+                if draft is not None:
+                    d += draft.step(n_new, attn, kvt, 0, True)
+                t += d
+                if B:
+                    stalls.append((d, B))
+                for i, P in adm:
+                    start_decoding(i, P)
+                continue
+
+        # ---- a run of decode steps with a fixed batch
+        if B == 0:
+            if prefilling:
+                raise RuntimeError("scheduler stalled with prompts in progress")  # pragma: no cover
+            if not arr_q:
+                if waiting:
+                    raise RuntimeError("a waiting request can never be admitted")  # pragma: no cover
+                break
+            t = max(t, arr_q[0])
+            continue
+        while heap and (heap[0][1] not in running or running[heap[0][1]][2] != heap[0][0]):
+            heapq.heappop(heap)
+        n_fin = heap[0][0] - G
+        m_blk = max_steps(B, total_blocks - used)
+        if m_blk == 0:
+            preempt()
+            continue
+        m = min(n_fin, m_blk)
+        dc = dcost(B)
+        C0 = s_off + B * G
+        pieces = dc.pieces(C0, B, m)
+        if arr_q and not waiting:
+            T = arr_q[0] - t
+            acc, mm = 0.0, 0
+            for ks, ke, t0, slope in pieces:
+                k = ke - ks
+                s = piece_sum(k, t0, slope)
+                if acc + s >= T:
+                    mm = ks + steps_to_reach(k, t0, slope, T - acc)
+                    break
+                acc += s
+                mm = ke
+            m = max(1, min(m, mm))
+        skip = bool(stalls)
+        if skip:
+            flush_stalls(pieces[0][2], B)
+        used += blocks_needed(B, m)
+        t += record_decode(pieces, m, B, skip)
+        G += m
+        dec_steps += m
+        dec_seq_steps += B * m
+        tokens_out += B * m
+        pop_finished()
+
+    ts_t.append(t)
+    ts_q.append(len(waiting))
+    ts_r.append(len(running) + len(prefilling))
+    ts_b.append(used)
+    ts_k.append(tokens_out)
+    return {
+        "arrival": np.asarray(arrival), "first": np.asarray(first), "done": np.asarray(done_t),
+        "itl_values": np.asarray(itl_v), "itl_weights": np.asarray(itl_w, float),
+        "ts_t": np.asarray(ts_t), "ts_queue": np.asarray(ts_q), "ts_running": np.asarray(ts_r),
+        "ts_blocks": np.asarray(ts_b), "ts_tokens": np.asarray(ts_k), "preemptions": preemptions,
+        "decode_steps": dec_steps, "decode_seq_steps": dec_seq_steps, "total_blocks": total_blocks,
+    }
+
+
+__all__ = ["simulate"]
