@@ -6,6 +6,7 @@ Usage::
     mlsyslab grade autograde SUBMISSIONS_DIR    # SUBMISSIONS_DIR/<student>/<lab>.ipynb
         [--out grading-output]                  # grades.csv (per item), gradebook.csv (nbgrader export),
                                                 # feedback/<student>/<lab>.html
+    mlsyslab grade export [--to canvas.csv]     # Canvas gradebook CSV: a row per student, a column per lab
     --course DIR                                # the nbgrader course (default ./autograder, or the checkout's)
 """
 
@@ -26,6 +27,11 @@ def register(subparsers) -> None:
     a.add_argument("--out", default="grading-output", help="where grades.csv and feedback/ go (default: %(default)s)")
     a.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
     a.set_defaults(func=_autograde)
+    e = sub.add_parser("export", help="grades for an LMS gradebook import: Canvas CSV, one row per student, "
+                                      "one column per lab (nbgrader's totals)")
+    e.add_argument("--to", default="canvas.csv", help="CSV file to write (default: %(default)s)")
+    e.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
+    e.set_defaults(func=_export)
 
 
 def _release(args) -> int:
@@ -44,4 +50,14 @@ def _autograde(args) -> int:
     csv_path = course.autograde(args.submissions, args.out, course=course.find_course(args.course))
     print(f"per-item scores: {csv_path}; nbgrader totals: {csv_path.parent / 'gradebook.csv'}; "
           f"feedback: {csv_path.parent / 'feedback'}")
+    return 0
+
+
+def _export(args) -> int:
+    from ..grading import course
+
+    dest = pathlib.Path(args.to).resolve()  # nbgrader runs in the course folder
+    course.nbgrader("export", "--exporter=mlsyslab.grading.export.CanvasExportPlugin", "--to", str(dest),
+                    course=course.find_course(args.course))
+    print(f"Canvas gradebook CSV (one row per student, one column per lab): {dest}")
     return 0
