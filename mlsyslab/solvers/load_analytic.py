@@ -1,0 +1,280 @@
+"""Fast path of the load solver: a fluid + queueing approximation, vectorised over arrival rates.
+
+Fixed prompt ``I`` (``c`` of it cached) and output ``O`` tokens, Poisson arrivals at rate
+``lam``. Symbols: ``T_pre`` one prompt's prefill, ``t(B)`` a decode step of ``B`` sequences
+at the mean context ``I + O/2`` (:mod:`mlsyslab.solvers.load_physics`).
+
+**Batch (fluid balance).** ``B`` is the time-average number of decoding sequences;
+``mean_batch`` reports the sequences per decode step, ``B / (1 - exp(-B))`` (Poisson ``N | N >= 1``). Without chunked prefill the server spends ``lam x T_pre`` of each
+second on prefill-only steps and the rest on decode steps of ``B`` tokens, which must carry
+``lam (O - 1)`` tokens/s::
+
+    B / t(B) = lam (O - 1) / (1 - lam T_pre)          (solved for B by bisection)
+
+With chunked prefill each step also carries ``p = B (I - c) / (O - 1)`` prompt tokens and
+``B / t_mix(B) = lam (O - 1)``.
+
+**Capacity.** The batch is capped by ``B_max = min(max_num_seqs, KV blocks / blocks per
+sequence at the mean context)``; the largest sustainable rate follows from the balance at
+``B_max`` (without chunked prefill)::
+
+    lam_max = X / (O - 1 + X T_pre),   X = B_max / t(B_max)
+
+**Queueing.** Requests wait for a seat like an M/D/c queue with ``c = B_max`` servers of
+utilisation ``rho = lam / lam_max``: probability of waiting (Halfin-Whitt / Sakasegawa
+approximation) ``P_w = rho^(sqrt(2 (c + 1)) - 1)``, and a wait given waiting that is
+exponential with mean ``(1 + C_s^2)/2 x S / (c (1 - rho))`` (``S = B / lam`` the time in
+service, ``C_s = 0`` for fixed lengths: Allen-Cunneen). TTFT adds the prefill (with the
+prompts that arrive during a step batched with it) and the residual of the step under way.
+ITL is ``t(B)``; an interval that follows a prefill-only step (probability
+``1 - exp(-lam t(B))`` per interval) also pays that prefill: that sets the ITL tail.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .serving_physics import touched_weight_params
+
+
+def _weight_time(cost, n):
+    if cost.model is None or not cost.model.is_moe:
+        return cost.w_m + 0.0 * n
+    return touched_weight_params(cost.model, n) * cost.b_w / cost.tp / cost.bw_eff
+
+
+def step_time(cost, n_tokens, attn, kv_tokens, n_decode, prefill):
+    """:meth:`StepCost.step` on numpy arrays."""
+    n_tokens = np.asarray(n_tokens, float)
+    comm = np.where(n_tokens > 0, cost.comm_per_token * n_tokens + cost.comm_fixed, 0.0)
+    return (np.maximum(n_tokens * cost.tok_c + attn * cost.attn_c, _weight_time(cost, n_tokens) + kv_tokens * cost.kv_m)
+            + comm + np.where(prefill, cost.ov_pre, cost.ov_dec) + n_decode * cost.tok_ov)
+
+
+def decode_time(cost, spec, B, ctx):
+    """Time per decode step (speculation: per output token) of ``B`` sequences at context ``ctx`` each."""
+    B = np.asarray(B, float)
+    C = B * ctx
+    if spec is None:
+        return step_time(cost, B, 2.0 * C, C, B, False)
+    k = spec.k
+    verify = step_time(cost, B * (k + 1.0), 2.0 * C * (k + 1.0), C, B, False)
+    draft = step_time(spec.draft, B, 2.0 * C, C, B, False)
+    return (k * draft + verify) / spec.tokens_per_round
+
+
+def prefill_time(cost, spec, K, new, cached):
+    """``K`` prompts of ``new`` tokens after ``cached`` ones, in one prefill-only step."""
+    K = np.asarray(K, float)
+    t = step_time(cost, K * new, K * new * (2.0 * cached + new), K * (cached + new), 0.0, True)
+    if spec is not None:
+        t = t + step_time(spec.draft, K * new, K * new * (2.0 * cached + new), K * (cached + new), 0.0, True)
+    return t
+
+
+def decode_lines(cost, spec, ctx):
+    """Decode time per token-step of B sequences at context ``ctx`` as ``max_i(A_i + S_i B)``:
+    the list of lines ``(A_i, S_i)``; None for an MoE model (its weight traffic is not linear in B)."""
+    def lines(c, tau):
+        if c.model is not None and c.model.is_moe:
+            return None
+        a0 = c.comm_fixed + c.ov_dec
+        s0 = tau * c.comm_per_token + c.tok_ov
+        return [(a0, tau * (c.tok_c + 2.0 * ctx * c.attn_c) + s0), (c.w_m + a0, ctx * c.kv_m + s0)]
+
+    if spec is None:
+        return lines(cost, 1.0)
+    verify, draft = lines(cost, spec.k + 1.0), lines(spec.draft, 1.0)
+    if verify is None or draft is None:
+        return None
+    E, k = spec.tokens_per_round, spec.k
+    return [((k * ad + av) / E, (k * sd + sv) / E) for ad, sd in draft for av, sv in verify]
+
+
+def _solve_batch(lines, t_dec, target, b_hi):
+    """B with B / t(B) = target (t increasing, B / t(B) increasing); inf when out of reach.
+
+    With t(B) = max_i(A_i + S_i B) the answer is max_i target A_i / (1 - target S_i): at the
+    solution B = target t(B) >= target (A_i + S_i B) for every line, with equality on the active one.
+    """
+    if lines is not None:
+        B = np.zeros_like(target)
+        for A, S in lines:
+            den = 1.0 - target * S
+            B = np.maximum(B, np.where(den > 0, target * A / np.where(den > 0, den, 1.0), np.inf))
+        return B
+    lo = np.zeros_like(target)  # MoE: bisection
+    hi = np.full_like(target, float(b_hi))
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        below = mid / t_dec(mid) <= target
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _residual_q(q, u_a, t_a, u_b, t_b):
+    """q-quantile of the wait R for the step under way: P(R > r) = u_a (1 - r/t_a)+ + u_b (1 - r/t_b)+."""
+    tail = 1.0 - q
+    swap = t_a > t_b
+    u1, t1 = np.where(swap, u_b, u_a), np.where(swap, t_b, t_a)  # the shorter step
+    u2, t2 = np.where(swap, u_a, u_b), np.where(swap, t_a, t_b)
+    r1 = (u1 + u2 - tail) / np.maximum(u1 / t1 + u2 / t2, 1e-300)
+    r2 = t2 * (1.0 - tail / np.maximum(u2, 1e-300))
+    r = np.where(r1 <= t1, r1, r2)
+    return np.where(u1 + u2 <= tail, 0.0, np.clip(r, 0.0, t2))
+
+
+def _erf(x):
+    """Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), on arrays."""
+    sign = np.sign(x)
+    x = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * np.exp(-x * x)
+    return sign * y
+
+
+def _erlang_c(c, a):
+    """Probability of waiting in an M/M/c queue with offered load a (Halfin-Whitt approximation)."""
+    beta = (c - a) / np.sqrt(np.maximum(a, 1e-12))
+    phi = np.exp(-0.5 * beta ** 2) / math.sqrt(2.0 * math.pi)
+    Phi = 0.5 * (1.0 + _erf(beta / math.sqrt(2.0)))
+    return np.where(a >= c, 1.0, 1.0 / (1.0 + beta * Phi / np.maximum(phi, 1e-300)))
+
+
+def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, max_tokens, chunked,
+          sla_ttft=None, sla_itl=None):
+    """Steady-state figures for each arrival rate in ``lam`` (see module doc).
+
+    Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
+    ``goodput``, ``ttft_p50``, ``ttft_p99``, ``itl_p50``, ``itl_p99``, ``tpot``, ``e2e_p50``,
+    ``e2e_p99``, ``mean_batch``, ``kv_utilization``, ``utilization`` (lam / capacity) and the
+    scalars ``capacity`` (req/s) and ``max_batch``.
+    """
+    lam = np.atleast_1d(np.asarray(lam, float))
+    bs = block_size
+    new = I - cached
+    ctx = I + O / 2.0
+    blocks_per_seq = ctx / bs + 0.5
+    b_kv = (total_blocks - int(0.01 * total_blocks)) / blocks_per_seq
+    b_max = max(1.0, min(float(max_seqs), b_kv))
+    dec = max(O - 1.0, 0.0)
+
+    lines = decode_lines(cost, spec, ctx)
+
+    def t_dec(B):
+        if lines is None:
+            return decode_time(cost, spec, np.maximum(B, 1.0), ctx)
+        Bq = np.maximum(B, 1.0)
+        return np.max([A + S * Bq for A, S in lines], axis=0)
+
+    def t_prefill(K, B):
+        """Extra time a step spends on K prompts: a prefill-only step, or (chunked) the growth of a decode step."""
+        if not chunked:
+            return prefill_time(cost, spec, K, new, cached)
+        Bq = np.maximum(B, 1.0)
+        C = Bq * ctx
+        mixed = step_time(cost, Bq + K * new, 2.0 * C + K * new * (2.0 * cached + new), C + K * I, Bq, True)
+        return np.maximum(mixed - t_dec(Bq), 0.0) + 0.0 * K
+
+    def balance(x, K, B_prev):
+        """Fraction of time left for decode steps, and the target B / t(B)."""
+        f_pre = x * t_prefill(K, B_prev) / K
+        return f_pre, x * dec / np.maximum(1.0 - f_pre, 1e-12)
+
+    # capacity: the balance at b_max, with prompts per prefill K = 1 + x t(b_max) (fixed point in x)
+    td_max = float(t_dec(b_max))
+    x_cap = np.array([b_max / td_max / max(dec, 1.0)])
+    for _ in range(12):
+        K = 1.0 + x_cap * td_max
+        tp = t_prefill(K, np.array([b_max]))
+        x_cap = (b_max / td_max) / (dec + (b_max / td_max) * tp / K) if dec > 0 else K / tp
+    cap = float(x_cap[0])
+    x = np.minimum(lam, cap)
+
+    # batch, by fixed point on the prompts batched per prefill
+    K = np.ones_like(x)
+    B = np.ones_like(x)
+    for _ in range(4):
+        f_pre, target = balance(x, K, B)
+        B = np.minimum(_solve_batch(lines, t_dec, target, b_max), b_max) if dec > 0 else np.zeros_like(x)
+        td = t_dec(B)
+        K = 1.0 + x * td
+    f_pre, _ = balance(x, K, B)
+    tp_K = t_prefill(K, B)
+    interval = np.where(dec > 0, td / np.maximum(1.0 - f_pre, 1e-12), 0.0)  # mean time between two tokens
+
+    # ---- the step under way when a request arrives
+    u_p = np.minimum(f_pre, 1.0)
+    u_d = np.minimum(1.0 - u_p, x * dec * td / np.maximum(B, 1.0))
+    if chunked:  # prompts ride in (longer) mixed steps
+        t_b, u_b = td + tp_K, u_p
+    else:
+        t_b, u_b = tp_K, u_p
+    r50 = _residual_q(0.5, u_d, td, u_b, t_b)
+    r99 = _residual_q(0.99, u_d, td, u_b, t_b)
+
+    def own_prefill(r):
+        k = 1.0 + x * r
+        return (td + t_prefill(k, B)) if chunked else t_prefill(k, B)
+
+    # ---- waiting for a seat: M/M/c with c = b_max seats and offered load a = B
+    p_wait = _erlang_c(b_max, B)
+    service = np.where(x > 0, B / np.maximum(x, 1e-300), 0.0)
+    mean_wait_if = service / np.maximum(b_max - B, 1e-9)
+
+    def wait_q(q):
+        w = np.where(p_wait > 1.0 - q, mean_wait_if * np.log(np.maximum(p_wait, 1e-300) / (1.0 - q)), 0.0)
+        return np.where(lam >= cap, np.inf, w)
+
+    ttft50 = r50 + own_prefill(r50) + wait_q(0.5)
+    ttft99 = r99 + own_prefill(r99) + wait_q(0.99)
+
+    # ---- inter-token intervals: a decode step, or one that follows (or holds) prompts
+    p_stall = 1.0 - np.exp(-x * interval)
+    stall = tp_K
+    k99 = np.minimum(1.0 + _poisson_q(x * td, 0.99), max(1.0, (max_tokens - 1.0) / max(new, 1)))
+    stall99 = t_prefill(k99, B) * (1.0 + u_p)  # another prefill often follows while prompts keep coming
+    itl50 = np.where(p_stall > 0.5, td + stall, td)
+    itl99 = np.where(p_stall > 0.01, td + stall99, td)
+    e2e_mid = dec * interval
+    out = {
+        "throughput": x * O, "request_throughput": x, "ttft_p50": ttft50, "ttft_p99": ttft99,
+        "itl_p50": itl50, "itl_p99": itl99, "tpot": interval, "e2e_p50": ttft50 + e2e_mid,
+        "e2e_p99": ttft99 + e2e_mid, "utilization": lam / cap,
+        "mean_batch": np.where(B > 1e-9, B / -np.expm1(-np.maximum(B, 1e-9)), 1.0),  # per decode step (Poisson N | N >= 1)
+        "kv_utilization": np.minimum(1.0, (B * blocks_per_seq + (cached // bs)) / (total_blocks + cached // bs)),
+        "capacity": cap, "max_batch": b_max,
+    }
+    ok = np.ones_like(x)
+    if sla_ttft is not None:  # P(TTFT <= limit): the seat wait is 0 w.p. 1 - p_wait, else exponential
+        base = r50 + own_prefill(r50)
+        slack = sla_ttft - base
+        p_ok = np.where(slack < 0, 0.0, 1.0 - p_wait * np.exp(-np.maximum(slack, 0) / np.maximum(mean_wait_if, 1e-300)))
+        ok = ok * np.where(lam >= cap, 0.0, p_ok)
+    if sla_itl is not None:
+        ok = ok * (interval <= sla_itl)
+    out["goodput"] = x * ok
+    return out
+
+
+def _poisson_q(mu, q, kmax=64):
+    """q-quantile of (N | N >= 1) - 1 for N ~ Poisson(mu): extra prompts batched with a prefill."""
+    mu = np.maximum(np.asarray(mu, float), 1e-12)
+    p0 = np.exp(-mu)
+    term = p0.copy()
+    cdf = np.zeros_like(mu)
+    k_q = np.full_like(mu, float(kmax))
+    found = np.zeros(mu.shape, bool)
+    for k in range(1, kmax + 1):
+        term = term * mu / k
+        cdf = cdf + term
+        hit = ~found & (cdf / np.maximum(1.0 - p0, 1e-300) >= q)
+        k_q = np.where(hit, k, k_q)
+        found |= hit
+    return k_q - 1.0
+
+
+__all__ = ["fluid", "step_time", "decode_time", "prefill_time"]
