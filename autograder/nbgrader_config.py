@@ -36,3 +36,13 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.Execute.timeout = 60
 c.Execute.execute_retries = 0
+
+# Per-student variants (docs/instructors.md, "Variants"): each student gets the lab's parameters
+# drawn from its pool by student id; variants=False gives everyone the default variant; a new
+# seed gives a new draw. Exported as MLSYSLAB_VARIANTS / MLSYSLAB_COURSE_SEED to this process and
+# the kernels it starts, and baked into each released notebook's open_lab() call.
+from mlsyslab.labs.release import BakeCourseSettings  # noqa: E402
+from mlsyslab.labs.variants import configure_course  # noqa: E402
+
+configure_course(variants=True, seed="")
+c.GenerateAssignment.preprocessors.append(BakeCourseSettings)

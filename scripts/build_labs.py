@@ -34,6 +34,7 @@ def notebook(lab: str):
         if grade_id.startswith("predict_"):  # prediction keys are unique across labs: "lab2:cp_oom"
             name = grade_id[len("predict_"):]
             source = source.replace(f"key={name!r}", f"key={lab + ':' + name!r}")
+        source = source.replace("open_lab(__LAB__", f"open_lab({lab!r}".replace("'", '"'))
         nb.cells.append(make(source, metadata=cell["metadata"]))
     for i, cell in enumerate(nb.cells):  # stable ids, so rebuilding does not churn the files
         cell["id"] = f"{lab.split('_')[0]}-{i:02d}"

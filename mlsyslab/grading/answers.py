@@ -37,15 +37,25 @@ def to_json_value(value):
     return repr(value)[:200]
 
 
+class Recorded(dict):
+    """The payload ``{"answers": {...}}``; as a cell's last value it displays nothing (the
+    capture's own one line, "Recorded for grading: a, b.", is the cell's only output)."""
+
+    def _ipython_display_(self):
+        return None
+
+
 def _emit(answers: dict) -> dict:
-    payload = {"answers": {k: to_json_value(v) for k, v in answers.items()}}
-    shown = ", ".join(f"{k} = {v!r}" for k, v in payload["answers"].items())
+    payload = Recorded(answers={k: to_json_value(v) for k, v in answers.items()})
+    missing = [k for k, v in payload["answers"].items() if v is None]
+    shown = f"Recorded for grading: {', '.join(payload['answers'])}."
+    if missing:
+        shown += f" Not answered yet: {', '.join(missing)}."
     try:
         from IPython.display import display
     except ImportError:  # plain Python: nothing to display
         return payload
-    display({ANSWERS_MIME: json.loads(json.dumps(payload)), "text/plain": f"Answers recorded for grading: {shown}"},
-            raw=True)
+    display({ANSWERS_MIME: json.loads(json.dumps(payload)), "text/plain": shown}, raw=True)
     return payload
 
 

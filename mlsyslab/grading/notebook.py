@@ -1,6 +1,7 @@
 """Small helpers the lab notebooks call in the student's kernel (display only, no grading).
 
-``commit(guess, checkpoint)`` locks a prediction before the reveal; ``reveal(checkpoint)`` shows
+``commit(guess, checkpoint)`` locks a prediction before the reveal (a prediction locked earlier,
+read back from the record file, stays: re-running the cell or restarting the kernel cannot undo it); ``reveal(checkpoint)`` shows
 the answer only once a prediction is locked; ``compare(label, yours, reference, unit)`` prints an
 estimate beside the solver's value. Neither judges anything:
 scores are computed by the grading process (:mod:`mlsyslab.grading.preprocessors`).
@@ -11,14 +12,12 @@ from __future__ import annotations
 
 def commit(guess, checkpoint) -> None:
     """Predict ``guess`` on a PredictionCheckpoint, lock it and show it (nothing while ``None``)."""
-    if guess is None:
-        print("No prediction yet: type it in the box, or replace None by your guess and re-run this cell.")
-        _show(checkpoint)
-        return
-    if not checkpoint.locked:
+    if guess is not None and not checkpoint.locked:
         checkpoint.predict(guess, checkpoint.unit or None)
         checkpoint.lock()
-    _show(checkpoint)
+    elif guess is not None and checkpoint.record.get("restored"):
+        print(f"Your prediction was locked earlier ({checkpoint.record.get('locked_at')}); it stays locked.")
+    _show(checkpoint)  # while open, its status line says how to predict; it updates in place on lock
 
 
 def reveal(checkpoint) -> bool:

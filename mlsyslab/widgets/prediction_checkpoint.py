@@ -26,6 +26,7 @@ import html
 import json
 import os
 import pathlib
+import re
 import uuid
 
 import ipywidgets as w
@@ -58,36 +59,82 @@ class LockedPredictionError(InputError):
     """Raised when a locked prediction is changed (from the UI or by setting the trait)."""
 
 
-def parse_quantity(value, unit=None, *, default_unit=None, field="prediction"):
-    """``120``, ``(120, "ms")``, ``"120 ms"``, ``"1,200 tokens/s"`` or a Quantity -> Quantity.
+def unit_words(unit) -> str:
+    """How a message names the unit a question is answered in: "milliseconds (ms)", "none, a plain number"."""
+    if unit in (None, "", "dimensionless"):
+        return "none, a plain number (a ratio may be written 2x)"
+    if unit in ("percent", "%"):
+        return "percent (30 % and 30 both mean 30 %)"
+    u = get_registry().Unit(unit)
+    return f"{u:P}s ({u:~P})" if f"{u:P}" != f"{u:~P}" else f"{u:~P}"
 
-    ``unit`` applies to a plain number (or a unit-less string); without it ``default_unit`` does.
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_SUFFIX = re.compile(rf"^(?P<num>{_NUMBER})(?P<suffix>[kKMGxX\u00d7])(?:\s+(?P<unit>\S.*))?$")
+_GROUPED = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?=$|[^\d,])")
+_SCALE = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+
+
+def _refuse(field, value, why, unit):
+    expected = unit_words(unit)
+    raise ValidationError(f"{field}={value!r} {why}. Unit of this question: {expected}.", field=field,
+                          value=value, allowed=f"a number in {expected}") from None
+
+
+def parse_quantity(value, unit=None, *, default_unit=None, field="prediction"):
+    """``120``, ``(120, "ms")``, ``"120 ms"``, ``"60k"``, ``"1.5e3"``, ``"2x"``, ``"30 %"``,
+    ``"1,200 tokens/s"`` or a Quantity -> Quantity.
+
+    ``unit`` applies to a plain number (or a string without a unit); without it ``default_unit``
+    does. ``k``/``M``/``G`` right after the number scale it (60k = 60,000); ``x`` marks a ratio
+    (dimensionless). Commas are only thousands separators (``1,200``); ``1,5`` is refused (a
+    decimal comma would otherwise read as 15). Every message names the unit expected.
     """
     ureg = get_registry()
+    target = unit or default_unit
     if is_quantity(value):
         return value
-    try:
-        if isinstance(value, str):
-            text = value.strip().replace(",", "")
-            if not text:
-                raise ValueError("empty")
-            q = ureg.Quantity(text)
-            if q.unitless:
-                q = ureg.Quantity(float(q.magnitude), unit or default_unit or "dimensionless")
-            elif unit is not None:
-                raise ValueError("two units")
-        elif isinstance(value, bool):
-            raise TypeError("bool")
-        else:
-            q = ureg.Quantity(float(value), unit or default_unit or "dimensionless")
-    except Exception:
-        raise ValidationError(f"{field}={value!r} is not a number with a unit; write it like '120 ms' or "
-                              "call predict(120, 'ms').", field=field, value=value,
-                              allowed="a number and a unit, e.g. '120 ms'") from None
+    if isinstance(value, str):
+        text = value.strip().replace("\u2009", " ")
+        if not text:
+            _refuse(field, value, "is empty, not a number", target)
+        grouped = _GROUPED.match(text)
+        if grouped:
+            text = grouped.group(0).replace(",", "") + text[grouped.end():]
+        elif "," in text:
+            _refuse(field, value, "has a comma that is not a thousands separator (a decimal comma? write 1.5 "
+                    "with a point, or 1500 without separators)", target)
+        m = _SUFFIX.match(text)
+        try:
+            if m:
+                number, suffix = float(m["num"]), m["suffix"]
+                if suffix in "xX\u00d7":
+                    if m["unit"] or (target not in (None, "", "dimensionless")):
+                        _refuse(field, value, "is a ratio (x)", target)
+                    q = ureg.Quantity(number, "dimensionless")
+                else:
+                    q = ureg.Quantity(number * _SCALE[suffix], m["unit"] or target or "dimensionless")
+            else:
+                q = ureg.Quantity(text)
+                if str(q.units) == "dimensionless":  # no unit written: the question's unit
+                    q = ureg.Quantity(float(q.magnitude), target or "dimensionless")
+                elif unit is not None:
+                    raise ValueError("two units")
+        except ValidationError:
+            raise
+        except Exception:
+            _refuse(field, value, "is not a number with a unit (write it like '12 ms', '60k', '1.5e3' or '2x')",
+                    target)
+    elif isinstance(value, bool):
+        _refuse(field, value, "is a bool, not a number", target)
+    else:
+        try:
+            q = ureg.Quantity(float(value), target or "dimensionless")
+        except Exception:
+            _refuse(field, value, f"is not a number (got {type(value).__name__})", target)
     mag = float(q.magnitude)
     if mag != mag or mag in (float("inf"), float("-inf")):
-        raise ValidationError(f"{field}={value!r} is not a finite number.", field=field, value=value,
-                              allowed="a finite number")
+        _refuse(field, value, "is not a finite number", target)
     return q
 
 
@@ -151,12 +198,13 @@ class PredictionCheckpoint(traitlets.HasTraits):
     error_pct = traitlets.Float(None, allow_none=True, read_only=True)
     record = traitlets.Dict(read_only=True)
     path = traitlets.Unicode()
+    allow_negative = traitlets.Bool(False, help="accept a negative prediction (the labs' questions are >= 0)")
 
     def __init__(self, question, answer, unit=None, explanation="", key=None, path=None, tolerance_pct=None,
                  **kwargs):
         check_kwargs(type(self), kwargs)
         if not isinstance(question, str) or not question.strip():
-            raise ValidationError(f"question={question!r} is not allowed; question must be the text shown to the "
+            raise InputError(f"question={question!r} is not allowed; question must be the text shown to the "
                                   "student (a non-empty str).", field="question", value=question, allowed="a non-empty str")
         self._answer = answer
         self._explanation = explanation
@@ -165,28 +213,33 @@ class PredictionCheckpoint(traitlets.HasTraits):
         if unit is None:
             probe = answer() if callable(answer) else answer
             if not is_quantity(probe):
-                raise ValidationError("answer is a plain number, so unit= is needed (e.g. unit='ms').",
+                raise InputError("answer is a plain number, so unit= is needed (e.g. unit='ms').",
                                       field="unit", value=None, allowed="a unit string")
             unit = f"{probe.units:~}"
         else:
             try:
                 get_registry().Unit(unit)
             except Exception:
-                raise ValidationError(f"unit={unit!r} is not a unit Pint knows; e.g. 'ms', 'GB', 'token/s'.",
+                raise InputError(f"unit={unit!r} is not a unit Pint knows; e.g. 'ms', 'GB', 'token/s'.",
                                       field="unit", value=unit, allowed="a Pint unit") from None
         if not callable(answer):
-            _answer_in_unit(answer, unit)
+            try:
+                _answer_in_unit(answer, unit)
+            except InputError:
+                raise
+            except ValidationError as exc:  # shown as its one line in a notebook, like every widget input
+                raise InputError(str(exc), field=exc.field, value=exc.value, allowed=exc.allowed) from None
         if tolerance_pct is not None and (isinstance(tolerance_pct, bool) or not isinstance(tolerance_pct, (int, float))
                                           or not 0 <= tolerance_pct < float("inf")):
-            raise ValidationError(f"tolerance_pct={tolerance_pct!r} is not allowed; tolerance_pct must be a "
+            raise InputError(f"tolerance_pct={tolerance_pct!r} is not allowed; tolerance_pct must be a "
                                   "finite number of percent >= 0 (or None).", field="tolerance_pct",
                                   value=tolerance_pct, allowed="a number >= 0, or None")
         if key is not None and not (isinstance(key, str) and key.strip()):
-            raise ValidationError(f"key={key!r} is not allowed; key must be a non-empty str such as 'lab2:oom_batch' "
+            raise InputError(f"key={key!r} is not allowed; key must be a non-empty str such as 'lab2:oom_batch' "
                                   "(or None to derive it from the question).", field="key", value=key,
                                   allowed="a non-empty str or None")
         if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise ValidationError(f"path={path!r} is not allowed (got {type(path).__name__}); path must be a file "
+            raise InputError(f"path={path!r} is not allowed (got {type(path).__name__}); path must be a file "
                                   "path (str), '' for no log, or None for the default.", field="path", value=path,
                                   allowed="a str path, '' or None")
         if key is None:
@@ -195,6 +248,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
                          path=default_path() if path is None else (str(pathlib.Path(path).resolve()) if path else ""),
                          **kwargs)
         self.set_trait("record", self._make_record())
+        self._restore()
         self.view = self._build_view()
 
     # ------------------------------------------------------------------ the lock
@@ -231,11 +285,10 @@ class PredictionCheckpoint(traitlets.HasTraits):
         try:
             converted = float(q.to(self.unit).magnitude)
         except Exception:
-            target = get_registry().Unit(self.unit)
-            raise ValidationError(
-                f"prediction={q:~P} cannot be converted to {target:~P}: this question is answered in "
-                f"{target:~P} ({target.dimensionality}).", field="prediction", value=value,
-                allowed=f"a quantity convertible to {self.unit}") from None
+            _refuse("prediction", value, f"is in {q.units:~P} and cannot be converted to "
+                    f"{get_registry().Unit(self.unit):~P}", self.unit)
+        if converted < 0 and not self.allow_negative:
+            _refuse("prediction", value, "is negative; a count, size, time or share here is >= 0", self.unit)
         with self.hold_trait_notifications():
             self.prediction_text = (value.strip() if isinstance(value, str) and unit is None
                                     else f"{_num(float(q.magnitude))} {q.units:~P}".strip())
@@ -282,6 +335,27 @@ class PredictionCheckpoint(traitlets.HasTraits):
         return "" if self.unit in ("", "dimensionless") else " " + html.escape(self.unit)
 
     # ------------------------------------------------------------------ storage
+    def _restore(self):
+        """Lock again at the first prediction locked for this key and question in ``path``: a
+        re-run cell or a restarted kernel cannot undo a prediction (the reveal shows that value)."""
+        if not self.path or not os.path.exists(self.path):
+            return
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if (ev.get("event") == "lock" and ev.get("key") == self.key and ev.get("question") == self.question
+                        and ev.get("unit") == self.unit and isinstance(ev.get("prediction"), (int, float))):
+                    self._id = ev.get("id", self._id)
+                    with self.hold_trait_notifications():
+                        self.prediction_text = str(ev.get("prediction_text") or "")
+                        self.prediction = float(ev["prediction"])
+                    self.set_trait("locked", True)
+                    self.set_trait("record", self._make_record(locked_at=ev.get("locked_at"), restored=True))
+                    return
+
     def _make_record(self, **extra) -> dict:
         old = dict(self.record) if self.record else {}
         old.update({"id": self._id, "key": self.key, "question": self.question, "unit": self.unit,
@@ -302,10 +376,13 @@ class PredictionCheckpoint(traitlets.HasTraits):
 
     # ------------------------------------------------------------------ view
     def _build_view(self):
-        self.text = w.Text(placeholder=f"e.g. 120{self._suffix}", description="Your prediction",
-                           style={"description_width": "initial"}, continuous_update=False)
-        self.lock_button = w.Button(description="Lock prediction", icon="lock", button_style="warning")
-        self.reveal_button = w.Button(description="Reveal answer", icon="eye", button_style="info")
+        # continuous_update: the typed text reaches the kernel before the Enter that locks it
+        self.text = w.Text(placeholder=f"unit: {unit_words(self.unit)}", description="Your prediction",
+                           style={"description_width": "initial"}, continuous_update=True,
+                           tooltip="Type a number and its unit, then press Enter (or Lock prediction) to lock it")
+        self.text._submission_callbacks.register_callback(lambda _: self._from_ui(self._ui_lock))  # Enter locks
+        self.lock_button = w.Button(description="Lock prediction", icon="lock", tooltip="Lock the prediction")
+        self.reveal_button = w.Button(description="Reveal answer", icon="eye", tooltip="Lock, then reveal the answer")
         self.status = w.HTML().add_class("mlsyslab-status")
         self.answer_html = w.HTML().add_class("mlsyslab-reveal")
         self.lock_button.on_click(lambda _: self._from_ui(self._ui_lock))
@@ -321,7 +398,8 @@ class PredictionCheckpoint(traitlets.HasTraits):
         try:
             action()
         except MLSysError as exc:
-            self.status.value = f"<span style='color:#d62728'>{html.escape(str(exc))}</span>"
+            self.status.value = (f"<div role='alert' style='border-left:4px solid #D55E00;padding:2px 8px'>"
+                                 f"&#9888; {html.escape(str(exc))}</div>")
 
     def _ui_lock(self):
         if not self.locked:
@@ -336,11 +414,16 @@ class PredictionCheckpoint(traitlets.HasTraits):
     def _show_state(self):
         if not hasattr(self, "text"):
             return
+        if not self.locked:
+            self.status.value = (f"No prediction yet: type it in the box ({html.escape(unit_words(self.unit))}) and "
+                                 "lock it, or set my_guess in the cell and run it.")
         if self.locked:
             self.text.value = self.prediction_text
             self.text.disabled = self.lock_button.disabled = True
             self.status.value = (f"Locked: <b>{html.escape(self.prediction_text)}</b> "
-                                 f"(= {_num(self.prediction)}{self._suffix})")
+                                 f"(= {_num(self.prediction)}{self._suffix})"
+                                 + (f", locked {html.escape(str(self.record.get('locked_at')))}; it stays locked when "
+                                    "the cell is re-run" if self.record.get("restored") else ""))
         if self.revealed:
             self.reveal_button.disabled = True
             r = self.record
@@ -348,7 +431,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
             if "within_tolerance" in r:
                 verdict = " &#10003; within tolerance" if r["within_tolerance"] else " &#10007; outside tolerance"
             self.answer_html.value = (
-                f"<div style='border-left:4px solid #1f77b4;padding:4px 10px'>"
+                f"<div style='border-left:4px solid #0072B2;padding:4px 10px'>"
                 f"Answer: <b class='mlsyslab-answer'>{_num(self.answer_value)}{self._suffix}</b>; "
                 f"your prediction: {_num(self.prediction)}{self._suffix}; "
                 f"error <b class='mlsyslab-error'>{self.error_pct:+.1f} %</b>{verdict}"

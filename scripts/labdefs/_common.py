@@ -19,12 +19,17 @@ IDEAL_LATENCY_NOTE = """
     figures for Llama-3.1-8B on an H100.
     """
 
+#: the setup cell's first lines; build_labs.py puts the lab's name for __LAB__ and the release bakes
+#: the course's variant switch and seed into open_lab() (mlsyslab.labs.release)
 IMPORTS = """
     import math
     import mlsyslab as ml
     from mlsyslab.widgets import PredictionCheckpoint
     from mlsyslab.grading import record, record_call
     from mlsyslab.grading.notebook import commit, compare, reveal
+
+    lab = ml.labs.open_lab(__LAB__, variants=True, seed="")   # your variant: see docs/labs.md
+    v = lab.variant
 """
 
 
@@ -34,4 +39,5 @@ def recorder(*names: str) -> str:
     # autograder: records your answers; the grade is computed outside this notebook
     from mlsyslab.grading import record
     record(globals(), {args})
+    lab.check(globals(), {args})   # right / close / wrong now, before you submit (never the answer)
     """

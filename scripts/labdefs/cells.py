@@ -1,8 +1,10 @@
 """Cell constructors for the lab definitions (nbgrader cell metadata, schema version 3).
 
-* ``md(text)``: instructions (plain markdown);
+* ``md(text)``: instructions (plain markdown, the same for every student);
+* ``say(template)``: text with the student's own numbers: a code cell (source collapsed) calling
+  ``lab.md(template)``, formatted with ``context(v)`` of ``mlsyslab.labs.<lab>`` (``{model.name}``);
 * ``code(src)``: a code cell the student runs (a reveal, a plot);
-* ``predict(name, question, unit, guess)``: the prediction a student commits *before* any reveal
+* ``predict(name, question, unit, guess)``: (``question`` is a template like ``say``'s) the prediction a student commits *before* any reveal
   (a PredictionCheckpoint; the guess is a solution region, so the release starts at ``None``);
 * ``answer(grade_id, src)``: an autograded answer; put the solution between
   ``### BEGIN SOLUTION`` / ``### END SOLUTION`` after ``name = None`` placeholders;
@@ -31,6 +33,12 @@ def md(text):
     return {"cell_type": "markdown", "source": _src(text), "metadata": {}}
 
 
+def say(template):
+    """A code cell that renders ``template`` with the student's variant (its source collapsed)."""
+    src = 'lab.md(r"""\n' + _src(template) + '\n""")'
+    return {"cell_type": "code", "source": src, "metadata": {"jupyter": {"source_hidden": True}}}
+
+
 def code(src):
     return {"cell_type": "code", "source": _src(src), "metadata": {}}
 
@@ -39,7 +47,7 @@ def predict(name: str, question: str, unit: str, guess, answer: str) -> dict:
     """A PredictionCheckpoint ``name`` whose answer is the expression ``answer`` (evaluated on reveal)."""
     label = "a number" if unit in ("", "dimensionless") else unit
     src = f'''
-    {name} = PredictionCheckpoint({question!r}, answer=lambda: {answer}, unit={unit!r}, key={name!r})
+    {name} = PredictionCheckpoint(lab.text({question!r}), answer=lambda: {answer}, unit={unit!r}, key={name!r})
     my_guess = None   # <- your prediction ({label}), BEFORE running anything below
     ### BEGIN SOLUTION
     my_guess = {guess!r}

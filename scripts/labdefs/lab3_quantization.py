@@ -1,7 +1,7 @@
 """Lab 3: quantization - who gains, weights vs KV, and why prefill gains less (seed exercise 2)."""
 
 from ._common import HOW_TO, IDEAL_LATENCY_NOTE, IMPORTS, recorder
-from .cells import answer, code, md, predict, reflection, tests
+from .cells import answer, code, md, predict, reflection, say, tests
 
 TITLE = "Lab 3 - Quantization: who gains, and where"
 
@@ -17,8 +17,9 @@ CELLS = [
     + IDEAL_LATENCY_NOTE + HOW_TO),
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")
-    model = ml.Models.Llama3_8B
+    model, gpu = ml.Models.get(v.model), ml.Hardware.get(v.gpu)   # your variant
     gpus = [ml.Hardware.get(name) for name in ("A100", "H100", "H200", "MI300X")]
+    print(lab.describe())
     for g in gpus:
         print(f"{g.key:>7}: {g.memory_bandwidth_Bps / 1e12:.2f} TB/s, fp16 {g.peak_flops['fp16'] / 1e12:.0f} TFLOP/s,"
               f" int8 {g.peak_flops.get('int8', 0) / 1e12:.0f} TOP/s, int4 {g.peak_flops.get('int4', 0) / 1e12:.0f} TOP/s")
@@ -26,30 +27,31 @@ CELLS = [
     md(r"""
     ## Exercise 1 - Which GPU gains the most ITL from int8?
 
-    Llama-3.1-8B, 4096 tokens of context, batch 4. A decode step reads the weights and the
-    whole KV-cache, so at small batch the inter-token latency is
+    A decode step reads the weights and the whole KV-cache, so at small batch the inter-token
+    latency is
 
     $$\text{ITL} \approx \frac{W + KV}{BW}, \quad W = P\,b_w, \quad KV = 2\,L\,H_{kv}\,d_h\,S\,B\,b_{kv}$$
-
-    **Predict**: on which of A100, H100, H200, MI300X does int8 (weights *and* KV-cache) save
-    the most milliseconds per token? Then compute `itl_fp16_ms` and `itl_int8_ms` on the H100
-    (in ms), and name `gpu_most_ms_saved` (one of "A100", "H100", "H200", "MI300X").
     """),
-    predict("cp_itl", "ITL of Llama-3.1-8B on an H100 with int8 weights and KV (4096 tokens, batch 4)", "ms", 3.0,
-            'solver.solve(model, "H100", 4096, 4, precision="int8").itl'),
+    say("""
+    Your variant: {model.name}, **{S1} tokens** of context, **batch {B1}**.
+
+    **Predict** the ITL on the {gpu.key} with int8 weights *and* KV-cache. Then compute
+    `itl_fp16_ms` and `itl_int8_ms` on the {gpu.key} (in ms), and name `gpu_most_ms_saved`: on
+    which of {gpus} does int8 save the most milliseconds per token (one of those names)?
+    """),
+    predict("cp_itl", "ITL of {model.name} on an {gpu.key} with int8 weights and KV ({S1} tokens, batch {B1})", "ms", 3.0,
+            'solver.solve(model, gpu, v.S1, v.B1, precision="int8").itl'),
     answer("ans_itl", """
     itl_fp16_ms = None         # ms
     itl_int8_ms = None         # ms
     gpu_most_ms_saved = None   # "A100", "H100", "H200" or "MI300X"
     ### BEGIN SOLUTION
-    h100 = ml.Hardware.H100
-
-    def itl_ms(gpu, b):
+    def itl_ms(g, b):
         weights = model.n_parameters * b
-        kv = 2 * model.layers * model.kv_heads * model.head_dim * 4096 * 4 * b
-        return (weights + kv) / gpu.memory_bandwidth_Bps * 1e3
+        kv = 2 * model.layers * model.kv_heads * model.head_dim * v.S1 * v.B1 * b
+        return (weights + kv) / g.memory_bandwidth_Bps * 1e3
 
-    itl_fp16_ms, itl_int8_ms = itl_ms(h100, 2), itl_ms(h100, 1)
+    itl_fp16_ms, itl_int8_ms = itl_ms(gpu, 2), itl_ms(gpu, 1)
     gpu_most_ms_saved = max(gpus, key=lambda g: itl_ms(g, 2) - itl_ms(g, 1)).key
     ### END SOLUTION
     """),
@@ -57,34 +59,38 @@ CELLS = [
     code("""
     if reveal(cp_itl):
         for g in gpus:
-            a, b = (solver.solve(model, g, 4096, 4, precision=p) for p in ("fp16", "int8"))
+            a, b = (solver.solve(model, g, v.S1, v.B1, precision=p) for p in ("fp16", "int8"))
             print(f"{g.key:>7}: ITL fp16 {a.itl_s * 1e3:6.3f} ms -> int8 {b.itl_s * 1e3:6.3f} ms "
                   f"(saves {(a.itl_s - b.itl_s) * 1e3:.3f} ms, x{a.itl_s / b.itl_s:.2f}, {a.decode_bottleneck}-bound)")
-        compare("ITL fp16 on H100", itl_fp16_ms, solver.solve(model, "H100", 4096, 4).itl_s * 1e3, "ms")
+        compare(f"ITL fp16 on {gpu.key}", itl_fp16_ms, solver.solve(model, gpu, v.S1, v.B1).itl_s * 1e3, "ms")
+        compare(f"ITL int8 on {gpu.key}", itl_int8_ms, solver.solve(model, gpu, v.S1, v.B1, precision="int8").itl_s * 1e3, "ms")
     """),
     code("""
     from mlsyslab.widgets import HardwareComparison
+    # the lab's solver (ideal) and your variant: the same ITL figures as the reveal above
     HardwareComparison(hardware=["A100", "H100", "H200", "MI300X"], precisions=["fp16", "int8"],
-                       model="Llama3_8B", seq_len=4096, batch_size=4)
+                       model=v.model, seq_len=v.S1, batch_size=v.B1, efficiency="ideal")
     """),
     *reflection("reflect_ex1", 1, """
     **Reflect.** Every GPU gets the same *ratio* (about 2x) from int8 at this batch. Why, and
     why does the slowest-memory GPU still save the most milliseconds?
     """, """
-    Decode is memory-bound on all four, so ITL is bytes / bandwidth and halving the bytes halves
+    (Default variant.) Decode is memory-bound on all four, so ITL is bytes / bandwidth and halving the bytes halves
     ITL everywhere. The milliseconds saved are (bytes saved) / BW, largest where BW is smallest:
     the A100 (2.0 TB/s) saves 4.5 ms per token, the MI300X (5.3 TB/s) 1.7 ms.
     """),
     md(r"""
     ## Exercise 2 - Weights or KV-cache: which to quantize?
 
-    At long context and large batch the KV-cache outgrows the weights. Llama-3.1-8B on an H100,
-    32768 tokens, batch 8. Compute, in GB (10^9 bytes), the memory saved by int8 **weights only**
-    (KV stays fp16) and by int8 **KV-cache only** (weights stay fp16), and say which is bigger:
-    `bigger_saving = "weights"` or `"kv"`.
+    At long context and large batch the KV-cache outgrows the weights.
     """),
-    predict("cp_kv", "GB saved by an int8 KV-cache (fp16 weights), 32768 tokens x batch 8", "GB", 10,
-            '(solver.solve(model, "H100", 32768, 8).total_bytes - solver.solve(model, "H100", 32768, 8, '
+    say("""
+    {model.name} on the {gpu.key}, **{S2} tokens, batch {B2}**. Compute, in GB (10^9 bytes), the
+    memory saved by int8 **weights only** (KV stays fp16) and by int8 **KV-cache only** (weights
+    stay fp16), and say which is bigger: `bigger_saving = "weights"` or `"kv"`.
+    """),
+    predict("cp_kv", "GB saved by an int8 KV-cache (fp16 weights), {S2} tokens x batch {B2}", "GB", 10,
+            '(solver.solve(model, gpu, v.S2, v.B2).total_bytes - solver.solve(model, gpu, v.S2, v.B2, '
             'precision="fp16", kv_precision="int8").total_bytes) * ml.Q_(1, "B")'),
     answer("ans_weights_vs_kv", """
     saved_weights_only_gb = None   # GB
@@ -92,7 +98,7 @@ CELLS = [
     bigger_saving = None           # "weights" or "kv"
     ### BEGIN SOLUTION
     saved_weights_only_gb = model.n_parameters * (2 - 1) / 1e9
-    saved_kv_only_gb = 2 * model.layers * model.kv_heads * model.head_dim * 32768 * 8 * (2 - 1) / 1e9
+    saved_kv_only_gb = 2 * model.layers * model.kv_heads * model.head_dim * v.S2 * v.B2 * (2 - 1) / 1e9
     bigger_saving = "kv" if saved_kv_only_gb > saved_weights_only_gb else "weights"
     ### END SOLUTION
     """),
@@ -100,15 +106,15 @@ CELLS = [
     code("""
     if reveal(cp_kv):
         for w_p, kv_p in (("fp16", "fp16"), ("int8", "fp16"), ("fp16", "int8"), ("int8", "int8")):
-            r = solver.solve(model, "H100", 32768, 8, precision=w_p, kv_precision=kv_p)
+            r = solver.solve(model, gpu, v.S2, v.B2, precision=w_p, kv_precision=kv_p)
             print(f"weights {w_p}, KV {kv_p}: weights {r.weights_bytes / 1e9:5.2f} GB + KV {r.kv_bytes / 1e9:5.2f} GB"
                   f" = {r.total_bytes / 1e9:5.2f} GB, ITL {r.itl_s * 1e3:.2f} ms")
     """),
     *reflection("reflect_ex2", 1, """
     **Reflect.** When would weight-only quantization be the better choice?
     """, """
-    When the weights dominate memory traffic: short contexts and small batches (at 4096 tokens
-    and batch 1, W = 16 GB vs KV = 0.5 GB), or models too large to fit at all in fp16.
+    When the weights dominate memory traffic: short contexts and small batches (Llama-3.1-8B at
+    4096 tokens and batch 1: W = 16 GB vs KV = 0.5 GB), or models too large to fit at all in fp16.
     """),
     md(r"""
     ## Exercise 3 - Why prefill gains less
@@ -116,20 +122,22 @@ CELLS = [
     Prefill processes all $S$ prompt tokens at once; it is **compute-bound**:
 
     $$\text{TTFT} \approx \frac{2\,P\,S\,B + 2\,L\,S^2\,a\,B}{\text{peak}}, \quad a = H\,d_h$$
-
-    The H100 has no int4 tensor-core path: int4 weights (AWQ/GPTQ style, KV-cache kept in fp16)
-    are dequantised and multiplied at the **fp16** rate (989.5 TFLOP/s dense). At 4096 tokens,
-    batch 1, compute `ttft_fp16_ms` and `ttft_int4_ms` (ms), and the decode speed-up
-    `itl_speedup_int4` = ITL(fp16) / ITL(int4 weights, fp16 KV) at batch 1.
     """),
-    predict("cp_prefill", "TTFT of Llama-3.1-8B on an H100 with int4 weights, 4096 tokens", "ms", 30,
-            'solver.solve(model, "H100", 4096, 1, precision="int4", kv_precision="fp16").ttft'),
+    say("""
+    The {gpu.key} has no int4 tensor-core path: int4 weights (AWQ/GPTQ style, KV-cache kept in
+    fp16) are dequantised and multiplied at the **fp16** rate ({gpu.peak_flops[fp16]:.4g} FLOP/s
+    dense). At **{S3} tokens, batch 1**, compute `ttft_fp16_ms` and `ttft_int4_ms` (ms), and the
+    decode speed-up `itl_speedup_int4` = ITL(fp16) / ITL(int4 weights, fp16 KV) at batch 1 and
+    {S3} tokens.
+    """),
+    predict("cp_prefill", "TTFT of {model.name} on an {gpu.key} with int4 weights, {S3} tokens", "ms", 30,
+            'solver.solve(model, gpu, v.S3, 1, precision="int4", kv_precision="fp16").ttft'),
     answer("ans_prefill", """
     ttft_fp16_ms = None       # ms
     ttft_int4_ms = None       # ms
     itl_speedup_int4 = None   # ITL(fp16) / ITL(int4), dimensionless
     ### BEGIN SOLUTION
-    S, peak = 4096, ml.Hardware.H100.peak_flops["fp16"]
+    S, peak = v.S3, gpu.peak_flops["fp16"]
     flops = 2 * model.n_parameters * S + 2 * model.layers * S**2 * model.heads * model.head_dim
     ttft_fp16_ms = flops / peak * 1e3
     ttft_int4_ms = ttft_fp16_ms   # no int4 tensor path: fp16 rate
@@ -141,15 +149,15 @@ CELLS = [
     code("""
     if reveal(cp_prefill):
         for p in ("fp16", "int8", "int4"):
-            r = solver.solve(model, "H100", 4096, 1, precision=p, kv_precision="fp16")
+            r = solver.solve(model, gpu, v.S3, 1, precision=p, kv_precision="fp16")
             print(f"{p:>5} weights: TTFT {r.ttft_s * 1e3:6.1f} ms ({r.prefill_bottleneck}-bound, runs at {r.compute_precision}),"
                   f" ITL {r.itl_s * 1e3:5.2f} ms ({r.decode_bottleneck}-bound)")
     """),
     *reflection("reflect_ex3", 1, """
-    **Reflect.** int8 weights *do* speed up prefill on an H100 in this model, int4 weights do not.
+    **Reflect.** int8 weights *do* speed up prefill on your GPU, int4 weights do not.
     Explain using the compute-precision rule.
     """, """
-    Prefill is compute-bound, so only a faster arithmetic path helps. The H100 has native int8
+    (Default variant, Llama-3.1-8B on an H100.) Prefill is compute-bound, so only a faster arithmetic path helps. The H100 has native int8
     tensor cores at twice the fp16 rate, so int8 halves TTFT; it has no int4 path, so int4 weights
     are dequantised to fp16 and TTFT stays 71 ms, while decode, memory-bound, still gains 3.6x.
     """),

@@ -1,7 +1,7 @@
 """Lab 4: context scaling - linear 2PS vs quadratic attention (seed exercise 3)."""
 
 from ._common import HOW_TO, IDEAL_LATENCY_NOTE, IMPORTS, recorder
-from .cells import answer, code, md, predict, reflection, tests
+from .cells import answer, code, md, predict, reflection, say, tests
 
 TITLE = "Lab 4 - Context scaling: when attention starts to matter"
 
@@ -17,12 +17,13 @@ CELLS = [
     + IDEAL_LATENCY_NOTE + HOW_TO),
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")
-    model, gpu = ml.Models.Llama3_8B, ml.Hardware.H100
+    model, gpu = ml.Models.get(v.model), ml.Hardware.get(v.gpu)   # your variant
     P, L, a = model.n_parameters, model.layers, model.heads * model.head_dim
+    print(lab.describe())
     print(f"P = {P:.4g} parameters, L = {L} layers, a = heads x head_dim = {a}")
     """),
     md(r"""
-    ## Exercise 1 - Prefill FLOPs at 8192 tokens
+    ## Exercise 1 - Prefill FLOPs at your context
 
     For a prompt of $S$ tokens (batch 1), prefill costs
 
@@ -31,18 +32,21 @@ CELLS = [
     The attention term: per layer, $QK^T$ and $\text{softmax}(QK^T)V$ are each $S \times S \times a$
     multiply-accumulates (2 FLOPs each), and a causal mask keeps about half of them:
     $2 \times 2 \times \tfrac{1}{2}\,S^2 a = 2\,S^2 a$ per layer.
-
-    **Predict** the share of attention in prefill FLOPs at 8192 tokens, then compute
-    `flops_linear_8k`, `flops_attention_8k` (FLOP) and `attention_fraction_8k` (between 0 and 1).
     """),
-    predict("cp_frac", "Share of attention in prefill FLOPs at 8192 tokens (Llama-3.1-8B)", "percent", 30,
-            "(solver.solve(model, gpu, 8192).raw['flops_pre'] - 2 * P * 8192) / solver.solve(model, gpu, 8192).raw['flops_pre'] * ml.Q_(1, '')"),
+    say("""
+    Your variant: {model.name} on an {gpu.key}, **S = {S} tokens**. **Predict** the share of
+    attention in prefill FLOPs at {S} tokens (in %), then compute `flops_linear_8k`,
+    `flops_attention_8k` (FLOP) and `attention_fraction_8k` = attention / (linear + attention), a
+    fraction between 0 and 1 (the `_8k` names are the same for everyone; they hold your S).
+    """),
+    predict("cp_frac", "Share of attention in prefill FLOPs at {S} tokens ({model.name}), in %", "percent", 30,
+            "(solver.solve(model, gpu, v.S).raw['flops_pre'] - 2 * P * v.S) / solver.solve(model, gpu, v.S).raw['flops_pre'] * ml.Q_(1, '')"),
     answer("ans_flops", """
     flops_linear_8k = None         # FLOP
     flops_attention_8k = None      # FLOP
     attention_fraction_8k = None   # between 0 and 1
     ### BEGIN SOLUTION
-    S = 8192
+    S = v.S
     flops_linear_8k = 2 * P * S
     flops_attention_8k = 2 * L * S**2 * a
     attention_fraction_8k = flops_attention_8k / (flops_linear_8k + flops_attention_8k)
@@ -51,7 +55,7 @@ CELLS = [
     tests("ex1_flops", 4, recorder("flops_linear_8k", "flops_attention_8k", "attention_fraction_8k")),
     code("""
     if reveal(cp_frac):
-        r = solver.solve(model, gpu, 8192)
+        r = solver.solve(model, gpu, v.S)
         compare("prefill FLOPs", None if flops_linear_8k is None or flops_attention_8k is None
                 else flops_linear_8k + flops_attention_8k, r.raw["flops_pre"], "TFLOP", 1e12)
     """),
@@ -62,9 +66,9 @@ CELLS = [
 
     $$S^* = \frac{P}{L\,a}$$
 
-    **Predict** $S^*$ for Llama-3.1-8B, then compute `crossover_tokens`.
+    **Predict** $S^*$ for your model, then compute `crossover_tokens`.
     """),
-    predict("cp_cross", "Context length where attention FLOPs equal the 2PS FLOPs (Llama-3.1-8B)", "token", 100000,
+    predict("cp_cross", "Context length where attention FLOPs equal the 2PS FLOPs ({model.name})", "token", 100000,
             "P / (L * a) * ml.Q_(1, 'token')"),
     answer("ans_crossover", """
     crossover_tokens = None   # tokens
@@ -75,29 +79,31 @@ CELLS = [
     tests("ex2_crossover", 2, recorder("crossover_tokens")),
     code("""
     if reveal(cp_cross):
-        for S in (1024, 8192, 32768, 61267, 131072):
-            f = solver.solve(model, gpu, S).raw["flops_pre"]
-            print(f"S = {S:>6}: attention is {1 - 2 * P * S / f:5.1%} of prefill FLOPs")
+        for ctx in sorted({1024, v.S, 32768, round(P / (L * a)), 131072}):
+            f = solver.solve(model, gpu, ctx).raw["flops_pre"]
+            print(f"S = {ctx:>6}: attention is {1 - 2 * P * ctx / f:5.1%} of prefill FLOPs")
     """),
     code("""
     from mlsyslab.widgets import ContextScaling
-    ContextScaling(model="Llama3_8B", hardware="H100")
+    # the lab's solver (ideal) at your S: "the linear model misses" = your attention share of prefill FLOPs
+    ContextScaling(model=v.model, hardware=v.gpu, seq_len=v.S, efficiency="ideal")
     """),
     md(r"""
-    ## Exercise 3 - 128k tokens of context
-
-    At $S$ = 131072 (Llama-3.1's maximum), estimate `ttft_128k_s`, the time to first token in
-    seconds (compute-bound: $F / \text{peak}_{fp16}$, with `gpu.peak_flops["fp16"]`), and
-    `itl_128k_ms`, one decode step in ms (memory-bound: $(W + KV)/BW$ with
-    $KV = 2\,L\,H_{kv}\,d_h\,S\,b$, `gpu.memory_bandwidth_Bps`).
+    ## Exercise 3 - Long context
     """),
-    predict("cp_ttft", "TTFT of a 131072-token prompt on one H100 (Llama-3.1-8B, fp16)", "s", 3,
-            "solver.solve(model, gpu, 131072).ttft"),
+    say("""
+    At **S = {S_long} tokens**, estimate `ttft_128k_s`, the time to first token in seconds
+    (compute-bound: F / peak_fp16, with `gpu.peak_flops["fp16"]`), and `itl_128k_ms`, one decode
+    step in ms (memory-bound: (W + KV) / BW with KV = 2 L H_kv d_h S b, `gpu.memory_bandwidth_Bps`).
+    The `_128k` names are the same for everyone; they hold your S = {S_long}.
+    """),
+    predict("cp_ttft", "TTFT of a {S_long}-token prompt on one {gpu.key} ({model.name}, fp16)", "s", 3,
+            "solver.solve(model, gpu, v.S_long).ttft"),
     answer("ans_long", """
     ttft_128k_s = None   # seconds
     itl_128k_ms = None   # milliseconds
     ### BEGIN SOLUTION
-    S = 131072
+    S = v.S_long
     ttft_128k_s = (2 * P * S + 2 * L * S**2 * a) / gpu.peak_flops["fp16"]
     kv = 2 * L * model.kv_heads * model.head_dim * S * 2
     itl_128k_ms = (P * 2 + kv) / gpu.memory_bandwidth_Bps * 1e3
@@ -106,17 +112,17 @@ CELLS = [
     tests("ex3_long_context", 4, recorder("ttft_128k_s", "itl_128k_ms")),
     code("""
     if reveal(cp_ttft):
-        r = solver.solve(model, gpu, 131072)
-        compare("TTFT at 128k", ttft_128k_s, r.ttft_s, "s")
-        compare("ITL at 128k", itl_128k_ms, r.itl_s * 1e3, "ms")
-        print(f"the linear 2PS model alone would say {2 * P * 131072 / gpu.peak_flops['fp16']:.2f} s")
+        r = solver.solve(model, gpu, v.S_long)
+        compare(f"TTFT at {v.S_long}", ttft_128k_s, r.ttft_s, "s")
+        compare(f"ITL at {v.S_long}", itl_128k_ms, r.itl_s * 1e3, "ms")
+        print(f"the linear 2PS model alone would say {2 * P * v.S_long / gpu.peak_flops['fp16']:.2f} s")
     """),
     *reflection("reflect_ex3", 1, """
     **Reflect.** Up to which context is "2 FLOPs per parameter per token" a good TTFT estimate
-    for this model (say within 10 %), and how does the answer change for a larger model such as
+    for your model (say within 10 %), and how does the answer change for a larger model such as
     Llama-3.1-70B ($P/(L a)$ with $L = 80$, $a = 8192$)?
     """, """
-    The attention share is S / (S + S*); it stays under 10 % while S < S*/9, about 6,800 tokens
+    (Default variant, Llama-3.1-8B.) The attention share is S / (S + S*); it stays under 10 % while S < S*/9, about 6,800 tokens
     for Llama-3.1-8B (S* = 61k). For Llama-3.1-70B, S* = 70.6e9 / (80 x 8192) = 108k tokens, so
     2PS holds longer (to about 12k tokens): bigger models are "more linear" at a given context.
     """),

@@ -1,0 +1,100 @@
+"""The object a lab notebook works with: the student's variant, its text and its checks.
+
+A lab's setup cell::
+
+    lab = ml.labs.open_lab("lab2_kv_cache", variants=True, seed="")   # baked in at release
+    v = lab.variant            # the student's parameters: v.model, v.gpu, v.seq_len ...
+
+then ``lab.md("... {model.name} on {gpu.name} ...")`` renders exercise text with the student's
+own numbers, ``lab.text(...)`` formats a question string, and a recording cell calls
+``lab.check(globals(), "name", ...)`` for the formative verdicts (:mod:`mlsyslab.labs.checks`).
+"""
+
+from __future__ import annotations
+
+from . import checks, variants
+
+
+class Lab:
+    """One lab for the current student (see :func:`mlsyslab.labs.open_lab`)."""
+
+    def __init__(self, name: str, *, variants_on: bool = True, seed: str = "", student: str | None = None):
+        self.name = name
+        self.spec = variants.spec(name)
+        self.student = student if student is not None else variants.student_id()
+        self.variant = variants.variant(name, self.student, variants=variants_on, seed=seed)
+        self.context = dict(self.spec.context(self.variant), v=self.variant)
+        self._cells = None
+
+    # ------------------------------------------------------------------ text
+    def text(self, template: str) -> str:
+        """``template`` formatted with the variant's names (``{model.name}``, ``{S}``, ``{S:,}``...)."""
+        return template.format(**self.context)
+
+    def md(self, template: str) -> None:
+        """Display ``template``, formatted, as Markdown (plain text outside IPython)."""
+        text = self.text(template)
+        try:
+            from IPython.display import Markdown, display
+        except ImportError:
+            print(text)
+            return
+        display(Markdown(text))
+
+    def describe(self) -> str:
+        who = f"student {self.student!r}" if self.student else "no student id (default variant)"
+        params = ", ".join(f"{k} = {v}" for k, v in self.variant.items() if k != "variant")
+        return f"{self.name}, variant {self.variant['variant']} for {who}: {params}"
+
+    # ------------------------------------------------------------------ checks
+    def items(self) -> dict:
+        """item id -> Item of the visible graded items of this variant."""
+        if self._cells is None:
+            self._cells = {item.id: item for items in self.spec.cells(self.variant).values() for item in items}
+        return self._cells
+
+    def check(self, namespace: dict, *names: str) -> None:
+        """Print one verdict line per name: a graded variable, or a graded function called on the
+        visible configurations of ``spec.functions(variant)`` (:meth:`verdicts` returns them)."""
+        for text in self.verdicts(namespace, *names):
+            print(text)
+
+    def verdicts(self, namespace: dict, *names: str) -> list[str]:
+        """The lines :meth:`check` prints."""
+        items, functions = self.items(), getattr(self.spec, "functions", lambda v: {})(self.variant)
+        out = []
+        for name in names:
+            if name in functions:
+                out.extend(self._check_function(namespace, name, functions[name]))
+            elif name in items:
+                out.append(self._line(items[name], namespace.get(name)))
+            else:
+                from .variants import _unknown
+
+                raise _unknown("check", name, sorted(set(items) | set(functions)))
+        return out
+
+    @staticmethod
+    def _line(item, value) -> str:
+        try:
+            expected, mistakes = item.expected(), {m.name: m.value() for m in item.mistakes}
+        except Exception as exc:  # a patched or broken solver in this kernel: no verdict, no traceback
+            return f"{checks.MARK['missing']} {item.id}: cannot be checked here ({type(exc).__name__})."
+        return checks.line(item, value, expected, mistakes)
+
+    def _check_function(self, namespace, name, cases):
+        fn = namespace.get(name)
+        if not callable(fn):
+            return [f"{checks.MARK['missing']} {name}(): not defined yet (run the cell that defines it)."]
+        out = []
+        for item, args in cases:
+            try:
+                value = fn(*args)
+            except Exception as exc:  # the student's function raised: say so, do not stop the cell
+                out.append(f"{checks.MARK['wrong']} {item.label}: raised {type(exc).__name__}: {exc}"[:300])
+                continue
+            out.append(self._line(item, value).replace(item.id, item.label, 1))
+        return out
+
+    def __repr__(self) -> str:
+        return f"Lab({self.describe()})"
