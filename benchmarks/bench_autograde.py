@@ -41,6 +41,7 @@ def main() -> None:
         (home / "source").mkdir(parents=True)
         shutil.copy(ROOT / "autograder" / "nbgrader_config.py", home)
         shutil.copytree(ROOT / "autograder" / "source" / args.lab, home / "source" / args.lab)
+        shutil.copytree(ROOT / "autograder" / "keys", home / "keys")
         course.release(course=home, labs_dir=None)
         source = nbformat.read(home / "source" / args.lab / f"{args.lab}.ipynb", 4)
         release = nbformat.read(home / "release" / args.lab / f"{args.lab}.ipynb", 4)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,14 @@ STUDENTS = ("solution", "blank", "wrong", "tampered")
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    # the hand-worked figures of support_grading.py are the default variant's: variants off for this
+    # course (the per-student variant grading is tests/test_variants.py's)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLSYSLAB_VARIANTS", "0")
+        return _graded(tmp_path_factory)
+
+
+def _graded(tmp_path_factory):
     from mlsyslab.grading import course
 
     tmp = tmp_path_factory.mktemp("grading")
@@ -35,6 +44,7 @@ def graded(tmp_path_factory):
     home.mkdir()
     shutil.copy(ROOT / "autograder" / "nbgrader_config.py", home)
     shutil.copytree(ROOT / "autograder" / "source", home / "source")
+    shutil.copytree(ROOT / "autograder" / "keys", home / "keys")
     course.release(course=home, labs_dir=None)
     labs = course.source_labs(home)
     subs = tmp / "submissions"
@@ -284,3 +294,24 @@ def test_grade_cli_reports_a_bad_folder_in_one_line(tmp_path):
 def test_wrapper_writes_nbgrader_export(graded):
     rows = list(csv.DictReader(open(graded["out"] / "gradebook.csv", encoding="utf-8")))
     assert {(r["assignment"], r["student_id"]) for r in rows} >= {(lab, s) for lab in graded["labs"] for s in STUDENTS}
+
+
+def test_keys_are_not_in_the_package():
+    """Nothing installed with the package holds the hidden tests; the keys live in the course folder
+    and the loader reads them by file path (a folder without keys/ has none)."""
+    import nbformat
+
+    pkg_text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "mlsyslab").rglob("*")
+                         if p.suffix in (".py", ".json", ".yaml", ".md", ".txt", ".ipynb"))
+    hidden = []
+    for path in sorted((ROOT / "autograder" / "source").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, 4).cells:
+            for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
+                hidden += [line.strip() for line in block.splitlines() if len(line.strip()) > 12]
+    assert hidden, "no hidden tests found in autograder/source: this check would test nothing"
+    assert [line for line in hidden if line in pkg_text] == []
+    assert not (ROOT / "mlsyslab" / "grading" / "keys").exists()
+    from mlsyslab.grading import keys
+
+    assert keys.get("lab2_kv_cache", root=ROOT / "docs") is None
+    assert keys.get("lab2_kv_cache", root=ROOT / "autograder").expected["max_batch"] == 130

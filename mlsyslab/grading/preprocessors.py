@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode, from_dict
@@ -30,11 +31,29 @@ from .answers import ANSWERS_MIME, SCORES_MIME
 from .rubric import score_item
 
 
+def course_root(preprocessor) -> str | None:
+    """The course folder of the nbgrader app running ``preprocessor`` (nbgrader also chdirs there);
+    outside nbgrader, the working directory if it has ``keys/``, else None (the checkout's course)."""
+    parent = preprocessor.parent
+    while parent is not None:
+        coursedir = getattr(parent, "coursedir", None)
+        if coursedir is not None:
+            return coursedir.root
+        parent = getattr(parent, "parent", None)
+    return os.getcwd() if os.path.isdir("keys") else None
+
+
+def lab_key(preprocessor, resources: dict):
+    """The key of this notebook for this student, read from ``<course>/keys`` (None if not a lab)."""
+    info = resources.get("nbgrader", {})
+    return keys.get(info.get("notebook"), student=info.get("student"), root=course_root(preprocessor))
+
+
 class TrustedExecute(Execute):
-    """nbgrader's Execute, with the answer keys computed first and kernel death tolerated."""
+    """nbgrader's Execute, with the answer key computed first and kernel death tolerated."""
 
     def preprocess(self, nb, resources, km=None):
-        keys.precompute_all()
+        lab_key(self, resources)  # computed (and cached) before any student code runs
         try:
             return super().preprocess(nb, resources, km=km)
         except DeadKernelError as exc:
@@ -93,16 +112,19 @@ class RescoreAnswers(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         notebook = resources.get("nbgrader", {}).get("notebook")
-        key = keys.get(notebook)
-        if key is None:
+        key = lab_key(self, resources)
+        if key is None and notebook not in keys.LABS:
             self.log.info("RescoreAnswers: %s is not an mlsyslab lab; left as is.", notebook)
             return nb, resources
+        if key is None:  # never fall back to the kernel's own outputs: every grade cell scores 0
+            self.log.error("RescoreAnswers: no answer key %s in %s; every autograded cell scores 0.",
+                           f"{notebook}.py", keys.keys_dir(course_root(self)))
         for cell in nb.cells:
             if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
                 continue
             grade_id = cell.metadata.nbgrader["grade_id"]
             max_points = float(cell.metadata.nbgrader.get("points", 0) or 0)
-            if not key.items(grade_id):  # a test cell the key does not know scores nothing
+            if key is None or not key.items(grade_id):  # a test cell the key does not know scores nothing
                 cell.outputs = feedback_outputs(grade_id, 0.0, max_points, [])
                 continue
             score, scores = score_cell(key, grade_id, cell)
