@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lab test test-fast bench docs chromium clean help
+.PHONY: install lab test test-fast bench docs chromium hub clean help
 
 help:
 	@echo "make lab      create .venv, install, open JupyterLab on labs/"
@@ -39,11 +39,15 @@ lab: $(VENV)/.stamp-lab
 chromium:
 	@bash scripts/ensure_chromium.sh
 
-test: $(VENV)/.stamp-test chromium
+# the JupyterHub test: configurable-http-proxy (npm) and the hub user environment, in .hub/
+hub: $(VENV)/.stamp-test
+	@bash scripts/ensure_hub.sh
+
+test: $(VENV)/.stamp-test chromium hub
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.stamp-test
-	$(PY) -m pytest -m "not browser and not nbgrader and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not browser and not nbgrader and not slow and not hub" $(PYTEST_ARGS)
 
 $(VENV)/.stamp-bench: pyproject.toml | $(PY)
 	$(PIP) install -e ".[test,bench]"
@@ -56,4 +60,4 @@ docs: $(VENV)/.stamp-test
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts docs/_build
+	rm -rf $(VENV) .hub .pytest_cache test-artifacts docs/_build
