@@ -197,10 +197,11 @@ def speculation(target, draft_model, k, alpha):
     """Checked ``(draft spec, k, alpha)``: the draft must be a decoder LLM smaller than the target."""
     draft = _resolve_model(draft_model, field="draft_model")
     if draft.n_parameters >= target.n_parameters:
+        small = [m.key for m in Models if m.is_llm and m.n_parameters < target.n_parameters / 4][:4]
         raise ValidationError(
             f"draft_model={draft.key!r} has {draft.n_parameters / 1e9:.2f} B parameters, not fewer than the target "
             f"{target.key}'s {target.n_parameters / 1e9:.2f} B; a draft model must be smaller than the model it "
-            f"speeds up (e.g. {', '.join(m.key for m in Models if m.is_llm and m.n_parameters < target.n_parameters / 4)[:80] or 'none in the zoo'}).",
+            f"speeds up ({'e.g. ' + ', '.join(small) if small else 'the zoo has none smaller'}).",
             field="draft_model", value=draft.key, allowed=f"a decoder LLM smaller than {target.key}")
     k = inputs.positive_int(k, "speculative_tokens", maximum=64)
     alpha = inputs.fraction(alpha, "acceptance_rate")
