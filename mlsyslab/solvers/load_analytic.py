@@ -201,7 +201,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         f_pre, target = balance(x, K, B)
         B = np.minimum(_solve_batch(lines, t_dec, target, b_max), b_max) if dec > 0 else np.zeros_like(x)
         td = t_dec(B)
-        K = 1.0 + x * td
+        # prompts that arrive during one step share the next prefill (chunked: the step includes prompts)
+        K = 1.0 + x * (td / np.maximum(1.0 - f_pre, 1e-12) if chunked else td)
     f_pre, _ = balance(x, K, B)
     tp_K = t_prefill(K, B)
     interval = np.where(dec > 0, td / np.maximum(1.0 - f_pre, 1e-12), 0.0)  # mean time between two tokens
@@ -217,7 +218,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     r99 = _residual_q(0.99, u_d, td, u_b, t_b)
 
     def own_prefill(r):
-        k = 1.0 + x * r
+        k = 1.0 + 2.0 * x * r  # every prompt that arrived during the step under way (length ~2r) joins
         return (td + t_prefill(k, B)) if chunked else t_prefill(k, B)
 
     # ---- waiting for a seat: M/M/c with c = b_max seats and offered load a = B
