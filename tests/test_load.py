@@ -209,3 +209,20 @@ def test_prefix_cache_cuts_ttft_and_frees_kv():
     sv = ServingSolver().solve("Llama3_8B", "H100", 2048, prefix_hit_rate=0.75)
     assert hit.ttft_p50.to("s").magnitude == pytest.approx(sv.ttft_s, rel=1e-3)
     assert hit.ttft_p50 < 0.5 * base.ttft_p50
+
+
+def test_cli_load(capsys):
+    import json
+
+    from mlsyslab.cli import main
+
+    assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5", "--requests", "200",
+                 "--input", "512", "--output", "64", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["n_requests"] == 200 and d["ttft_p50_ms"] > 0 and d["throughput_tokens_per_s"] <= 5 * 64 * 1.2
+    assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5,20", "--analytic"]) == 0
+    out = capsys.readouterr().out
+    assert "capacity" in out and "TTFT p99 ms" in out
+    assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "3", "--ttft-sla", "3 GB"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sla.ttft" in err and "[time]" in err
