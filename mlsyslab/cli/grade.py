@@ -3,6 +3,7 @@
 Usage::
 
     mlsyslab grade release                      # autograder/release/* and labs/*.ipynb
+    mlsyslab grade variant LAB --student ID [--json]   # a student's parameters (per-student variants)
     mlsyslab grade autograde SUBMISSIONS_DIR    # SUBMISSIONS_DIR/<student>/<lab>.ipynb
         [--out grading-output]                  # grades.csv (per item), gradebook.csv (nbgrader export),
                                                 # feedback/<student>/<lab>.html
@@ -32,6 +33,12 @@ def register(subparsers) -> None:
     e.add_argument("--to", default="canvas.csv", help="CSV file to write (default: %(default)s)")
     e.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
     e.set_defaults(func=_export)
+    v = sub.add_parser("variant", help="a student's parameters for a lab (per-student variants; for regrade questions)")
+    v.add_argument("lab", help="lab name, e.g. lab2_kv_cache")
+    v.add_argument("--student", required=True, help="the student id (nbgrader / JupyterHub user name)")
+    v.add_argument("--json", action="store_true", help="print JSON instead of one line")
+    v.add_argument("--course", default=None, help="nbgrader course folder whose variant switch and seed apply")
+    v.set_defaults(func=_variant)
 
 
 def _release(args) -> int:
@@ -60,4 +67,24 @@ def _export(args) -> int:
     course.nbgrader("export", "--exporter=mlsyslab.grading.export.CanvasExportPlugin", "--to", str(dest),
                     course=course.find_course(args.course))
     print(f"Canvas gradebook CSV (one row per student, one column per lab): {dest}")
+    return 0
+
+
+def _variant(args) -> int:
+    import json
+
+    from ..labs import variants
+
+    variants.load_course_settings(args.course)
+    v = variants.variant(args.lab, args.student)
+    on, seed = variants.settings()
+    params = {k: val for k, val in v.items() if k != "variant"}
+    if args.json:
+        print(json.dumps({"lab": args.lab, "student": args.student, "variant": v["variant"],
+                          "pool_size": len(variants.spec(args.lab).POOL), "variants": on, "seed": seed,
+                          "parameters": params}))
+    else:
+        shown = ", ".join(f"{k} = {val}" for k, val in params.items()) or "(the lab has one variant)"
+        print(f"{args.lab}, student {args.student!r}: variant {v['variant']} of {len(variants.spec(args.lab).POOL)}"
+              f" (variants {'on' if on else 'off'}, course seed {seed!r}): {shown}")
     return 0

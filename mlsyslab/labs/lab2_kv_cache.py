@@ -21,11 +21,11 @@ LAB = "lab2_kv_cache"
 
 POOL = (
     dict(model="Llama3_8B", gpu="H100", S=4096, S_long=32768, mha="Llama2_7B"),   # the default
-    dict(model="Qwen2_5_7B", gpu="A100", S=8192, S_long=32768, mha="Llama2_7B"),
+    dict(model="Qwen2_5_7B", gpu="A100", S=4096, S_long=32768, mha="Llama2_13B"),
     dict(model="Llama3_2_3B", gpu="L40S", S=4096, S_long=16384, mha="Phi3_Mini"),
     dict(model="Llama3_70B", gpu="MI300X", S=4096, S_long=32768, mha="Llama2_13B"),
-    dict(model="Llama3_2_1B", gpu="L4", S=8192, S_long=65536, mha="Phi3_Mini"),
-    dict(model="Mistral_7B", gpu="H200", S=8192, S_long=131072, mha="Llama2_13B"),
+    dict(model="Llama3_2_1B", gpu="L4", S=2048, S_long=65536, mha="Phi3_Mini"),
+    dict(model="Qwen2_5_7B", gpu="H200", S=2048, S_long=131072, mha="Llama2_13B"),
 )
 
 _SOLVER = None

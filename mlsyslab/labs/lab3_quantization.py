@@ -20,7 +20,7 @@ GPUS = ("A100", "H100", "H200", "MI300X")
 
 POOL = (
     dict(model="Llama3_8B", gpu="H100", S1=4096, B1=4, S2=32768, B2=8, S3=4096),   # the default
-    dict(model="Mistral_7B", gpu="H200", S1=8192, B1=2, S2=8192, B2=4, S3=2048),
+    dict(model="Llama3_2_1B", gpu="H200", S1=8192, B1=2, S2=8192, B2=4, S3=2048),
     dict(model="Qwen2_5_7B", gpu="H100", S1=4096, B1=8, S2=32768, B2=16, S3=8192),
     dict(model="Llama3_2_3B", gpu="H200", S1=8192, B1=4, S2=65536, B2=2, S3=2048),
     dict(model="Llama2_7B", gpu="H100", S1=2048, B1=8, S2=4096, B2=1, S3=4096),

@@ -19,10 +19,10 @@ LAB = "lab4_context_scaling"
 
 POOL = (
     dict(model="Llama3_8B", gpu="H100", S=8192, S_long=131072),   # the default
-    dict(model="Mistral_7B", gpu="A100", S=16384, S_long=32768),
+    dict(model="Llama3_70B", gpu="MI300X", S=8192, S_long=131072),
     dict(model="Qwen2_5_7B", gpu="H200", S=4096, S_long=131072),
     dict(model="Llama3_2_3B", gpu="H100", S=16384, S_long=131072),
-    dict(model="Llama2_13B", gpu="MI300X", S=4096, S_long=65536),
+    dict(model="Llama3_8B", gpu="A100", S=32768, S_long=65536),
     dict(model="Llama3_2_1B", gpu="L40S", S=32768, S_long=131072),
 )
 

@@ -75,6 +75,23 @@ def configure_course(variants: bool = True, seed: str = "") -> None:
     os.environ.setdefault(ENV_SEED, str(seed))
 
 
+def load_course_settings(course=None) -> None:
+    """Apply the ``configure_course(variants=..., seed=...)`` call of the course's
+    ``nbgrader_config.py`` to this process, as the grader does (read, not executed: literal
+    arguments only); variables already set in the environment win, as for the grader."""
+    import ast
+    import pathlib
+
+    from ..grading.course import find_course
+
+    config = pathlib.Path(find_course(course)) / "nbgrader_config.py"
+    for node in ast.walk(ast.parse(config.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "configure_course":
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+            configure_course(**kwargs)
+            return
+
+
 def index(lab: str, pool_size: int, student: str | None, *, variants: bool = True, seed: str = "") -> int:
     """Position in the pool of ``student``'s variant of ``lab`` (0 when anonymous or variants are off)."""
     on, seed = settings(variants, seed)
