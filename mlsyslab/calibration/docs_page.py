@@ -161,7 +161,16 @@ Median |error| of the calibrated mode per publication (numbers refer to the sour
 ### Excluded measurement
 
 {_excluded()}
-"""
+{_load_section()}"""
+
+
+def _load_section() -> str:
+    """The load simulator's section (:mod:`mlsyslab.calibration.load_validate`)."""
+    try:
+        from .load_validate import section
+    except ImportError:
+        return ""
+    return "\n" + section()
 
 
 def _by_source(report: dict) -> str:

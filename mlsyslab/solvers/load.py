@@ -189,7 +189,9 @@ class LoadSolver:
         arrival_rate : float or Quantity [1/s]
             Poisson arrivals, requests per second (``math.inf``: all at t = 0). Give exactly one
             of ``arrival_rate``, ``arrival_times`` (seconds) or ``concurrency`` (closed loop:
-            that many clients, each sending its next request when the previous one ends).
+            that many clients, each sending its next request when the previous one ends; their
+            first requests are spread uniformly over the time one request takes alone, so the
+            loop starts in a steady state rather than as one synchronised burst).
         input_tokens, output_tokens : int, array or distribution
             Fixed, per-request (array), or ``("uniform", lo, hi)``, ``("exponential", mean)``,
             ``("normal", mean, sd)``, ``("lognormal", median, sigma)`` drawn with ``seed``.
@@ -227,7 +229,7 @@ class LoadSolver:
             n = 1000 if n_requests is None else inputs.positive_int(n_requests, "n_requests", maximum=MAX_REQUESTS)
             if concurrency is not None:
                 conc = inputs.positive_int(concurrency, "concurrency", maximum=1_000_000)
-                arrivals = None
+                arrivals = None  # start times drawn below, once the lengths are known
             else:
                 rate = arrival_rate_value(arrival_rate)
                 arrivals = (np.zeros(n) if math.isinf(rate)
@@ -261,6 +263,12 @@ class LoadSolver:
                 f"{hw.key} (memory_utilization={memory_utilization}) has room for {total_blocks - watermark}; "
                 "shorten input_tokens/output_tokens or add memory.", field="input_tokens", value=int(inp.max()),
                 allowed=f"requests up to {(total_blocks - watermark) * bs} tokens")
+        if conc is not None and conc > 1:
+            # a steady closed loop, not a synchronised burst: the clients' first requests are spread
+            # uniformly over the time one request takes alone (prefill + its decode steps at batch 1)
+            ramp = cost.prefill(float(inp.mean())) + (float(out.mean()) - 1.0) * cost.step(
+                1, 2.0 * float(inp.mean() + out.mean() / 2), float(inp.mean() + out.mean() / 2), 1, False)
+            arrivals = np.sort(rng.uniform(0.0, ramp, min(conc, n)))
         from .load_sim import simulate
 
         raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,

@@ -50,7 +50,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
              max_seqs, max_tokens, chunked=False, watermark=0):
     """Serve requests ``i`` with ``inp[i]`` prompt tokens (``cached[i]`` of them in the prefix
     cache) and ``out[i]`` output tokens; arrivals at the sorted times ``arrivals`` (open loop),
-    or ``concurrency`` clients that each send a new request when their previous one ends.
+    or ``concurrency`` clients that each send a new request when their previous one ends (their
+    first requests at the times ``arrivals``, when given).
 
     Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
     ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
@@ -65,8 +66,9 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     shared = [c // bs for c in cached]
     if concurrency is None:
         arr_q = deque(float(a) for a in arrivals)
-    else:
-        arr_q = deque([0.0] * min(int(concurrency), n))
+    else:  # the clients' first requests: at ``arrivals`` (sorted) if given, else all at t = 0
+        first_sends = sorted(arrivals)[:n] if arrivals is not None else [0.0] * min(int(concurrency), n)
+        arr_q = deque(float(a) for a in first_sends)
     issued = len(arr_q)
     arrival = [math.nan] * n
     first = [math.nan] * n
