@@ -102,7 +102,7 @@ def format_markdown(report: dict) -> str:
         label = r["metric"].upper() if r["metric"] != "throughput" else "throughput"
         if r["stat"]:
             label += f" ({r['stat']})"
-        cells = [str(i), r["model"], r["hardware"], r["precision"], str(r["tp"]), f"{r['input']}/{r['output']}",
+        cells = [f"load-{i}", r["model"], r["hardware"], r["precision"], str(r["tp"]), f"{r['input']}/{r['output']}",
                  str(r["concurrency"]), label, f"{r['measured']:,.4g} {_unit(r['metric'])}"]
         for m in modes:
             cells += [f"{r[m + '_pred']:,.4g}", f"{r[m + '_error'] * 100:+.0f} %"]
