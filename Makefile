@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lab test test-fast bench docs chromium hub clean help
+.PHONY: install lab test test-fast bench docs chromium bubblewrap hub clean help
 
 help:
 	@echo "make lab      create .venv, install, open JupyterLab on labs/"
@@ -39,11 +39,15 @@ lab: $(VENV)/.stamp-lab
 chromium:
 	@bash scripts/ensure_chromium.sh
 
+# autograding sandboxes each student's kernel with bubblewrap (Debian package bubblewrap)
+bubblewrap:
+	@bash scripts/ensure_bubblewrap.sh
+
 # the JupyterHub test: configurable-http-proxy (npm) and the hub user environment, in .hub/
 hub: $(VENV)/.stamp-test
 	@bash scripts/ensure_hub.sh
 
-test: $(VENV)/.stamp-test chromium hub
+test: $(VENV)/.stamp-test chromium bubblewrap hub
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.stamp-test
