@@ -62,7 +62,7 @@ def write_pages(app):
 
 
 #: reading order of the guide; any other solver page follows, alphabetically
-ORDER = ("roofline", "serving", "distributed", "sustainability", "cost")
+ORDER = ("roofline", "serving", "load", "distributed", "sustainability", "cost")
 
 
 def toctree_entries(srcdir: Path) -> list[str]:
