@@ -37,6 +37,12 @@ def test_instructor_version_runs_clean(lab, tmp_path, monkeypatch):
     assert problems == []
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Your prediction" in text  # predictions were committed, then revealed
+    # every graded item was checked before submission, and the solution checks right
+    assert "\u2713 " in text and "\u2717 " not in text and "\n~ " not in text
+    plain = [o.get("data", {}).get("text/plain", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    records = [p for p in plain if p.startswith("Recorded for grading:")]
+    assert records and all(p.count("\n") == 0 and len(p) < 200 for p in records)  # one short line each
+    assert not any("{'answers'" in p for p in plain)
 
 
 @pytest.mark.parametrize("lab", LAB_NAMES)
@@ -45,6 +51,8 @@ def test_student_version_runs_clean_unanswered(lab, tmp_path, monkeypatch):
     assert problems == []
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Lock a prediction first" in text  # no reveal without a prediction
+    assert "not answered yet" in text  # the checks say so, and nothing else
+    assert "\u2713 " not in text
 
 
 @pytest.mark.parametrize("lab", LAB_NAMES)

@@ -21,6 +21,7 @@ to keep nothing on disk). :func:`predictions` reads them back.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import html
 import json
@@ -116,7 +117,7 @@ def parse_quantity(value, unit=None, *, default_unit=None, field="prediction"):
                     q = ureg.Quantity(number * _SCALE[suffix], m["unit"] or target or "dimensionless")
             else:
                 q = ureg.Quantity(text)
-                if str(q.units) == "dimensionless":  # no unit written: the question's unit
+                if q.units == ureg.dimensionless:  # no unit written: the question's unit
                     q = ureg.Quantity(float(q.magnitude), target or "dimensionless")
                 elif unit is not None:
                     raise ValueError("two units")
@@ -376,11 +377,11 @@ class PredictionCheckpoint(traitlets.HasTraits):
 
     # ------------------------------------------------------------------ view
     def _build_view(self):
-        # continuous_update: the typed text reaches the kernel before the Enter that locks it
         self.text = w.Text(placeholder=f"unit: {unit_words(self.unit)}", description="Your prediction",
-                           style={"description_width": "initial"}, continuous_update=True,
+                           style={"description_width": "initial"}, continuous_update=False,
                            tooltip="Type a number and its unit, then press Enter (or Lock prediction) to lock it")
-        self.text._submission_callbacks.register_callback(lambda _: self._from_ui(self._ui_lock))  # Enter locks
+        self.text._submission_callbacks.register_callback(self._on_enter)  # Enter locks
+        self.text.observe(self._on_text, names="value")
         self.lock_button = w.Button(description="Lock prediction", icon="lock", tooltip="Lock the prediction")
         self.reveal_button = w.Button(description="Reveal answer", icon="eye", tooltip="Lock, then reveal the answer")
         self.status = w.HTML().add_class("mlsyslab-status")
@@ -392,6 +393,32 @@ class PredictionCheckpoint(traitlets.HasTraits):
         box.add_class("mlsyslab-prediction-checkpoint")
         self._show_state()
         return box
+
+    def _on_enter(self, _=None):
+        """Enter in the box locks. The browser sends the Enter before the box's new text (ipywidgets
+        sends an event ahead of the state), so the lock waits for that text: it happens on the next
+        change of the box's value, or 0.3 s later when the text did not change."""
+        if self.locked:
+            return
+        self._enter_pending = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script): the value is already current
+            self._lock_from_enter()
+            return
+        self._enter_timer = loop.call_later(0.3, self._lock_from_enter)
+
+    def _on_text(self, change):
+        if getattr(self, "_enter_pending", False):
+            timer = getattr(self, "_enter_timer", None)
+            if timer is not None:
+                timer.cancel()
+            self._lock_from_enter()
+
+    def _lock_from_enter(self):
+        if getattr(self, "_enter_pending", False):
+            self._enter_pending = False
+            self._from_ui(self._ui_lock)
 
     def _from_ui(self, action):
         """Run a button action; errors become a message in the widget, never a traceback."""

@@ -1,0 +1,128 @@
+"""Formative checks: every graded item can be checked before submission, the verdict is right /
+close / wrong (+ the usual mistake's hint), the expected value and the hidden configurations are
+never shown; a lab run for a non-default student checks right on that student's own numbers; the
+widgets inside a lab show the lab's numbers (same efficiency, same definitions)."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from mlsyslab.grading.rubric import Item, Mistake
+from mlsyslab.labs import checks, open_lab
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LABS = sorted(p.stem for p in (ROOT / "labs").glob("lab*.ipynb"))
+CHECK = re.compile(r"lab\.check\(globals\(\), ([^)]*)\)")
+
+
+def test_verdicts_right_close_wrong_hint_missing():
+    # a 2 % item expecting 131,072 B; forgetting K and V gives 65,536
+    item = Item("kv", 2, lambda: 131072.0, "kv", unit="B",
+                mistakes=(Mistake("forgot_kv_x2", lambda: 65536.0, "the cache holds K and V."),))
+    assert checks.verdict(item, 131072 * 1.019, 131072.0)[0] == "right"
+    kind, msg = checks.verdict(item, 131072 * 1.03, 131072.0)  # 3 %: within twice the 2 % tolerance
+    assert kind == "close" and "too high" in msg
+    kind, msg = checks.verdict(item, 65536, 131072.0)
+    assert kind == "wrong" and "K and V" in msg
+    assert checks.verdict(item, 131072 * 1.05, 131072.0)[0] == "wrong"  # 5 % > 2 x 2 %
+    assert checks.verdict(item, None, 131072.0)[0] == "missing"
+    assert checks.verdict(item, "lots", 131072.0)[0] == "wrong"
+    for answer in (131072 * 1.03, 65536, 9.9e9, None):  # the expected value never appears
+        assert "131" not in checks.verdict(item, answer, 131072.0)[1]
+    choice = Item("gpu", 1, lambda: "A100", "gpu", kind="choice")
+    assert checks.verdict(choice, " a-100", "A100")[0] == "right"
+    assert "A100" not in checks.verdict(choice, "H100", "A100")[1]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_graded_item_has_a_check(lab):
+    """Each grade cell checks what it records; a hidden-test cell checks the graded function on
+    the visible configuration (lab 2's kv_cache_bytes), never on the hidden ones."""
+    from mlsyslab.grading import keys
+
+    key = keys.get(lab, root=ROOT / "autograder")
+    student = nbformat.read(ROOT / "labs" / f"{lab}.ipynb", 4)
+    checked = set()
+    for cell in student.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        names = {n.strip().strip('"') for m in CHECK.findall(cell.source) for n in m.split(",")}
+        assert names, (lab, meta["grade_id"])
+        checked |= names
+    graded = {item.id for items in key.cells.values() for item in items}
+    hidden = {i for i in graded if i.startswith("kv_fn_")}
+    assert graded - hidden <= checked
+    assert (hidden == set()) or "kv_cache_bytes" in checked
+    functions = open_lab(lab).spec.__dict__.get("functions")
+    for cases in (functions(open_lab(lab).variant).values() if functions else []):
+        for item, args in cases:  # the visible configuration: the variant's own model, context, batch 1
+            assert "Llama3_70B" not in item.label and "1000" not in item.label
+
+
+def test_check_never_shows_the_expected_value(capsys):
+    lab = open_lab("lab2_kv_cache", student="")  # default variant: 131,072 B per token, wall 130
+    lab.check({"kv_bytes_per_token": 2 * 32 * 32 * 128 * 2, "max_batch": 119}, "kv_bytes_per_token", "max_batch")
+    out = capsys.readouterr().out
+    assert "query heads" in out and "GiB vs GB" in out  # the keys' misconception hints
+    assert "131072" not in out and "131,072" not in out and "130" not in out
+    lab.check({"kv_cache_bytes": lambda m, s, b, v: m.layers * m.kv_heads * m.head_dim * v * s * b}, "kv_cache_bytes")
+    out = capsys.readouterr().out
+    assert "K and V" in out and "Llama3_70B" not in out and "8192" not in out
+
+
+def _run(lab, tmp_path, env):
+    nb = nbformat.read(ROOT / "autograder" / "source" / lab / f"{lab}.ipynb", 4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.MonkeyPatch.context() as mp:
+        for k, val in env.items():
+            mp.setenv(k, val)
+        client.execute()
+    return "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) + str(o.get("data", {}).get("text/markdown", ""))
+                   for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.slow
+def test_solution_checks_right_on_a_students_own_variant(tmp_path):
+    """'heidi' draws lab 2 variant 4 (Llama-3.2-1B on an L4, 2048 tokens): the solution, computed
+    in code, checks right on every item, and the text, the reveal and the widget use her numbers."""
+    text = _run("lab2_kv_cache", tmp_path, {"MLSYSLAB_STUDENT_ID": "heidi", "MLSYSLAB_PREDICTIONS": str(tmp_path / "p.jsonl")})
+    assert "variant 4 for student 'heidi'" in text
+    assert "Llama-3.2-1B in fp16" in text and "NVIDIA L4" in text and "S = 2048 tokens" in text
+    marks = re.findall(r"^([\u2713~\u2717\u00b7]) ", text, flags=re.M)
+    assert marks and set(marks) == {"\u2713"}, text[-3000:]
+    # (24 GiB - 2 x 1,235,814,400 B) / (2 x 16 x 8 x 64 x 2 B x 2048) = 23,298,174,976 / 67,108,864 = 347.2
+    assert "max batch: yours 347 requests | solver 347 requests" in text
+    assert "MemoryWall(model='Llama3_2_1B', hardware='L4', seq_len=2048" in text
+
+
+def test_widgets_in_labs_use_the_labs_numbers():
+    """Lab 3 (default variant): the widget's int8 ITL on the H100 is the reveal's (W + KV) / BW =
+    (8.030e9 + 2 x 32 x 8 x 128 x 4096 x 4) / 3.35e12 = 2.72 ms, in ideal mode; lab 4: the widget's
+    attention share at 8192 tokens is the exercise's 11.79 %."""
+    import mlsyslab.widgets as mw
+
+    src3 = (ROOT / "scripts" / "labdefs" / "lab3_quantization.py").read_text(encoding="utf-8")
+    assert 'efficiency="ideal"' in src3.split("HardwareComparison(")[1]
+    h = mw.HardwareComparison(hardware=["A100", "H100", "H200", "MI300X"], precisions=["fp16", "int8"],
+                              model="Llama3_8B", seq_len=4096, batch_size=4, efficiency="ideal")
+    assert "2.72 ms" in h.readout.value and "data-mode='ideal'" in h.readout.value
+    src4 = (ROOT / "scripts" / "labdefs" / "lab4_context_scaling.py").read_text(encoding="utf-8")
+    assert 'seq_len=v.S, efficiency="ideal"' in src4
+    c = mw.ContextScaling(model="Llama3_8B", hardware="H100", seq_len=8192, efficiency="ideal")
+    assert c.attention_share == pytest.approx(1.759219e13 / (1.315678e14 + 1.759219e13), rel=1e-4)
+    assert "11.8% of the prefill FLOPs" in c.readout.value and "13.4%" not in c.readout.value
+    assert "data-mode='ideal'" in c.readout.value
+
+
+def test_lab3_exercise_text_and_checkpoint_ask_the_same_question():
+    nb = nbformat.read(ROOT / "labs" / "lab3_quantization.ipynb", 4)
+    text = "\n".join(c.source for c in nb.cells)
+    intro = text.split("## Exercise 1")[1].split("## Exercise 2")[0]
+    assert "**Predict** the ITL on the {gpu.key} with int8 weights *and* KV-cache" in intro
+    assert "PredictionCheckpoint(lab.text('ITL of {model.name} on an {gpu.key} with int8 weights and KV" in intro
