@@ -264,6 +264,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 def _poisson_q(mu, q, kmax=64):
     """q-quantile of (N | N >= 1) - 1 for N ~ Poisson(mu): extra prompts batched with a prefill."""
     mu = np.maximum(np.asarray(mu, float), 1e-12)
+    top = float(np.max(mu)) if mu.size else 0.0
+    kmax = int(min(kmax, math.ceil(top + 6.0 * math.sqrt(top) + 6.0)))  # the 0.99 quantile is well below
     p0 = np.exp(-mu)
     term = p0.copy()
     cdf = np.zeros_like(mu)

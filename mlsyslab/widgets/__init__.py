@@ -24,6 +24,7 @@ with _warnings.catch_warnings():
 from .component import Component, InputError  # noqa: E402
 from .context_scaling import ContextScaling  # noqa: E402
 from .hardware_comparison import HardwareComparison  # noqa: E402
+from .load_explorer import LoadExplorer  # noqa: E402
 from .memory_wall import MemoryWall  # noqa: E402
 from .pickers import HardwarePicker, ModelPicker, PrecisionPicker  # noqa: E402
 from .prediction_checkpoint import LockedPredictionError, PredictionCheckpoint, predictions  # noqa: E402
@@ -31,5 +32,5 @@ from .roofline_plot import RooflinePlot  # noqa: E402
 from .serving_explorer import ServingExplorer  # noqa: E402
 
 __all__ = ["Component", "InputError", "ModelPicker", "HardwarePicker", "PrecisionPicker", "ServingExplorer", "MemoryWall",
-           "RooflinePlot", "ContextScaling", "HardwareComparison",
+           "RooflinePlot", "ContextScaling", "HardwareComparison", "LoadExplorer",
            "PredictionCheckpoint", "LockedPredictionError", "predictions"]
