@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lab test test-fast bench docs chromium bubblewrap hub clean help
+.PHONY: install lab test test-fast bench docs chromium bubblewrap hub axe clean help
 
 help:
 	@echo "make lab      create .venv, install, open JupyterLab on labs/"
@@ -39,6 +39,10 @@ lab: $(VENV)/.stamp-lab
 chromium:
 	@bash scripts/ensure_chromium.sh
 
+# the accessibility tests inject axe-core (npm, from tests/js/package-lock.json) into JupyterLab
+axe:
+	@bash scripts/ensure_axe.sh
+
 # autograding sandboxes each student's kernel with bubblewrap (Debian package bubblewrap)
 bubblewrap:
 	@bash scripts/ensure_bubblewrap.sh
@@ -47,7 +51,7 @@ bubblewrap:
 hub: $(VENV)/.stamp-test
 	@bash scripts/ensure_hub.sh
 
-test: $(VENV)/.stamp-test chromium bubblewrap hub
+test: $(VENV)/.stamp-test chromium bubblewrap hub axe
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.stamp-test
