@@ -54,7 +54,7 @@ def predict(sweep: dict, point: dict, efficiency="calibrated") -> dict:
 
 def validate(efficiency=("calibrated",), sweeps=None) -> dict:
     """Replay every point. Returns ``rows`` (one per point and metric) and ``summary``
-    (per mode and metric: median |error|, n)."""
+    (per mode and metric: median of the absolute errors, and n)."""
     modes = [efficiency] if isinstance(efficiency, str) else list(efficiency)
     sweeps = load_sweeps() if sweeps is None else sweeps
     rows = []

@@ -128,7 +128,7 @@ def _residual_q(q, u_a, t_a, u_b, t_b):
 
 
 def _erf(x):
-    """Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), on arrays."""
+    """Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), on arrays."""
     sign = np.sign(x)
     x = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * x)
