@@ -6,7 +6,8 @@ Usage::
     mlsyslab grade variant LAB --student ID [--json]   # a student's parameters (per-student variants)
     mlsyslab grade autograde SUBMISSIONS_DIR    # SUBMISSIONS_DIR/<student>/<lab>.ipynb
         [--out grading-output]                  # grades.csv (per item), gradebook.csv (nbgrader export),
-                                                # feedback/<student>/<lab>.html
+                                                # feedback/<student>/<lab>.html, logs/
+        [--jobs N] [--no-sandbox]               # N sandboxed kernels at once; --no-sandbox: UNSAFE opt-out
     mlsyslab grade export [--to canvas.csv]     # Canvas gradebook CSV: a row per student, a column per lab
     --course DIR                                # the nbgrader course (default ./autograder, or the checkout's)
 """
@@ -27,6 +28,11 @@ def register(subparsers) -> None:
     a.add_argument("submissions", help="folder holding <student>/<lab>.ipynb")
     a.add_argument("--out", default="grading-output", help="where grades.csv and feedback/ go (default: %(default)s)")
     a.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
+    a.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="grade N submissions at once, each in its own sandbox (default: %(default)s)")
+    a.add_argument("--no-sandbox", action="store_true",
+                   help="UNSAFE: run student kernels unsandboxed, as you (only where bubblewrap cannot run; "
+                        "same as MLSYSLAB_UNSAFE_NO_SANDBOX=1)")
     a.set_defaults(func=_autograde)
     e = sub.add_parser("export", help="grades for an LMS gradebook import: Canvas CSV, one row per student, "
                                       "one column per lab (nbgrader's totals)")
@@ -45,7 +51,7 @@ def _release(args) -> int:
     from ..grading import course
 
     home = course.find_course(args.course)
-    labs_dir = args.labs_dir or home.parent / "labs"
+    labs_dir = pathlib.Path(args.labs_dir or home.parent / "labs").resolve()
     for path in course.release(course=home, labs_dir=pathlib.Path(labs_dir)):
         print(f"released {path} -> {pathlib.Path(labs_dir) / path.name}")
     return 0
@@ -54,7 +60,13 @@ def _release(args) -> int:
 def _autograde(args) -> int:
     from ..grading import course
 
-    csv_path = course.autograde(args.submissions, args.out, course=course.find_course(args.course))
+    if args.jobs < 1:
+        from ..errors import ValidationError
+
+        raise ValidationError(f"jobs={args.jobs} must be at least 1.", field="jobs", value=args.jobs,
+                              allowed="an integer >= 1")
+    csv_path = course.autograde(args.submissions, args.out, course=course.find_course(args.course), jobs=args.jobs,
+                                sandbox=not args.no_sandbox)
     print(f"per-item scores: {csv_path}; nbgrader totals: {csv_path.parent / 'gradebook.csv'}; "
           f"feedback: {csv_path.parent / 'feedback'}")
     return 0

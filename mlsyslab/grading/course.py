@@ -1,23 +1,29 @@
-"""The course folder (``autograder/``) driven through the real nbgrader CLI.
+"""The course folder (``autograder/``) driven through the real nbgrader.
 
 * :func:`release`: ``nbgrader generate_assignment`` for every lab, then copy the student
   versions to ``labs/<lab>.ipynb``;
-* :func:`autograde`: copy ``<student>/<lab>.ipynb`` submissions into ``submitted/``, run one
-  ``nbgrader autograde`` and one ``nbgrader generate_feedback`` over all labs and students at
-  once, then write ``grades.csv`` (one row per student, lab and graded item, read from the
-  autograded notebooks' trusted score outputs) and collect the HTML feedback.
+* :func:`autograde`: copy ``<student>/<lab>.ipynb`` submissions into ``submitted/`` (an
+  unreadable one is replaced by the blank lab with a note), grade each submission on its own
+  (nbgrader's autograde and generate_feedback, in ``jobs`` worker processes,
+  :mod:`~mlsyslab.grading.batch`), each kernel in a sandbox (:mod:`~mlsyslab.grading.sandbox`);
+  a submission whose grading fails is graded as the blank lab with the reason in its feedback;
+  then write ``grades.csv`` (one row per student, lab and graded item, read from the autograded
+  notebooks' trusted score outputs, plus one note row per repaired or skipped submission) and
+  collect the HTML feedback.
 
-nbgrader runs as a subprocess of the venv (its ``bin/`` is put first on PATH: the gradebook
-needs ``alembic``) with ``autograder/`` as working directory, so it reads our
-``nbgrader_config.py`` exactly as a plain ``nbgrader autograde`` would.
+nbgrader runs with the venv's ``bin/`` first on PATH (the gradebook needs ``alembic``) and the
+course folder as working directory, reading our ``nbgrader_config.py`` as a plain
+``nbgrader autograde`` would.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -81,27 +87,95 @@ def release(course: pathlib.Path = COURSE, labs_dir: pathlib.Path | None = LABS_
     return out
 
 
-def _collect(submissions: pathlib.Path, course: pathlib.Path) -> dict:
-    """Copy ``<student>/<lab>.ipynb`` into ``submitted/<student>/<lab>/``; {lab: [students]}."""
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+
+
+def _blank_with_note(course: pathlib.Path, lab: str, reason: str):
+    """The released (blank) lab with a first cell saying why it replaced the submission."""
+    import nbformat
+
+    nb = nbformat.read(course / "release" / lab / f"{lab}.ipynb", 4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"**Grader's note:** your submission could not be graded ({reason}); the blank lab was graded "
+        "in its place (0 points). Ask your instructor."))
+    return nb
+
+
+def _readable(path: pathlib.Path) -> str:
+    """'' if ``path`` is a notebook nbgrader can read, else why not (one line)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # not JSON, not a notebook, wrong schema
+        return f"not a readable notebook: {type(exc).__name__}: {str(exc).splitlines()[0][:150] if str(exc) else ''}"
+    return ""
+
+
+def _collect(submissions: pathlib.Path, course: pathlib.Path) -> tuple[dict, dict]:
+    """Copy ``<student>/<lab>.ipynb`` into ``submitted/<student>/<lab>/``; ({lab: [students]}, {(lab, student): note}).
+
+    An unreadable notebook is replaced by the blank lab with a note (it scores 0, the reason in its
+    feedback); a folder name that cannot be an nbgrader student id is skipped with a note."""
+    import nbformat
+
     if not submissions.is_dir():
         raise ValidationError(f"submissions={str(submissions)!r} is not a folder of <student>/<lab>.ipynb.",
                               field="submissions", value=str(submissions), allowed="a folder")
     labs: dict = {}
+    notes: dict = {}
     for nb in sorted(submissions.glob("*/*.ipynb")):
         student, lab = nb.parent.name, nb.stem
         if lab not in LABS:
             continue
+        if not STUDENT_ID.fullmatch(student):
+            notes[(lab, student)] = (f"skipped: folder name {student!r} is not a valid student id "
+                                     "(letters, digits, . _ @ + -)")
+            continue
         dest = course / "submitted" / student / lab
         for old in (dest, course / "autograded" / student / lab, course / "feedback" / student / lab):
-            if old.exists():  # a resubmission is graded afresh; nbgrader skips what is already graded
+            if old.exists():  # a resubmission is graded afresh
                 shutil.rmtree(old)
         dest.mkdir(parents=True)
-        shutil.copyfile(nb, dest / nb.name)
+        problem = _readable(nb)
+        if problem:
+            nbformat.write(_blank_with_note(course, lab, problem), dest / nb.name)
+            notes[(lab, student)] = f"graded as blank: {problem}"
+        else:
+            shutil.copyfile(nb, dest / nb.name)
         labs.setdefault(lab, []).append(student)
     if not labs:
-        raise ValidationError(f"no <student>/<lab>.ipynb for a known lab under {submissions}; labs: {', '.join(LABS)}.",
-                              field="submissions", value=str(submissions), allowed="<student>/<lab>.ipynb files")
-    return labs
+        raise ValidationError(f"no <student>/<lab>.ipynb for a known lab under {submissions.resolve()}; labs: "
+                              f"{', '.join(LABS)}.", field="submissions", value=str(submissions),
+                              allowed="<student>/<lab>.ipynb files")
+    return labs, notes
+
+
+def require_released(course: pathlib.Path, labs=()) -> None:
+    """Refuse, in one line, to autograde before ``release`` made the gradebook and student versions."""
+    missing = [lab for lab in labs if not (course / "release" / lab / f"{lab}.ipynb").exists()]
+    if not (course / "gradebook.db").exists() or missing:
+        what = f"no gradebook in {course}" if not (course / "gradebook.db").exists() else \
+            f"{', '.join(missing)} not released in {course}"
+        raise MLSysError(f"{what}: run `mlsyslab grade release --course {course}` first "
+                         "(it creates the gradebook and the student versions).")
+
+
+def require_sandbox(sandbox: bool = True) -> None:
+    """Check that student kernels can be sandboxed (or set the explicit opt-out when ``sandbox`` is False)."""
+    from . import sandbox as sbx
+
+    if not sandbox:
+        os.environ[sbx.UNSAFE_ENV] = "1"
+    if sbx.unsafe_opt_out():
+        print(f"WARNING: sandbox off ({sbx.UNSAFE_ENV}=1 / --no-sandbox): student code runs as "
+              f"{os.environ.get('USER', 'this user')}, with this user's files and network.", file=sys.stderr)
+        return
+    try:
+        sbx.check()
+    except sbx.SandboxUnavailable as exc:
+        raise MLSysError(f"autograde refused: {exc}") from None
 
 
 def item_scores(autograded_nb: pathlib.Path) -> list[dict]:
@@ -117,20 +191,40 @@ def item_scores(autograded_nb: pathlib.Path) -> list[dict]:
     return rows
 
 
-def autograde(submissions, out_dir, course: pathlib.Path = COURSE) -> pathlib.Path:
-    """Autograde a folder of submissions; returns the CSV path (feedback HTML beside it)."""
-    submissions, out_dir = pathlib.Path(submissions), pathlib.Path(out_dir)
-    labs = _collect(submissions, course)
-    # one nbgrader process for every lab and student (kernels start one after the other, but the
-    # grader, its imports and the gradebook are set up once); already graded submissions are skipped
-    which = "*" if len(labs) > 1 else next(iter(labs))
-    nbgrader("autograde", which, course=course)
-    nbgrader("generate_feedback", which, course=course)
+def autograde(submissions, out_dir, course: pathlib.Path = COURSE, jobs: int = 1, sandbox: bool = True) -> pathlib.Path:
+    """Autograde a folder of submissions with ``jobs`` sandboxes at once; returns the CSV path
+    (``gradebook.csv``, ``feedback/`` and ``logs/`` beside it)."""
+    from . import batch
+
+    submissions, out_dir, course = pathlib.Path(submissions), pathlib.Path(out_dir).resolve(), pathlib.Path(course)
+    if importlib.util.find_spec("nbgrader") is None:
+        nbgrader("--version", course=course)  # raises the install hint
+    require_sandbox(sandbox)
+    require_released(course)
+    labs, notes = _collect(submissions, course)
+    require_released(course, labs)
+    tasks = [(lab, student) for lab, students in sorted(labs.items()) for student in sorted(students)]
+    failed = batch.run(course, tasks, jobs, out_dir / "logs")
+    retry = [task for task, error in failed.items() if error]
+    for lab, student in retry:  # graded as the blank lab, with the reason in its feedback
+        reason = failed[(lab, student)].strip().splitlines()[-1][:200] if failed[(lab, student)].strip() else "error"
+        import nbformat
+
+        dest = course / "submitted" / student / lab / f"{lab}.ipynb"
+        nbformat.write(_blank_with_note(course, lab, f"grading failed: {reason}"), dest)
+        notes[(lab, student)] = f"graded as blank: grading failed: {reason} (log: {out_dir / 'logs'})"
+    if retry:
+        again = batch.run(course, retry, jobs, out_dir / "logs")
+        for task, error in again.items():
+            if error:
+                notes[task] = f"NOT GRADED: {notes[task]}; grading the blank lab failed too (log: {out_dir / 'logs'})"
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "grades.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "lab", "grade_id", "item", "points", "max_points", "verdict", "feedback"])
+        for (lab, student), note in sorted(notes.items()):
+            writer.writerow([student, lab, "", "(submission)", 0, "", "note", note])
         for lab, students in sorted(labs.items()):
             for student in sorted(students):
                 graded = course / "autograded" / student / lab / f"{lab}.ipynb"
@@ -141,5 +235,5 @@ def autograde(submissions, out_dir, course: pathlib.Path = COURSE) -> pathlib.Pa
                 if html.exists():
                     (out_dir / "feedback" / student).mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(html, out_dir / "feedback" / student / f"{lab}.html")
-    nbgrader("export", "--to", str((out_dir / "gradebook.csv").resolve()), course=course)  # nbgrader's own totals
+    nbgrader("export", "--to", str(out_dir / "gradebook.csv"), course=course)  # nbgrader's own totals
     return csv_path

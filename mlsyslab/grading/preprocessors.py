@@ -29,6 +29,7 @@ from nbgrader.utils import is_grade, is_solution
 from . import keys
 from .answers import ANSWERS_MIME, SCORES_MIME
 from .rubric import score_item
+from .sandbox import SandboxedKernelManager, SandboxUnavailable
 
 
 def course_root(preprocessor) -> str | None:
@@ -50,15 +51,77 @@ def lab_key(preprocessor, resources: dict):
 
 
 class TrustedExecute(Execute):
-    """nbgrader's Execute, with the answer key computed first and kernel death tolerated."""
+    """nbgrader's Execute: the kernel in a sandbox (:class:`~.sandbox.SandboxedKernelManager`), the
+    answer key computed first, and a kernel that dies, hangs or hits a limit tolerated (the cells
+    not run score 0; the reason is recorded for the feedback)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxedKernelManager):
+            km.student = str(self._student or "")
+        return km
 
     def preprocess(self, nb, resources, km=None):
+        self._student = resources.get("nbgrader", {}).get("student")
         lab_key(self, resources)  # computed (and cached) before any student code runs
+        stop = None
         try:
-            return super().preprocess(nb, resources, km=km)
+            nb, resources = super().preprocess(nb, resources, km=km)
+        except SandboxUnavailable:
+            raise
         except DeadKernelError as exc:
-            self.log.warning("The kernel died while executing the notebook (%s); cells not run score 0.", exc)
-            return nb, resources
+            stop = f"the kernel died ({exc})"
+        except Exception as exc:  # e.g. a kernel that never started or stopped answering
+            stop = f"the kernel failed: {type(exc).__name__}: {str(exc)[:200]}"
+        if getattr(self.km, "deadline_hit", False):
+            stop = f"the notebook ran past its time limit of {self.km.wall_seconds:g} s"
+        if stop:
+            self.log.warning("Grading of this notebook stopped: %s; the cells not run score 0.", stop)
+            resources.setdefault("mlsyslab", {})["stopped"] = stop
+        return nb, resources
+
+
+class RepairMetadata(NbGraderPreprocessor):
+    """First sanitize step: a submission's nbgrader metadata can never abort the batch.
+
+    nbgrader stops the *whole* autograde on some metadata errors (a schema version too old or too
+    new) and fails the student on others (a copy-pasted cell: duplicate ``grade_id``). Here a
+    cell whose metadata nbgrader's own validator rejects, or an earlier copy of a ``grade_id`` (the
+    last one is kept, as nbgrader's DeduplicateIds does), becomes an ordinary cell; test cells
+    missing from the submission then score 0 (RescoreAnswers says so in the feedback)."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.nbgraderformat import MetadataValidator
+
+        validator, seen, dropped = MetadataValidator(), set(), []
+        for cell in reversed(nb.cells):
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta is None:
+                continue
+            try:
+                validator.validate_cell(cell)
+                grade_id = meta.get("grade_id") if (meta["grade"] or meta["solution"] or meta["locked"]) else None
+            except Exception as exc:  # any defect: nbgrader's schema errors, missing keys, wrong types
+                dropped.append(f"{meta.get('grade_id', '?') if isinstance(meta, dict) else '?'} ({exc})"[:200])
+                del cell.metadata["nbgrader"]
+                continue
+            if grade_id is not None and grade_id in seen:
+                dropped.append(f"{grade_id} (a copy; the last copy is graded)")
+                del cell.metadata["nbgrader"]
+            elif grade_id is not None:
+                seen.add(grade_id)
+        if dropped:
+            self.log.warning("Cells whose nbgrader metadata was dropped: %s", "; ".join(dropped))
+        return nb, resources
+
+
+def note_cell(text: str):
+    """A markdown cell, first in the graded notebook, that the feedback shows."""
+    return from_dict({"cell_type": "markdown", "metadata": {}, "source": f"**Grader's note:** {html.escape(text)}"})
 
 
 def captured_answers(cell) -> dict:
@@ -86,12 +149,12 @@ def score_cell(key, grade_id: str, cell) -> tuple[float, list]:
     return sum(s.points for s in scores), scores
 
 
-def feedback_outputs(grade_id: str, score: float, max_points: float, scores: list) -> list:
+def feedback_outputs(grade_id: str, score: float, max_points: float, scores: list, note: str | None = None) -> list:
     rows_txt = [f"[{s.points:g}/{s.max_points:g}] {s.label}: {s.feedback}" for s in scores]
     rows_html = "".join(
         f"<tr><td>{html.escape(s.label)}</td><td>{s.points:g} / {s.max_points:g}</td>"
         f"<td>{html.escape(s.feedback)}</td></tr>" for s in scores)
-    summary = f"Trusted score for {grade_id}: {score:g} / {max_points:g}"
+    summary = f"Trusted score for {grade_id}: {score:g} / {max_points:g}" + (f". {note}" if note else "")
     feedback = {
         "output_type": "display_data", "metadata": {},
         "data": {
@@ -119,15 +182,27 @@ class RescoreAnswers(NbGraderPreprocessor):
         if key is None:  # never fall back to the kernel's own outputs: every grade cell scores 0
             self.log.error("RescoreAnswers: no answer key %s in %s; every autograded cell scores 0.",
                            f"{notebook}.py", keys.keys_dir(course_root(self)))
+        reason = resources.get("mlsyslab", {}).get("stopped")
+        stopped = f"Not run: grading stopped before this cell because {reason}." if reason else None
+        found = set()
         for cell in nb.cells:
             if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
                 continue
             grade_id = cell.metadata.nbgrader["grade_id"]
+            found.add(grade_id)
             max_points = float(cell.metadata.nbgrader.get("points", 0) or 0)
             if key is None or not key.items(grade_id):  # a test cell the key does not know scores nothing
-                cell.outputs = feedback_outputs(grade_id, 0.0, max_points, [])
+                cell.outputs = feedback_outputs(grade_id, 0.0, max_points, [], note=stopped)
                 continue
             score, scores = score_cell(key, grade_id, cell)
             score = min(max(score * max_points / key.points(grade_id), 0.0), max_points)
-            cell.outputs = feedback_outputs(grade_id, score, max_points, scores)
+            cell.outputs = feedback_outputs(grade_id, score, max_points, scores,
+                                            note=stopped if cell.get("execution_count") is None else None)
+        notes = [f"grading stopped early because {reason}; the cells not run score 0."] if reason else []
+        missing = sorted(set(key.cells) - found) if key is not None else []
+        if missing:
+            notes.append(f"the test cells {', '.join(missing)} are missing from your submission (deleted, or "
+                         "their metadata changed): they score 0.")
+        if notes:
+            nb.cells.insert(0, note_cell(" ".join(n[0].upper() + n[1:] for n in notes)))
         return nb, resources
