@@ -101,6 +101,16 @@ def test_solution_checks_right_on_a_students_own_variant(tmp_path):
     assert "MemoryWall(model='Llama3_2_1B', hardware='L4', seq_len=2048" in text
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("lab, student, i", [("lab3_quantization", "heidi", 3), ("lab4_context_scaling", "heidi", 2),
+                                             ("lab5_hardware_sla", "heidi", 3)])
+def test_solutions_check_right_on_other_variants(lab, student, i, tmp_path):
+    text = _run(lab, tmp_path, {"MLSYSLAB_STUDENT_ID": student, "MLSYSLAB_PREDICTIONS": str(tmp_path / "p.jsonl")})
+    assert f"variant {i} for student {student!r}" in text
+    marks = re.findall(r"^([\u2713~\u2717\u00b7]) ", text, flags=re.M)
+    assert marks and set(marks) == {"\u2713"}, text[-3000:]
+
+
 def test_widgets_in_labs_use_the_labs_numbers():
     """Lab 3 (default variant): the widget's int8 ITL on the H100 is the reveal's (W + KV) / BW =
     (8.030e9 + 2 x 32 x 8 x 128 x 4096 x 4) / 3.35e12 = 2.72 ms, in ideal mode; lab 4: the widget's

@@ -59,14 +59,14 @@ def test_pools_have_at_least_four_distinct_variants_within_the_models_context():
     import mlsyslab as ml
 
     solver = ml.ServingSolver(efficiency="ideal")
-    for lab in ("lab2_kv_cache", "lab3_quantization", "lab4_context_scaling"):
+    for lab in ("lab2_kv_cache", "lab3_quantization", "lab4_context_scaling", "lab5_hardware_sla"):
         pool = spec(lab).POOL
         assert len(pool) >= 4 and len({json.dumps(p, sort_keys=True) for p in pool}) == len(pool)
         assert pool[0]["model"] == "Llama3_8B"  # the default variant is the one the text was written for
         for p in pool:
             longest = max(val for key, val in p.items() if key.startswith("S"))
-            assert solver.solve(p["model"], p["gpu"], longest).within_context_window, (lab, p)
-            if "mha" in p:
+            assert solver.solve(p["model"], p.get("gpu", "H100"), longest).within_context_window, (lab, p)
+            if "mha" in p:  # lab 2's MHA model at the exercise's context
                 assert solver.solve(p["mha"], p["gpu"], p["S"]).within_context_window, (lab, p)
 
 
@@ -207,6 +207,21 @@ def test_lab4_variant_figures_by_hand(i, m, gpu, S, S_long):
 def test_lab4_default_share_is_the_exercise_figure():
     # 2 x 32 x 8192^2 x 4096 / (2 x 8.030e9 x 8192 + that) = 1.759e13 / 1.492e14 = 11.79 %
     assert expected("lab4_context_scaling", 0)["attention_fraction_8k"] == pytest.approx(0.1179, abs=5e-5)
+
+
+def test_lab5_variant_figures_by_hand():
+    """Llama-3.2-3B, 4096 tokens, ITL <= 15 ms: KV per sequence 2 x 28 x 8 x 128 x 2 x 4096 =
+    469,762,048 B; H100 floor((3.35e12 x 0.015 - 6,425,499,648) / 469,762,048) = floor(93.3) = 93;
+    A100 floor((2.039e12 x 0.015 - W) / ...) = 51; L4: 0.3e12 x 0.015 = 4.5 GB < W -> 0."""
+    m, S, T = LLAMA32_3B, 4096, 0.015
+    e = expected("lab5_hardware_sla", 3)
+    kv_seq, W = kv_token(m) * S, 2 * m["P"]
+    assert e["max_batch_h100"] == math.floor((H100["BW"] * T - W) / kv_seq) == 93
+    assert e["max_batch_a100"] == math.floor((A100["BW"] * T - W) / kv_seq) == 51
+    assert e["max_batch_l4"] == 0
+    a = m["H"] * m["d"]
+    assert e["ttft_h100_ms"] == approx((2 * m["P"] * S + 2 * m["L"] * S**2 * a) / H100["F"] * 1e3)
+    assert e["ttft_l4_ms"] == approx((2 * m["P"] * S + 2 * m["L"] * S**2 * a) / L4["F"] * 1e3)
 
 
 def test_keys_follow_the_student_id(monkeypatch):
