@@ -149,8 +149,8 @@ def run(args) -> int:
         ("throughput", f"{fmt_number(d['throughput_tokens_per_s'])} output tokens/s"),
         ("request throughput", f"{fmt_number(d['request_throughput_per_s'])} req/s"),
         ("goodput", f"{fmt_number(d['goodput_per_s'])} req/s ({d['goodput_fraction']:.0%} meet the SLA)"),
-        ("TTFT p50 / p99", f"{fmt_number(d['ttft_p50_ms'])} / {fmt_number(d['ttft_p99_ms'])} ms"),
-        ("ITL p50 / p99", f"{fmt_number(d['itl_p50_ms'])} / {fmt_number(d['itl_p99_ms'])} ms"),
+        ("TTFT p50 / p99", f"{_duration(d['ttft_p50_ms'])} / {_duration(d['ttft_p99_ms'])}"),
+        ("ITL p50 / p99", f"{_duration(d['itl_p50_ms'])} / {_duration(d['itl_p99_ms'])}"),
         ("E2E p50 / p99", f"{fmt_number(d['e2e_p50_s'])} / {fmt_number(d['e2e_p99_s'])} s"),
         ("mean batch", f"{d['mean_batch']:.1f} sequences per decode step"),
         ("KV-cache in use", f"{d['kv_utilization']:.0%} on average, {d['peak_kv_utilization']:.0%} at peak "
@@ -158,6 +158,11 @@ def run(args) -> int:
         ("preemptions", f"{d['preemptions']:,}"),
     ]))
     return 0
+
+
+def _duration(ms: float) -> str:
+    """12.3 ms, 1,234 ms, 12.1 s (no exponents for a queue that grew to seconds)."""
+    return f"{fmt_number(ms)} ms" if ms < 10_000 else f"{fmt_number(ms / 1e3)} s"
 
 
 def _print_rows(rows):
