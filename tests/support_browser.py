@@ -101,8 +101,11 @@ def _wait_until_up(url: str, token: str, proc: subprocess.Popen, timeout_s: floa
     raise TimeoutError(f"jupyter lab did not answer {url}/api/status within {timeout_s} s (last error: {last})")
 
 
-def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=()) -> JupyterServer:
-    """Start ``jupyter lab`` (the venv's) in ``root``; ``home`` holds its config/runtime dirs."""
+def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=(), settings=None) -> JupyterServer:
+    """Start ``jupyter lab`` (the venv's) in ``root``; ``home`` holds its config/runtime dirs.
+
+    ``settings``: user settings per plugin, e.g. ``{"@jupyterlab/notebook-extension:tracker":
+    {"windowingMode": "none"}}`` (written to the isolated settings dir before the start)."""
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"),
@@ -114,6 +117,11 @@ def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=()) -> 
     news = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True, exist_ok=True)
     (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    for plugin, values in (settings or {}).items():
+        package, name = plugin.split(":")
+        folder = home / "lab-settings" / package
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
     env["PATH"] = str(pathlib.Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     log_path = home / "jupyter-lab.log"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",

@@ -99,12 +99,12 @@ def test_oom_flips_at_the_hand_computed_batch():
     e = mw.ServingExplorer(model="Llama3_8B", hardware="H100", seq_len=4096, precision="fp16", batch_size=first - 1)
     assert e.oom is False and e.result.feasible
     assert e.banner.layout.display == "none"
-    assert e.bars.colors[1] != "#d62728"
+    assert e.bars.colors[1] == "#E69F00"  # Okabe-Ito orange: the KV-cache
     e.batch_size = first
     assert e.oom is True and not e.result.feasible
     assert e.banner.layout.display != "none" and "OOM" in e.banner.value
     assert f"largest batch that fits: {first - 1}" in e.banner.value
-    assert e.bars.colors[1] == "#d62728"
+    assert e.bars.colors[1] == "#D55E00"  # Okabe-Ito vermillion: over capacity
     assert sum(e.bars.y[:2, 0]) > e.capacity_line.y[0]  # the bar goes past the capacity line
     assert e.bars.y[2, 0] == 0.0
 
@@ -116,15 +116,17 @@ def test_tensor_parallel_halves_weights_per_gpu():
 
 def test_sliders_drive_the_model_and_never_clamp_it():
     e = mw.ServingExplorer()
-    assert e.seq_len_slider.continuous_update is False and e.batch_slider.continuous_update is False
-    e.seq_len_slider.value = 1024.0
+    assert e.batch_control.continuous_update is False and e.batch_slider is e.batch_control
+    assert [v for _, v in e.seq_len_control.options][:3] == [128, 256, 512]
+    e.seq_len_slider.value = 1024
     assert e.seq_len == 1024
     e.batch_slider.value = 3
     assert e.batch_size == 3
-    e.batch_size = 1000  # beyond the slider's initial max of 256
+    e.batch_size = 1000
     assert e.batch_size == 1000 and e.batch_slider.value == 1000
-    e.seq_len = 300_000  # beyond 2^17
-    assert e.seq_len == 300_000 and e.seq_len_slider.value == pytest.approx(300_000)
+    e.seq_len = 300_000  # beyond 2^17, not offered: added to the choices
+    assert e.seq_len == 300_000 and e.seq_len_slider.value == 300_000
+    assert e.seq_len_control.options[-1] == ("300,000", 300_000)
     e.hardware_picker.dropdown.value = "A100"
     assert e.hardware == "A100" and e.result.hardware.key == "A100"
     e.hardware = "JetsonOrinNano"
@@ -182,15 +184,17 @@ def test_memory_wall_marks_first_oom_point_from_hand_formula():
 def test_context_scaling_linear_and_full_models():
     c = mw.ContextScaling(model="Llama3_8B", hardware="H100", seq_len=8192, efficiency="ideal", max_seq_len=32768)
     S = c.linear_line.x
+    assert c.y_unit == "ms" and c.y_factor == 1e-3  # 32k tokens take under a second: the axis is in ms
+    lin_s, full_s = c.linear_line.y * c.y_factor, c.full_line.y * c.y_factor
     # linear 2PS model at 100 % of the fp16 datasheet peak
-    assert c.linear_line.y == pytest.approx(2 * LLAMA3_8B_PARAMS * S / H100_FP16_FLOPS, rel=1e-9)
+    assert lin_s == pytest.approx(2 * LLAMA3_8B_PARAMS * S / H100_FP16_FLOPS, rel=1e-9)
     solver = ml.ServingSolver("ideal")
     for i in (0, len(S) // 2, len(S) - 1):
-        assert c.full_line.y[i] == pytest.approx(solver.solve("Llama3_8B", "H100", int(S[i])).ttft_s, rel=1e-9)
+        assert full_s[i] == pytest.approx(solver.solve("Llama3_8B", "H100", int(S[i])).ttft_s, rel=1e-9)
     # at long context the full model is above the line by the attention FLOPs: 2 L S^2 a
     s = 32768
     attn = 2 * 32 * s * s * 4096
-    assert c.full_line.y[-1] == pytest.approx((2 * LLAMA3_8B_PARAMS * s + attn) / H100_FP16_FLOPS, rel=1e-6)
+    assert full_s[-1] == pytest.approx((2 * LLAMA3_8B_PARAMS * s + attn) / H100_FP16_FLOPS, rel=1e-6)
     assert c.attention_share == pytest.approx(1 - c.ttft_linear_s / c.result.ttft_s)
     assert 0 < c.attention_share < 1
 
@@ -202,15 +206,16 @@ def test_roofline_plot_ridges_and_points():
     assert r.ridges["H100"] == pytest.approx(H100_FP16_FLOPS / H100_BW)  # 295 FLOP/B
     assert r.ridges["A100"] == pytest.approx(312e12 / 2.039e12, rel=1e-3)  # A100 80GB SXM: 312 TFLOP/s, 2.039 TB/s
     assert list(r.ridge_marks.x) == pytest.approx([r.ridges["H100"], r.ridges["A100"]])
-    assert r.roofs.y.shape == (2, r.roofs.x.shape[1])
-    assert r.roofs.y[0].max() == pytest.approx(989.5)  # TFLOP/s plateau
+    assert len(r.roof_marks) == 2 and r.roofs is r.roof_marks[0]  # one line (colour + dash) per device
+    assert r.roof_marks[0].y.max() == pytest.approx(989.5e12)  # FLOP/s plateau
+    assert r.roof_marks[1].y.max() == pytest.approx(312e12)
     names = list(r.workload_marks.names)
     assert names == ["Llama3_8B prefill", "Llama3_8B decode", "ResNet50"]
     # decode at B=1, S=2048: F = 2P + 4 L S a, bytes = 2P + KV(S) -> intensity ~ 1 FLOP/B
     F = 2 * LLAMA3_8B_PARAMS + 4 * 32 * 2048 * 4096
     M = WEIGHTS_FP16 + 2048 * KV_PER_TOKEN_FP16
     assert r.workload_marks.x[1] == pytest.approx(F / M, rel=1e-9)
-    assert r.workload_marks.y[1] == pytest.approx(H100_BW * F / M / 1e12, rel=1e-9)  # memory-bound roof
+    assert r.workload_marks.y[1] == pytest.approx(H100_BW * F / M, rel=1e-9)  # memory-bound roof
     r.batch_size = 64
     assert r.workload_marks.x[1] > 30  # batching raises decode intensity
     assert r.workload_marks.tooltip is not None
@@ -224,8 +229,8 @@ def test_hardware_comparison_bars_equal_solver():
     for i, p in enumerate(["fp16", "fp8"]):
         for j, dev in enumerate(["A100", "H100"]):
             r = s.solve("Llama3_8B", dev, 4096, 4, p)
-            assert h.ttft_bars.y[i, j] == pytest.approx(r.ttft_s * 1e3)
-            assert h.itl_bars.y[i, j] == pytest.approx(r.itl_s * 1e3)
+            assert h.ttft_bars.y[i, j] * h.y_units["ttft"][1] == pytest.approx(r.ttft_s)
+            assert h.itl_bars.y[i, j] * h.y_units["itl"][1] == pytest.approx(r.itl_s)
             assert h.capacity_bars.y[i, j] == r.max_batch_size
     assert h.capacity_bars.y[0, 1] == hand_first_oom_batch(4096) - 1
     with pytest.raises(ml.ValidationError, match="one or two precisions"):
@@ -282,7 +287,7 @@ def test_locked_prediction_cannot_change(tmp_path):
 def test_checkpoint_ui_and_unit_errors(tmp_path):
     cp = mw.PredictionCheckpoint("ITL?", answer=ml.Q_(8.0, "ms"), path="")
     cp.reveal_button.click()  # nothing typed: message in the widget, state unchanged
-    assert "not a number" in cp.status.value and not cp.locked
+    assert "is empty" in cp.status.value and not cp.locked
     cp.text.value = "3 GB"
     cp.lock_button.click()
     assert "cannot be converted to ms" in cp.status.value and not cp.locked
@@ -332,7 +337,7 @@ def test_notebook_executed_headless_is_quiet_and_saves_widget_state(tmp_path):
     assert "True 1" in text  # batch 131 is past the hand-computed wall; one prediction on disk
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     names = {m["model_name"] for m in state.values()}
-    assert {"BarsModel", "FigureModel", "HTMLModel", "IntSliderModel", "FloatLogSliderModel"} <= names
+    assert {"BarsModel", "FigureModel", "HTMLModel", "BoundedIntTextModel", "DropdownModel"} <= names
     assert (tmp_path / "p.jsonl").exists()
 
 
@@ -388,3 +393,73 @@ def test_empty_predictions_env_var_falls_back_to_default_file(monkeypatch, tmp_p
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLSYSLAB_PREDICTIONS", "")
     assert pc.default_path() == str(tmp_path / "mlsyslab-predictions.jsonl")
+
+
+# ----------------------------------------------------------------------------- style (issue 13)
+def test_numbers_for_humans_by_hand():
+    from mlsyslab.widgets import style
+
+    # 2.195e4 ms is 21.95 s: 3 significant figures in the unit chosen for the magnitude
+    assert style.time_text(21.95) == "22.0 s"
+    assert style.time_text(0.00981) == "9.81 ms" and style.time_text(4.2e-6) == "4.20 µs"
+    assert style.time_text(3000.0) == "50.0 min"
+    assert style.num(21950) == "22,000" and style.num(0.012345) == "0.0123" and style.num(999.6) == "1,000"
+    assert style.bytes_text(2 * LLAMA3_8B_PARAMS) == "16.1 GB" and style.bytes_text(H100_BYTES) == "85.9 GB"
+    # ticks: decades over a wide log range, 1-2-5 over a narrow one, at most max_ticks
+    assert style.log_ticks(0.1, 1e4) == [0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0]
+    assert style.log_ticks(3, 300) == [5, 10, 20, 50, 100, 200]
+    assert style.log_ticks(1e-7, 1e4, 6) == [1e-7, 1e-5, 1e-3, 1e-1, 10.0, 1000.0]
+    assert style.linear_ticks(22.0) == [0.0, 5.0, 10.0, 15.0, 20.0]
+    assert style.si_text(1e12) == "1T" and style.si_text(2e-3) == "2m"
+
+
+def test_device_colours_are_okabe_ito_and_the_same_in_every_widget():
+    from mlsyslab.widgets import style
+
+    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#0072B2", "#CC79A7", "#D55E00"}
+    assert {style.device_color(h.key) for h in ml.Hardware} <= okabe_ito - {"#D55E00"}  # vermillion means OOM
+    h = mw.HardwareComparison(hardware=["A100", "H100", "H200", "B200", "MI300X"])
+    r = mw.RooflinePlot(hardware=["H100", "B200"])
+    assert list(h.ttft_bars.colors) == ["#56B4E9", "#0072B2", "#009E73", "#CC79A7", "#E69F00"]
+    assert r.roof_marks[0].colors == [h.ttft_bars.colors[1]] and r.roof_marks[1].colors == [h.ttft_bars.colors[3]]
+    # two devices of one colour in one figure: a second dash (lines) or another free colour (bars)
+    same = [k for k in (x.key for x in ml.Hardware) if style.device_color(k) == style.device_color("H100")][1]
+    styles = style.distinct_styles(["H100", same])
+    assert styles[0]["dash"] != styles[1]["dash"]
+    assert len(set(style.distinct_colors(["H100", same]))) == 2
+
+
+def test_readouts_name_the_solver_mode():
+    for cls in (mw.ServingExplorer, mw.MemoryWall, mw.ContextScaling, mw.RooflinePlot, mw.HardwareComparison):
+        assert "data-mode='calibrated'" in cls().readout.value
+        assert "data-mode='ideal'" in cls(efficiency="ideal").readout.value and "ideal roofline" in \
+            cls(efficiency="ideal").readout.value
+
+
+def test_infeasible_is_said_in_every_widget():
+    # Llama-3-70B in fp16: 2 x 70.6e9 B = 141 GB of weights > the 85.9 GB of one H100
+    c = mw.ContextScaling(model="Llama3_70B", hardware="H100", precision="fp16")
+    assert "Does not fit" in c.readout.value and len(c.oom_line.x) == len(c.linear_line.x)
+    assert "OOM at any seq_len" in c.figure.marks[-1].text[0]
+    m = mw.MemoryWall(model="Llama3_70B", hardware="H100")
+    assert "Does not fit" in m.readout.value and "tensor_parallel=2" in m.readout.value
+    h = mw.HardwareComparison(hardware=["H100", "MI300X"], model="Llama3_70B")
+    assert list(h.ttft_bars.x) == ["H100 (OOM)", "MI300X"] and h.ttft_bars.y[0] == 0.0
+    e = mw.ServingExplorer(model="Llama3_70B")
+    assert e.oom and e.oom_label.text[0].startswith("OOM: +")
+
+
+def test_enter_in_the_prediction_box_locks():
+    cp = mw.PredictionCheckpoint("ITL?", answer=ml.Q_(8.0, "ms"), path="")
+    cp.text.value = "12 ms"
+    cp.text._handle_string_msg(None, {"event": "submit"}, None)  # what the browser sends on Enter
+    assert cp.locked and cp.prediction == 12.0 and cp.text.disabled
+
+
+def test_bad_argument_renders_as_one_line_in_ipython():
+    with pytest.raises(mw.InputError) as info:
+        mw.ServingExplorer(hardware="H10O")
+    lines = info.value._render_traceback_()  # what IPython / Jupyter print instead of a traceback
+    assert "InputError" in lines[0] and "Did you mean 'H100'" in lines[0] and len(lines) == 2
+    with pytest.raises(mw.InputError, match="efficiency=True is not allowed"):
+        mw.ServingExplorer().efficiency = True

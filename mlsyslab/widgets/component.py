@@ -29,7 +29,16 @@ from ..zoo import Hardware, Models
 class InputError(ValidationError, TraitError):
     """A widget input was rejected: a :class:`~mlsyslab.errors.ValidationError` that traitlets
     also recognises as a :class:`traitlets.TraitError` (so ``link`` and ``hold_trait_notifications``
-    roll back cleanly)."""
+    roll back cleanly).
+
+    In IPython / Jupyter the error shows as its one-line message, not as a traceback through
+    traitlets' internals (``_render_traceback_``); ``%tb`` still prints the full traceback.
+    """
+
+    def _render_traceback_(self):
+        red, reset = "\x1b[0;31m", "\x1b[0m"
+        return [f"{red}{type(self).__name__}{reset}: {self}",
+                "(a widget input was rejected; %tb shows the full traceback)"]
 
 
 class NameList(traitlets.List):
@@ -123,6 +132,19 @@ class PositiveInt(TraitType):
 
     def validate(self, obj, value):
         return _checked(inputs.positive_int, value, self.name, self.unit, maximum=self.maximum)
+
+
+class Choice(TraitType):
+    """One of a few strings (``efficiency``: ``"calibrated"`` or ``"ideal"``)."""
+
+    info_text = "one of a few names"
+
+    def __init__(self, options, default_value, **kwargs):
+        self.options = tuple(options)
+        super().__init__(default_value=default_value, **kwargs)
+
+    def validate(self, obj, value):
+        return _checked(inputs.choice, value, self.name, self.options)
 
 
 def seq_len_trait(default=4096):
@@ -221,20 +243,20 @@ def bind(model: HasTraits, name: str, control, *, to_control=None, from_control=
     return control
 
 
-def log2_slider_bind(model, name, control):
-    """Bind an integer trait to a ``FloatLogSlider`` (base 2): the slider carries floats."""
-    import math
+#: The context lengths offered by the seq_len control (powers of two, 128 ... 128k); a value set
+#: from code that is not among them is added to the list.
+SEQ_LEN_CHOICES = tuple(2 ** k for k in range(7, 18))
 
+
+def _option_adder(dropdown):
+    """``to_control`` for :func:`bind` with a dropdown of (label, int) options: a value that is
+    not offered yet is added, in order, before it is selected."""
     def to_control(v):
-        e = math.log2(v)
-        if e > control.max:
-            control.max = math.ceil(e)
-        if e < control.min:
-            control.min = math.floor(e)
-        return float(v)
-
-    return bind(model, name, control, to_control=to_control, from_control=lambda v: max(1, int(round(v))),
-                widen=False)
+        values = [o[1] for o in dropdown.options]
+        if v not in values:
+            dropdown.options = [(f"{s:,}", s) for s in sorted({*values, v})]
+        return v
+    return to_control
 
 
 # --------------------------------------------------------------------------- base class
@@ -245,7 +267,8 @@ class Component(HasTraits):
     """
 
     _inputs: tuple = ()
-    efficiency = traitlets.Unicode("calibrated", help="'calibrated' (fitted to measurements) or 'ideal' (datasheet roofline)")
+    efficiency = Choice(("calibrated", "ideal"), "calibrated",
+                        help="'calibrated' (fitted to measurements) or 'ideal' (datasheet roofline)")
 
     def __init__(self, controls=None, **kwargs):
         """``controls``: names of the input controls to show (default: all the component has),
@@ -266,10 +289,6 @@ class Component(HasTraits):
         self._ready = True
         self.observe(self._on_input, names=list(self._inputs) + ["efficiency"])
         self._refresh()
-
-    @traitlets.validate("efficiency")
-    def _check_efficiency(self, proposal):
-        return _checked(inputs.choice, proposal["value"], "efficiency", ("calibrated", "ideal"))
 
     def _on_input(self, change):
         """The one observer: re-solve and redraw. If the solver rejects the new combination of
@@ -301,8 +320,10 @@ class Component(HasTraits):
 
     def _controls(self, *names):
         """Standard controls bound to the named input traits, in order: ``model`` (ModelPicker),
-        ``hardware`` (HardwarePicker by tier), ``precision``, ``seq_len`` (log2 slider),
-        ``batch_size`` (slider), ``tensor_parallel`` (dropdown). Sliders: ``continuous_update=False``."""
+        ``hardware`` (HardwarePicker by tier), ``precision``, ``seq_len`` (dropdown of powers of two),
+        ``batch_size`` (number box, ``continuous_update=False``: it applies on Enter or leaving the box),
+        ``tensor_parallel`` (dropdown). Every control is a labelled form element (WCAG 2.1 AA: a
+        name for screen readers, operable from the keyboard); noUiSlider handles have no name."""
         import ipywidgets as w
 
         from .pickers import HardwarePicker, ModelPicker, PrecisionPicker
@@ -329,19 +350,22 @@ class Component(HasTraits):
                 self.precision_picker = PrecisionPicker(self.precision)
                 bind(self, "precision", self.precision_picker, widen=False)
                 out.append(self.precision_picker.view)
-            elif name == "seq_len":
-                self.seq_len_slider = w.FloatLogSlider(base=2, min=7, max=17, step=0.5,
-                                                       description="seq_len (tokens)", readout_format=".0f",
-                                                       continuous_update=False, style=style)
-                log2_slider_bind(self, "seq_len", self.seq_len_slider)
-                out.append(self.seq_len_slider)
-            elif name == "batch_size":
-                self.batch_slider = w.IntSlider(min=1, max=256, description="batch_size", continuous_update=False,
-                                                style=style)
-                bind(self, "batch_size", self.batch_slider)
-                out.append(self.batch_slider)
+            elif name == "seq_len":  # a labelled <select>: keyboard-operable, named for screen readers
+                self.seq_len_control = w.Dropdown(options=[(f"{s:,}", s) for s in SEQ_LEN_CHOICES],
+                                                  description="seq_len (tokens)", style=style,
+                                                  layout=w.Layout(width="260px"))
+                bind(self, "seq_len", self.seq_len_control, to_control=_option_adder(self.seq_len_control),
+                     widen=False)
+                out.append(self.seq_len_control)
+            elif name == "batch_size":  # a labelled number box: type a value, or step it with the arrow keys
+                self.batch_control = w.BoundedIntText(min=1, max=MAX_BATCH, step=1, description="batch_size",
+                                                      continuous_update=False, style=style,
+                                                      layout=w.Layout(width="260px"))
+                bind(self, "batch_size", self.batch_control, widen=False)
+                out.append(self.batch_control)
             elif name == "tensor_parallel":
-                self.tp_dropdown = w.Dropdown(options=[1, 2, 4, 8, 16], description="tensor_parallel", style=style)
+                self.tp_dropdown = w.Dropdown(options=[1, 2, 4, 8, 16], description="tensor_parallel", style=style,
+                                              layout=w.Layout(width="260px"))
 
                 def tp_option(v, dd=self.tp_dropdown):
                     if v not in dd.options:
@@ -353,6 +377,16 @@ class Component(HasTraits):
             else:  # pragma: no cover - programming error
                 raise ValueError(f"no standard control for {name!r}")
         return w.VBox(out)
+
+    @property
+    def seq_len_slider(self):
+        """Old name of :attr:`seq_len_control` (a labelled dropdown since the controls were made accessible)."""
+        return self.seq_len_control
+
+    @property
+    def batch_slider(self):
+        """Old name of :attr:`batch_control` (a labelled number box)."""
+        return self.batch_control
 
     def _build_view(self):  # pragma: no cover - abstract
         raise NotImplementedError

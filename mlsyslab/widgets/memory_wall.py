@@ -19,29 +19,33 @@ import numpy as np
 import traitlets
 
 from ..solvers.serving import MAX_SEQ_LEN, ServingResult
-from .style import mode_html
-from .component import (Component, HardwareName, ModelName, PrecisionName, batch_trait, hold_sync,
-                        seq_len_trait, tp_trait, unit_label)
+from .component import (Component, HardwareName, ModelName, PrecisionName, batch_trait, hold_sync, seq_len_trait,
+                        tp_trait)
+from .figures import FONT_PX, figure, lin_pos, log_pos, place_labels, set_y_axis, thin_ticks
+from .style import (CSS, FOREGROUND, ROLE_COLORS, bytes_text, esc, key_html, linear_ticks,
+                    log_ticks, mode_html, num, si_text, table_html)
 
 MAX_BATCH_SHOWN = 4096
+WIDTH, HEIGHT = 410, 320  # two side by side in a notebook (~850 px of output width)
+MARGIN = {"top": 40, "bottom": 50, "left": 60, "right": 24}
 
 
-def _line_figure(title, x_scale, x_label, x_format=None):
-    y_scale = bq.LinearScale(min=0.0)
-    total = bq.Lines(x=[1.0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#1f77b4"], stroke_width=2.5,
-                     labels=["weights + KV-cache"], display_legend=True)
-    weights = bq.Lines(x=[1.0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#7f7f7f"],
-                       line_style="dotted", labels=["weights"], display_legend=True)
-    capacity = bq.Lines(x=[1.0], y=[0.0], scales={"x": x_scale, "y": y_scale}, colors=["#d62728"],
-                        line_style="dashed", stroke_width=2, labels=["capacity"], display_legend=True)
-    oom = bq.Scatter(x=[], y=[], scales={"x": x_scale, "y": y_scale}, colors=["#d62728"], marker="cross",
-                     default_size=120, names=[], display_names=True, labels=["first OOM"],
-                     tooltip=bq.Tooltip(fields=["x", "y"], formats=[".0f", ".1f"], labels=["at", "GB"]))
-    fig = bq.Figure(marks=[total, weights, capacity, oom], title=title, legend_location="top-left",
-                    axes=[bq.Axis(scale=x_scale, label=x_label, tick_format=x_format),
-                          bq.Axis(scale=y_scale, side="left", label=unit_label("Memory per GPU", "GB"))],
-                    fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 15},
-                    layout=w.Layout(width="420px", height="320px"))
+def _line_figure(title, x_scale, x_label):
+    y_scale = bq.LinearScale(min=0.0, max=1.0)
+    sc = {"x": x_scale, "y": y_scale}
+    total = bq.Lines(x=[1.0], y=[0.0], scales=sc, colors=[ROLE_COLORS["kv"]], stroke_width=3,
+                     labels=["weights + KV-cache"])
+    weights = bq.Lines(x=[1.0], y=[0.0], scales=sc, colors=[ROLE_COLORS["weights"]], line_style="dash_dotted",
+                       stroke_width=2.5, labels=["weights"])
+    capacity = bq.Lines(x=[1.0], y=[0.0], scales=sc, colors=[FOREGROUND], line_style="dashed", stroke_width=2,
+                        labels=["capacity"])
+    oom = bq.Scatter(x=[], y=[], scales=sc, colors=[ROLE_COLORS["oom"]], marker="cross", default_size=120,
+                     stroke=FOREGROUND, names=[], display_names=False,
+                     tooltip=bq.Tooltip(fields=["x", "y"], formats=[",.0f", ",.1f"], labels=["first OOM at", "GB"]))
+    x_axis = bq.Axis(scale=x_scale, label=x_label, label_offset="36px")
+    y_axis = bq.Axis(scale=y_scale, side="left", label="Memory per GPU (GB)")
+    fig = figure([weights, capacity, total, oom], [x_axis, y_axis], title, WIDTH, HEIGHT, MARGIN)
+    fig.x_axis, fig.y_axis = x_axis, y_axis
     return fig, y_scale, total, weights, capacity, oom
 
 
@@ -73,13 +77,15 @@ class MemoryWall(Component):
 
     def _build_view(self):
         (self.batch_figure, self.batch_y, self.batch_total, self.batch_weights, self.batch_capacity,
-         self.batch_oom) = _line_figure("Memory vs batch", bq.LinearScale(min=0.0), "batch size (requests)")
+         self.batch_oom) = _line_figure("Memory vs batch", bq.LinearScale(min=1.0, max=16.0), "batch size (requests)")
         (self.context_figure, self.context_y, self.context_total, self.context_weights, self.context_capacity,
-         self.context_oom) = _line_figure("Memory vs context", bq.LogScale(), unit_label("seq_len", "token"), "~s")
+         self.context_oom) = _line_figure("Memory vs context", bq.LogScale(min=128.0, max=32768.0),
+                                          "seq_len (tokens)")
+        self.key = w.HTML().add_class("mlsyslab-key-box")
         self.readout = w.HTML().add_class("mlsyslab-readout")
         controls = self._controls("model", "hardware", "precision", "seq_len", "batch_size", "tensor_parallel")
-        return w.VBox([controls, w.HBox([self.batch_figure, self.context_figure]), self.readout]
-                      ).add_class("mlsyslab-memory-wall")
+        figures = w.HBox([self.batch_figure, self.context_figure], layout=w.Layout(flex_flow="row wrap"))
+        return w.VBox([controls, figures, self.key, self.readout]).add_class("mlsyslab-memory-wall")
 
     def _refresh(self):
         solver = self.solver
@@ -101,32 +107,85 @@ class MemoryWall(Component):
         contexts = np.unique(np.geomspace(128, s_max, 200).round())
         ss = solver.sweep(self.model, self.hardware, contexts, self.batch_size, self.precision, self.tensor_parallel)
         gb = 1e-9
-        self._draw(batches, sb.raw("total").ravel() * gb, W * gb, cap * gb, first_b, b_max,
+        fits = spare > 0
+        self._draw(self.batch_figure, batches, sb.raw("total").ravel() * gb, W * gb, cap * gb, first_b,
                    W + kv_tok * self.seq_len * first_b, self.batch_total, self.batch_weights, self.batch_capacity,
-                   self.batch_oom, self.batch_y, "B")
-        self._draw(contexts, ss.raw("total").ravel() * gb, W * gb, cap * gb, first_s, s_max,
+                   self.batch_oom, self.batch_y, "B", log_x=False, fits=fits)
+        self._draw(self.context_figure, contexts, ss.raw("total").ravel() * gb, W * gb, cap * gb, first_s,
                    W + kv_tok * self.batch_size * first_s, self.context_total, self.context_weights,
-                   self.context_capacity, self.context_oom, self.context_y, "S")
-        self.readout.value = (
-            f"<b>{r.model.key}</b> on <b>{r.hardware.key}</b> ({r.precision}, tp={r.tensor_parallel}): "
-            f"weights {W * gb:.1f} GB, KV-cache {kv_tok * 1e-6:.3f} MB per token; capacity {cap * gb:.1f} GB. "
-            f"First OOM: batch <b class='mlsyslab-first-oom-batch'>{first_b}</b> at seq_len={self.seq_len}; "
-            f"seq_len <b class='mlsyslab-first-oom-seq-len'>{first_s}</b> at batch={self.batch_size}."
-            + mode_html(self.efficiency))
+                   self.context_capacity, self.context_oom, self.context_y, "S", log_x=True, fits=fits)
+        self.key.value = CSS + key_html([
+            ("weights + KV-cache", ROLE_COLORS["kv"], "line", "solid", ""),
+            ("weights", ROLE_COLORS["weights"], "line", "dash_dotted", ""),
+            (f"capacity of {r.hardware.key} ({bytes_text(cap)})", FOREGROUND, "line", "dashed", ""),
+            ("first OOM", ROLE_COLORS["oom"], "marker", "", "cross")])
+        if fits:
+            verdict = (f"First OOM: batch <b class='mlsyslab-first-oom-batch'>{first_b}</b> at seq_len "
+                       f"{self.seq_len:,}; seq_len <b class='mlsyslab-first-oom-seq-len'>{first_s:,}</b> at batch "
+                       f"{self.batch_size}.")
+            status = "fits" if r.feasible else "<span class='mlsyslab-infeasible'>OOM</span>"
+        else:
+            tp_fit = next((t for t in (2, 4, 8, 16) if W * self.tensor_parallel / t < cap), None)
+            verdict = (f"<span class='mlsyslab-infeasible'>Does not fit:</span> the weights alone "
+                       f"({bytes_text(W)}) exceed the {bytes_text(cap)} of one {esc(r.hardware.key)}"
+                       + (f"; tensor_parallel={tp_fit} would split them to {bytes_text(W * self.tensor_parallel / tp_fit)} "
+                          "per GPU." if tp_fit else ".")
+                       + " First OOM: batch <b class='mlsyslab-first-oom-batch'>1</b>, seq_len "
+                       "<b class='mlsyslab-first-oom-seq-len'>1</b>.")
+            status = "<span class='mlsyslab-infeasible'>OOM</span>"
+        rows = [("weights", bytes_text(W), ""), ("KV-cache per token", bytes_text(kv_tok), "per sequence"),
+                (f"at batch {self.batch_size}, seq_len {self.seq_len:,}", bytes_text(r.total_bytes), status),
+                ("capacity", bytes_text(cap), f"{r.hardware.key}")]
+        self.readout.value = CSS + table_html(
+            f"{r.model.key} on {r.hardware.key} ({r.precision}, tensor_parallel={r.tensor_parallel}), per GPU",
+            ["memory", "size", "status"], rows, numeric=(1,)) + f"<div>{verdict}</div>" + mode_html(self.efficiency)
 
     def _summary(self) -> str:
         return (f"first OOM at batch {self.first_oom_batch} (seq_len={self.seq_len}), "
                 f"at seq_len {self.first_oom_seq_len} (batch={self.batch_size})")
 
     @staticmethod
-    def _draw(x, total, weights, cap, first, x_max, first_total, l_total, l_weights, l_cap, oom, y_scale, sym):
+    def _draw(fig, x, total, weights, cap, first, first_total, l_total, l_weights, l_cap, oom, y_scale, sym, log_x,
+              fits):
         x0, x1 = float(x[0]), float(x[-1])
-        with hold_sync(l_total, l_weights, l_cap, oom, y_scale):
-            y_scale.max = float(max(cap, total.max()) * 1.1)
+        y_top = float(max(cap, total.max()) * 1.12)
+        y_ticks = linear_ticks(y_top, 6)
+        y_top = max(y_top, y_ticks[-1])
+        set_y_axis(fig.y_axis, y_ticks, "Memory per GPU (GB)", figure_=fig)
+        plot_w = WIDTH - fig.fig_margin["left"] - MARGIN["right"]
+        plot_h = HEIGHT - MARGIN["top"] - MARGIN["bottom"]
+        if log_x:
+            x_ticks = thin_ticks(log_ticks(x0, x1, 8), plot_w, log_pos(x0, x1, plot_w), fmt=si_text,
+                                 room=MARGIN["right"])
+            px = log_pos(x0, x1, plot_w)
+            fig.x_axis.tick_format = "~s"
+        else:
+            x_ticks = thin_ticks(linear_ticks(x1, 6, lo=0.0), plot_w, lin_pos(x0, x1, plot_w), room=MARGIN["right"])
+            x_ticks = [t for t in x_ticks if t >= x0]
+            px = lin_pos(x0, x1, plot_w)
+            fig.x_axis.tick_format = ",.3~r"
+        fig.x_axis.tick_values = x_ticks
+        py = lin_pos(0.0, y_top, plot_h)
+        labels = []
+        shown = first <= x1
+        if shown:
+            text = f"{sym}={first:,}" if fits else "does not fit"
+            point = (px(float(first)), plot_h - py(first_total * 1e-9))
+            cap_line = (0, plot_h - py(cap) - 2, plot_w, plot_h - py(cap) + 2)
+            choice = place_labels([point], [text], plot_w, plot_h, [cap_line], marker_px=8)[0]
+            if choice is not None:
+                labels.append(bq.Label(x=[float(first)], y=[float(first_total * 1e-9)], text=[text],
+                                       scales=dict(oom.scales), x_offset=int(choice[0]), y_offset=int(choice[1]),
+                                       align=choice[2], default_size=FONT_PX, font_weight="bold",
+                                       colors=[FOREGROUND], apply_clip=False))
+        with hold_sync(l_total, l_weights, l_cap, oom, y_scale, oom.scales["x"]):
+            oom.scales["x"].min, oom.scales["x"].max = x0, x1
+            y_scale.min, y_scale.max = 0.0, y_top
             l_total.x, l_total.y = x, total
             l_weights.x, l_weights.y = np.array([x0, x1]), np.array([weights, weights])
             l_cap.x, l_cap.y = np.array([x0, x1]), np.array([cap, cap])
-            if first <= x_max:
+            if shown:
                 oom.x, oom.y, oom.names = np.array([float(first)]), np.array([first_total * 1e-9]), [f"{sym}={first}"]
             else:
                 oom.x, oom.y, oom.names = np.array([]), np.array([]), []
+        fig.marks = [l_weights, l_cap, l_total, oom, *labels]

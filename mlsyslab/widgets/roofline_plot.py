@@ -12,6 +12,8 @@ device's roof. Hovering a point shows its name, intensity and attainable FLOP/s.
 
 from __future__ import annotations
 
+import math
+
 import bqplot as bq
 import ipywidgets as w
 import numpy as np
@@ -19,11 +21,14 @@ import traitlets
 
 from ..solvers.roofline import Engine, roofline
 from ..zoo import Models
-from .style import mode_html
 from .component import (Component, HardwareName, InputError, ModelName, NameList, PrecisionName, batch_trait, hold_sync,
-                        seq_len_trait, unit_label)
+                        seq_len_trait)
+from .figures import FONT_PX, figure, log_pos, place_labels, set_y_axis, thin_ticks
+from .style import (CSS, FOREGROUND, ROLE_COLORS, distinct_styles, esc, key_html, log_ticks, mode_html, num, rate_unit,
+                    si_text, table_html)
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+WIDTH, HEIGHT = 640, 420
+MARGIN = {"top": 40, "bottom": 50, "left": 70, "right": 30}
 
 
 class RooflinePlot(Component):
@@ -69,66 +74,116 @@ class RooflinePlot(Component):
         super().__init__(**kwargs)
 
     def _build_view(self):
-        self.x_scale = bq.LogScale()
-        self.y_scale = bq.LogScale()
-        scales = {"x": self.x_scale, "y": self.y_scale}
-        self.roofs = bq.Lines(x=[1.0], y=[1.0], scales=scales, stroke_width=2.5, display_legend=True)
-        self.ridge_marks = bq.Scatter(x=[], y=[], scales=scales, marker="diamond", colors=["black"],
-                                      default_size=60, names=[], display_names=False,
-                                      tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ".1f", ".4g"],
-                                                         labels=["ridge of", "FLOP/B", "TFLOP/s"]))
-        self.workload_marks = bq.Scatter(x=[], y=[], scales=scales, colors=["#d62728"], default_size=80,
-                                         names=[], display_names=True,
-                                         tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ".4~g", ".4~g"],
-                                                            labels=["workload", "FLOP/B", "TFLOP/s"]))
-        self.figure = bq.Figure(
-            marks=[self.roofs, self.ridge_marks, self.workload_marks], title="Roofline",
-            axes=[bq.Axis(scale=self.x_scale, label=unit_label("Arithmetic intensity", "FLOP/B"), tick_format="~g"),
-                  bq.Axis(scale=self.y_scale, side="left", label=unit_label("Attainable", "TFLOP/s"),
-                          tick_format="~g")],
-            legend_location="bottom-right", fig_margin={"top": 40, "bottom": 45, "left": 65, "right": 100},
-            layout=w.Layout(width="620px", height="420px"))
+        self.x_scale = bq.LogScale(min=0.1, max=1e4)
+        self.y_scale = bq.LogScale(min=0.1, max=1e3)
+        self.scales = {"x": self.x_scale, "y": self.y_scale}
+        self.x_axis = bq.Axis(scale=self.x_scale, label="Arithmetic intensity (FLOP/B)", label_offset="36px")
+        self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="Attainable (TFLOP/s)")
+        self.ridge_marks = bq.Scatter(x=[], y=[], scales=self.scales, marker="diamond", colors=[FOREGROUND],
+                                      default_size=64, stroke=FOREGROUND,
+                                      tooltip=bq.Tooltip(fields=["x", "y"], formats=[",.3~r", ",.3~r"],
+                                                         labels=["ridge (FLOP/B)", "peak"]))
+        self.workload_marks = bq.Scatter(x=[], y=[], scales=self.scales, colors=[ROLE_COLORS["workload"]],
+                                         default_size=64, stroke=FOREGROUND, names=[], display_names=False,
+                                         tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ",.3~r", ",.3~r"],
+                                                            labels=["workload", "FLOP/B", "attainable"]))
+        self.roof_marks = []
+        self.label_marks = []
+        self.figure = figure([self.ridge_marks, self.workload_marks], [self.x_axis, self.y_axis], "Roofline",
+                             WIDTH, HEIGHT, MARGIN)
+        self.key = w.HTML().add_class("mlsyslab-key-box")
         controls = self._controls("precision", "seq_len", "batch_size")
         self.readout = w.HTML().add_class("mlsyslab-readout")
-        return w.VBox([controls, self.figure, self.readout]).add_class("mlsyslab-roofline")
+        return w.VBox([controls, self.figure, self.key, self.readout]).add_class("mlsyslab-roofline")
 
     def _refresh(self):
-        I = np.logspace(-1, 4, 128)
-        curves = [roofline(h, self.precision, I) for h in self.hardware]
-        ridges = {c.hardware.key: float(c.ridge) for c in curves}
-        first = curves[0]
+        probe = [roofline(h, self.precision, [1.0]) for h in self.hardware]
+        first = probe[0]
+        first_hw = first.hardware
         points = []
         for name in self.workloads:
             m = Models.get(name)
-            r = Engine.solve(m, first.hardware, batch_size=self.batch_size, precision=self.precision,
+            r = Engine.solve(m, first_hw, batch_size=self.batch_size, precision=self.precision,
                              seq_len=self.seq_len if m.is_transformer else None, efficiency=self.efficiency)
             label = f"{m.key} prefill" if m.is_llm else m.key
             points.append({"name": label, "intensity": float(r.raw["intensity"]),
                            "attainable": float(r.raw["attainable"]), "bound": r.bound})
             if m.is_llm:
-                s = self.solver.solve(m, first.hardware, self.seq_len, self.batch_size, self.precision)
+                s = self.solver.solve(m, first_hw, self.seq_len, self.batch_size, self.precision)
                 ai = s.raw["flops_dec"] / s.raw["bytes_dec"]
                 att = float(min(first.peak_flops, first.bandwidth_Bps * ai))
                 points.append({"name": f"{m.key} decode", "intensity": float(ai), "attainable": att,
                                "bound": "compute" if ai >= first.ridge else "memory"})
+        ridges = {c.hardware.key: float(c.ridge) for c in probe}
+        xs = [p["intensity"] for p in points] + list(ridges.values())
+        lo = min(0.1, 10.0 ** math.floor(math.log10(min(xs) / 1.3)))
+        hi = max(1e4, 10.0 ** math.ceil(math.log10(max(xs) * 1.3)))
+        I = np.geomspace(lo, hi, 160)
+        curves = [roofline(h, self.precision, I) for h in self.hardware]
         self.set_trait("ridges", ridges)
         self.set_trait("points", points)
-        tf = 1e-12
-        with hold_sync(self.roofs, self.ridge_marks, self.workload_marks):
-            self.roofs.x = np.tile(I, (len(curves), 1))
-            self.roofs.y = np.array([c.attainable_flops * tf for c in curves])
-            self.roofs.colors = PALETTE[:len(curves)] if len(curves) <= len(PALETTE) else PALETTE
-            self.roofs.labels = [f"{c.hardware.key} ({c.compute_precision})" for c in curves]
+
+        peak_max = max(float(c.peak_flops) for c in curves)
+        y_lo_raw = min([float(c.attainable_flops[0]) for c in curves] + [p["attainable"] for p in points])
+        unit, unit_scale = rate_unit(max(p["attainable"] for p in points) if points else peak_max)  # the table's
+        scale = 1.0  # the plot is in FLOP/s, ticks written with SI prefixes (1T = 1 TFLOP/s)
+        y_hi = peak_max * 2.5
+        y_lo = max(10.0 ** math.floor(math.log10(y_lo_raw)), 10.0 ** math.floor(math.log10(y_hi / 1e9)))
+        plot_w = WIDTH - MARGIN["left"] - MARGIN["right"]
+        x_ticks = thin_ticks(log_ticks(lo, hi, 9), plot_w, log_pos(lo, hi, plot_w), room=MARGIN["right"])
+        y_ticks = log_ticks(y_lo, y_hi, 8)
+        styles = distinct_styles([c.hardware.key for c in curves])
+        roofs = [bq.Lines(x=I, y=np.maximum(c.attainable_flops / scale, y_lo), scales=self.scales,
+                          colors=[st["color"]], line_style=st["dash"], stroke_width=2.5,
+                          labels=[c.hardware.key])
+                 for c, st in zip(curves, styles)]
+        wl_x = np.array([p["intensity"] for p in points])
+        wl_y = np.array([p["attainable"] / scale for p in points])
+        numbers = [str(i + 1) for i in range(len(points))]
+        left = MARGIN["left"]
+        set_y_axis(self.y_axis, y_ticks, "Attainable (FLOP/s)", fmt=si_text, figure_=self.figure, tick_format="~s")
+        left = self.figure.fig_margin["left"]
+        plot_w = WIDTH - left - MARGIN["right"]
+        plot_h = HEIGHT - MARGIN["top"] - MARGIN["bottom"]
+        px, py = log_pos(lo, hi, plot_w), log_pos(y_lo / 2.0, y_hi, plot_h)
+        to_px = [(px(x), plot_h - py(max(y, y_lo))) for x, y in zip(wl_x, wl_y)]
+        ridge_px = [(px(c.ridge), plot_h - py(c.peak_flops / scale)) for c in curves]
+        obstacles = [(x - 8, y - 8, x + 8, y + 8) for x, y in ridge_px]
+        choices = place_labels(to_px, numbers, plot_w, plot_h, obstacles)
+        labels = [bq.Label(x=[float(x)], y=[float(y)], text=[t], scales=self.scales, x_offset=int(c[0]),
+                           y_offset=int(c[1]), align=c[2], default_size=FONT_PX, font_weight="bold",
+                           colors=[FOREGROUND], apply_clip=False)
+                  for (x, y), t, c in zip(zip(wl_x, wl_y), numbers, choices) if c is not None]
+        self.roof_marks, self.label_marks = roofs, labels
+        with hold_sync(self.ridge_marks, self.workload_marks, self.x_scale, self.y_scale, self.x_axis):
+            self.x_scale.min, self.x_scale.max = float(lo), float(hi)
+            self.y_scale.min, self.y_scale.max = float(y_lo / 2.0), float(y_hi)  # the lowest tick clears the x ticks
+            self.x_axis.tick_values = x_ticks
+            self.x_axis.tick_format = ",.3~r"
             self.ridge_marks.x = np.array([c.ridge for c in curves])
-            self.ridge_marks.y = np.array([c.peak_flops * tf for c in curves])
-            self.ridge_marks.names = [c.hardware.key for c in curves]
-            self.workload_marks.x = np.array([p["intensity"] for p in points])
-            self.workload_marks.y = np.array([p["attainable"] * tf for p in points])
+            self.ridge_marks.y = np.array([c.peak_flops / scale for c in curves])
+            self.ridge_marks.colors = [st["color"] for st in styles]
+            self.workload_marks.x = wl_x
+            self.workload_marks.y = np.maximum(wl_y, y_lo)
             self.workload_marks.names = [p["name"] for p in points]
-        rows = "".join(f"<tr><td>{p['name']}</td><td>{p['intensity']:.3g} FLOP/B</td>"
-                       f"<td>{p['bound']}-bound on {first.hardware.key}</td></tr>" for p in points)
-        ridge_txt = ", ".join(f"{k} {v:.0f} FLOP/B" for k, v in ridges.items())
-        self.readout.value = f"<div>Ridge points: {ridge_txt}</div><table>{rows}</table>" + mode_html(self.efficiency)
+        self.figure.title = f"Roofline ({self.precision}; points placed on {first_hw.key})"
+        self.figure.marks = [*roofs, self.ridge_marks, self.workload_marks, *labels]
+        self.key.value = CSS + key_html(
+            [(f"{c.hardware.key} ({c.compute_precision}): ridge {num(c.ridge)} FLOP/B", st["color"], "line",
+              st["dash"], "") for c, st in zip(curves, styles)]
+            + [("ridge point", FOREGROUND, "marker", "", "diamond"),
+               ("workload (numbered as in the table)", ROLE_COLORS["workload"], "marker", "", "circle")])
+        rows = [(esc(n), esc(p["name"]), num(p["intensity"]), num(p["attainable"] / unit_scale),
+                 f"{p['bound']}-bound on {esc(first_hw.key)}") for n, p in zip(numbers, points)]
+        self.readout.value = CSS + table_html(
+            f"Workloads on the {first_hw.key} roofline ({self.precision}, batch {self.batch_size}, "
+            f"seq_len {self.seq_len})", ["#", "workload", "intensity (FLOP/B)", f"attainable ({unit})", "bound"],
+            rows, numeric=(2, 3)) + mode_html(self.efficiency)
+
+    @property
+    def roofs(self):
+        """The roof line of the first device (each device has its own ``Lines`` mark: ``roof_marks``)."""
+        return self.roof_marks[0]
 
     @traitlets.validate("hardware")
     def _nonempty(self, proposal):

@@ -17,12 +17,16 @@ import numpy as np
 import traitlets
 
 from ..solvers.serving import ServingResult
-from ..units import format_bytes
-from .style import mode_html
-from .component import (TIME_UNITS, Component, HardwareName, ModelName, PrecisionName, batch_trait, fmt, hold_sync,
-                        seq_len_trait, tp_trait, unit_label)
+from .component import (Component, HardwareName, ModelName, PrecisionName, batch_trait, hold_sync, seq_len_trait,
+                        tp_trait)
+from .figures import FONT_PX, figure, set_y_axis
+from .style import (CSS, FOREGROUND, ROLE_COLORS, bytes_text, esc, key_html, linear_ticks, mode_html, num,
+                    table_html, time_text)
 
-COLORS = {"weights": "#1f77b4", "kv": "#ff7f0e", "free": "#d9d9d9", "oom": "#d62728", "oom_dark": "#8c1c1c"}
+COLORS = {"weights": ROLE_COLORS["weights"], "kv": ROLE_COLORS["kv"], "free": ROLE_COLORS["free"],
+          "oom": ROLE_COLORS["oom"], "oom_dark": ROLE_COLORS["oom"]}
+WIDTH, HEIGHT = 300, 360
+MARGIN = {"top": 40, "bottom": 30, "left": 60, "right": 12}
 
 
 class ServingExplorer(Component):
@@ -69,26 +73,27 @@ class ServingExplorer(Component):
     def _build_view(self):
         self.readout = w.HTML().add_class("mlsyslab-readout")
         self.banner = w.HTML(layout=w.Layout(display="none")).add_class("mlsyslab-oom")
+        self.key = w.HTML().add_class("mlsyslab-key-box")
 
         self.x_scale = bq.OrdinalScale()
-        self.y_scale = bq.LinearScale(min=0.0)
+        self.y_scale = bq.LinearScale(min=0.0, max=1.0)
         self.bars = bq.Bars(x=["per GPU"], y=np.zeros((3, 1)), scales={"x": self.x_scale, "y": self.y_scale},
                             type="stacked", colors=[COLORS["weights"], COLORS["kv"], COLORS["free"]],
-                            labels=["weights", "KV-cache", "free"], display_legend=True, padding=0.35,
-                            tooltip=bq.Tooltip(fields=["y"], formats=[".2f"], labels=["GB"]))
+                            stroke=FOREGROUND, labels=["weights", "KV-cache", "free"], display_legend=False,
+                            padding=0.35, tooltip=bq.Tooltip(fields=["y"], formats=[",.3~r"], labels=["GB"]))
         self.line_scale = bq.LinearScale(min=0.0, max=1.0)
         self.capacity_line = bq.Lines(x=[0.0, 1.0], y=[0.0, 0.0], scales={"x": self.line_scale, "y": self.y_scale},
-                                      colors=["black"], line_style="dashed", stroke_width=2,
-                                      labels=["capacity"], display_legend=True)
-        self.memory_axis = bq.Axis(scale=self.y_scale, side="left", label=unit_label("Memory", "GB"),
-                                   tick_format=".0f")
-        self.figure = bq.Figure(marks=[self.bars, self.capacity_line],
-                                axes=[bq.Axis(scale=self.x_scale), self.memory_axis],
-                                title="Memory per GPU", legend_location="top-left",
-                                fig_margin={"top": 40, "bottom": 30, "left": 60, "right": 10},
-                                layout=w.Layout(width="320px", height="360px"))
+                                      colors=[FOREGROUND], line_style="dashed", stroke_width=2, labels=["capacity"])
+        self.oom_label = bq.Label(x=[0.5], y=[0.0], text=[""], scales={"x": self.line_scale, "y": self.y_scale},
+                                  y_offset=-12, align="middle", default_size=FONT_PX, font_weight="bold",
+                                  colors=[FOREGROUND], apply_clip=False)
+        self.memory_axis = bq.Axis(scale=self.y_scale, side="left", label="Memory (GB)")
+        self.figure = figure([self.bars, self.capacity_line, self.oom_label],
+                             [bq.Axis(scale=self.x_scale), self.memory_axis], "Memory per GPU", WIDTH, HEIGHT,
+                             MARGIN)
         controls = self._controls("model", "hardware", "precision", "seq_len", "batch_size", "tensor_parallel")
-        return w.VBox([w.HBox([controls, self.figure]), self.banner, self.readout]).add_class("mlsyslab-serving-explorer")
+        return w.VBox([w.HBox([controls, w.VBox([self.figure, self.key])]),
+                       self.banner, self.readout]).add_class("mlsyslab-serving-explorer")
 
     # ------------------------------------------------------------------ model -> view
     def _refresh(self):
@@ -99,21 +104,31 @@ class ServingExplorer(Component):
         gb = 1e-9
         cap = r.capacity_bytes * gb
         weights, kv, free = r.weights_bytes * gb, r.kv_bytes * gb, r.raw["free"] * gb
-        top = max(cap, weights + kv) * 1.45  # headroom: the legend sits above the bar
-        colors = ([COLORS["oom_dark"], COLORS["oom"], COLORS["free"]] if self.oom
+        top = max(cap, weights + kv) * 1.12  # headroom for the OOM label above the bar
+        ticks = linear_ticks(top, 6)
+        top = max(top, ticks[-1])
+        colors = ([COLORS["weights"], COLORS["oom"], COLORS["free"]] if self.oom
                   else [COLORS["weights"], COLORS["kv"], COLORS["free"]])
-        with hold_sync(self.bars, self.capacity_line, self.y_scale):
+        set_y_axis(self.memory_axis, ticks, "Memory (GB)", figure_=self.figure)
+        with hold_sync(self.bars, self.capacity_line, self.y_scale, self.oom_label):
             self.y_scale.max = top
             self.bars.y = np.array([[weights], [kv], [free]])
             self.bars.colors = colors
             self.capacity_line.y = np.array([cap, cap])
-        self.readout.value = self._readout_html(r) + mode_html(self.efficiency)
+            self.oom_label.y = [float(weights + kv)]
+            self.oom_label.text = [f"OOM: +{bytes_text(r.total_bytes - r.capacity_bytes)}" if self.oom else ""]
+        self.key.value = CSS + key_html([
+            ("weights", COLORS["weights"], "bar", "", ""),
+            ("KV-cache" + (" (over capacity: OOM)" if self.oom else ""), colors[1], "bar", "", ""),
+            ("free", COLORS["free"], "bar", "", ""),
+            (f"capacity {bytes_text(r.capacity_bytes)}", FOREGROUND, "line", "dashed", "")])
+        self.readout.value = CSS + self._readout_html(r) + mode_html(self.efficiency)
         if self.oom:
-            self.banner.value = ("<div style='background:#d62728;color:white;padding:6px 10px;font-weight:bold'>"
-                                 f"OOM: needs {format_bytes(r.total_bytes)} per GPU, over "
-                                 f"{r.hardware.key}'s {format_bytes(r.capacity_bytes)} by "
-                                 f"{format_bytes(r.total_bytes - r.capacity_bytes)}; largest batch that fits: "
-                                 f"{r.max_batch_size}.</div>")
+            self.banner.value = (
+                f"{CSS}<div role='alert' style='border:3px solid {COLORS['oom']};padding:6px 10px;font-weight:bold'>"
+                f"&#9888; OOM: needs {bytes_text(r.total_bytes)} per GPU, over {esc(r.hardware.key)}'s "
+                f"{bytes_text(r.capacity_bytes)} by {bytes_text(r.total_bytes - r.capacity_bytes)}; largest batch "
+                f"that fits: {r.max_batch_size}.</div>")
             self.banner.layout.display = None
         else:
             self.banner.layout.display = "none"
@@ -121,19 +136,21 @@ class ServingExplorer(Component):
 
     def _summary(self) -> str:
         r = self.result
-        return (f"TTFT {fmt(r.ttft, TIME_UNITS)}, ITL {fmt(r.itl, TIME_UNITS)}, memory "
+        return (f"TTFT {time_text(r.ttft_s)}, ITL {time_text(r.itl_s)}, memory "
                 f"{r.total_bytes / 1e9:.1f} of {r.capacity_bytes / 1e9:.1f} GB" + (" (OOM)" if self.oom else ""))
 
     @staticmethod
     def _readout_html(r: ServingResult) -> str:
+        tput = r.decode_throughput.to("token/s").magnitude
         rows = (
-            ("TTFT", fmt(r.ttft, TIME_UNITS), f"{r.prefill_bottleneck}-bound"),
-            ("ITL", fmt(r.itl, TIME_UNITS), f"{r.decode_bottleneck}-bound"),
-            ("Decode throughput", fmt(r.decode_throughput, "token/s", ".4g"), f"batch {r.batch_size}"),
-            ("Memory", f"{fmt(r.total_memory_required, 'GB')} of {fmt(r.capacity, 'GB')} ({r.capacity:.4g~P})",
-             f"{r.memory_utilization:.1%}" + ("" if r.feasible else " OOM")),
+            ("TTFT", time_text(r.ttft_s), f"{r.prefill_bottleneck}-bound"),
+            ("ITL", time_text(r.itl_s), f"{r.decode_bottleneck}-bound"),
+            ("Decode throughput", f"{num(tput)} tokens/s", f"batch {r.batch_size}"),
+            ("Memory", f"{bytes_text(r.total_bytes)} of {bytes_text(r.capacity_bytes)}",
+             f"{r.memory_utilization:.1%}" + ("" if r.feasible else
+                                               " <span class='mlsyslab-infeasible'>OOM: does not fit</span>")),
         )
-        body = "".join(f"<tr><th style='text-align:left;padding-right:12px'>{k}</th>"
-                       f"<td class='mlsyslab-{k.split()[0].lower()}'>{v}</td>"
-                       f"<td style='color:#666;padding-left:12px'>{note}</td></tr>" for k, v, note in rows)
-        return f"<table>{body}</table>"
+        body = [(k, f"<span class='mlsyslab-{k.split()[0].lower()}'>{v}</span>", note) for k, v, note in rows]
+        return table_html(f"{r.model.key} on {r.hardware.key} ({r.precision}, seq_len {r.seq_len:,}, "
+                          f"batch {r.batch_size}, tensor_parallel {r.tensor_parallel})",
+                          ["quantity", "value", "note"], body, numeric=(1,))

@@ -50,11 +50,12 @@ ROLE_COLORS = {
     "workload": OKABE_ITO["vermillion"],
 }
 
-_DEVICE_CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue",
-                                        "vermillion")]
-#: The devices most often compared get fixed, distinct colours; others follow the zoo's order.
+#: Device colours: vermillion is kept for OOM and workload points, black and yellow for nothing.
+_DEVICE_CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue")]
+#: The devices most often compared get fixed, distinct colours; others follow the zoo's order
+#: (a second device of the same colour in one figure gets another dash, or another free colour).
 _FIXED = {"H100": "blue", "A100": "sky_blue", "H200": "bluish_green", "B200": "reddish_purple",
-          "MI300X": "orange", "L4": "vermillion", "GH200": "vermillion"}
+          "MI300X": "orange"}
 DASHES = ["solid", "dashed", "dotted", "dash_dotted"]
 MARKERS = ["circle", "square", "diamond", "triangle-up", "triangle-down", "cross", "plus"]
 
@@ -77,6 +78,18 @@ def device_style(key: str) -> dict:
     """``{"color", "dash", "marker"}`` of a device: colour plus a second, non-colour cue."""
     i = _device_index(key)
     return {"color": device_color(key), "dash": "solid", "marker": MARKERS[i % len(MARKERS)]}
+
+
+def distinct_colors(keys) -> list[str]:
+    """Colours for devices drawn side by side (bars): each its :func:`device_color` unless a device
+    before it has that colour already; then the first palette colour still free."""
+    out = []
+    for k in keys:
+        c = device_color(k)
+        if c in out:
+            c = next((p for p in _DEVICE_CYCLE if p not in out), c)
+        out.append(c)
+    return out
 
 
 def distinct_styles(keys) -> list[dict]:
@@ -203,6 +216,17 @@ def tick_text(v: float) -> str:
     return num(v, 3).rstrip("0").rstrip(".") if "." in num(v, 3) else num(v, 3)
 
 
+def si_text(v: float) -> str:
+    """How d3's ``"~s"`` format writes a round tick value: ``1e12 -> "1T"``, ``2e-3 -> "2m"``."""
+    if v == 0:
+        return "0"
+    prefixes = {-24: "y", -21: "z", -18: "a", -15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M",
+                9: "G", 12: "T", 15: "P", 18: "E"}
+    e = int(math.floor(math.log10(abs(v)) / 3 + 1e-9)) * 3
+    e = max(min(e, 18), -24)
+    return f"{v / 10 ** e:.3g}{prefixes[e]}"
+
+
 #: d3-format for tick labels: grouped thousands, trimmed zeros, 3 significant digits (no 1e+4).
 TICK_FORMAT = ",.3~r"
 
@@ -220,7 +244,9 @@ CSS = """
 <style>
 .mlsyslab-readout table, table.mlsyslab-table {border-collapse: collapse; margin: 4px 0;
   color: var(--jp-content-font-color1, #1a1a1a);}
-.mlsyslab-readout th, .mlsyslab-readout td {padding: 2px 10px 2px 0; text-align: left;}
+.mlsyslab-readout .widget-html-content, .mlsyslab-key-box .widget-html-content, .mlsyslab-oom .widget-html-content,
+.mlsyslab-status .widget-html-content, .mlsyslab-reveal .widget-html-content {line-height: 1.4;}
+.mlsyslab-readout th, .mlsyslab-readout td {padding: 1px 12px 1px 0; text-align: left; line-height: 1.4;}
 .mlsyslab-readout td.num, .mlsyslab-readout th.num {text-align: right; font-variant-numeric: tabular-nums;}
 .mlsyslab-readout caption {text-align: left; font-weight: bold; padding-bottom: 2px;
   color: var(--jp-content-font-color1, #1a1a1a);}
@@ -229,6 +255,8 @@ CSS = """
 .mlsyslab-mode {font-style: italic;}
 .mlsyslab-infeasible {font-weight: bold;}
 .mlsyslab-key span.item {display: inline-block; margin-right: 14px; white-space: nowrap;}
+[data-jp-theme-light='false'] [class*='mlsyslab-'] .bqplot {--bq-content-font-color: var(--jp-content-font-color1);
+  --bq-mainheading-fill: var(--jp-content-font-color1); --bq-axislabel-fill: var(--jp-content-font-color1);}
 .mlsyslab-key svg {vertical-align: middle; margin-right: 4px;}
 </style>
 """
