@@ -34,6 +34,7 @@ extensions = [
     "lab_pages",
     "validation_page",
     "example_pages",
+    "widget_screenshots",
 ]
 
 #: GitHub ``owner/name`` and branch that the Binder buttons launch (override for a fork).

@@ -74,6 +74,18 @@ class HardwareComparison(Component):
         fig.y_axis, fig.x_axis = y_axis, x_axis
         return fig, bars
 
+    @staticmethod
+    def _note(fig, bars, text):
+        """A sentence across the middle of an empty figure (every device OOM)."""
+        label = getattr(fig, "note_label", None)
+        if label is None:
+            label = bq.Label(x=[0.5], y=[0.5], text=[""], scales={"x": bq.LinearScale(min=0.0, max=1.0),
+                                                                   "y": bq.LinearScale(min=0.0, max=1.0)},
+                             align="middle", default_size=13, font_weight="bold", colors=[FOREGROUND])
+            fig.note_label = label
+            fig.marks = [*fig.marks, label]
+        label.text = [text]
+
     def _build_view(self):
         self.ttft_figure, self.ttft_bars = self._bar_figure("Time to first token")
         self.itl_figure, self.itl_bars = self._bar_figure("Inter-token latency")
@@ -133,10 +145,13 @@ class HardwareComparison(Component):
             set_y_axis(fig.y_axis, ticks, label, figure_=fig)
             fig.layout.width = f"{width}px"
         self.key.value = CSS + key_html(
-            [(f"{p}: {'solid' if k == 0 else 'pale'} bars", FOREGROUND, "bar", "", "") if n_p > 1 else
-             (f"{p}", FOREGROUND, "bar", "", "") for k, p in enumerate(self.precisions)][: max(n_p, 1)]
-            + ([("(OOM): does not fit in memory, no bar", FOREGROUND, "marker", "", "cross")] if any(oom_anywhere)
-               else []))
+            [(f"{p}: {'solid' if k == 0 else 'pale'} bars" if n_p > 1 else f"{p} (bar colour: the device)",
+              FOREGROUND, "bar" if k == 0 else "bar-pale", "", "") for k, p in enumerate(self.precisions)]
+            + ([("(OOM) after a device: it does not fit in memory, so it has no latency bar", FOREGROUND, "text", "",
+                 "")] if any(oom_anywhere) else []))
+        for fig, bars in ((self.ttft_figure, self.ttft_bars), (self.itl_figure, self.itl_bars)):
+            note = "Does not fit on any device: nothing runs" if all(oom_anywhere) else ""
+            self._note(fig, bars, note)
 
         def fit_text(r):
             if r["feasible"]:

@@ -112,7 +112,7 @@ def distinct_styles(keys) -> list[dict]:
 # --------------------------------------------------------------------------- numbers
 def num(x: float, sig: int = 3) -> str:
     """``x`` with ``sig`` significant figures, thousands separated, no exponent for
-    1e-4 <= |x| < 1e9: ``num(21950) == "22,000"``, ``num(0.012345) == "0.0123"``, ``num(5) == "5.00"``."""
+    1e-4 <= abs(x) < 1e9: ``num(21950) == "22,000"``, ``num(0.012345) == "0.0123"``, ``num(5) == "5.00"``."""
     if x is None or not math.isfinite(x):
         return str(x)
     if x == 0:
@@ -298,8 +298,11 @@ def swatch_svg(color: str, kind: str = "line", dash: str = "solid", marker: str 
     if kind == "line":
         shape = (f"<line x1='1' y1='6' x2='27' y2='6' stroke='{color}' stroke-width='3'"
                  + (f" stroke-dasharray='{dasharray}'" if dasharray else "") + "/>")
-    elif kind == "bar":
-        shape = f"<rect x='6' y='1' width='16' height='10' fill='{color}'/>"
+    elif kind in ("bar", "bar-pale"):
+        shape = (f"<rect x='6' y='1' width='16' height='10' fill='{color}' stroke='{color}'"
+                 + (" fill-opacity='0.45'" if kind == "bar-pale" else "") + "/>")
+    elif kind == "text":
+        return ""
     else:
         shapes = {"square": "<rect x='9' y='1' width='10' height='10' fill='{c}'/>",
                   "diamond": "<polygon points='14,0 20,6 14,12 8,6' fill='{c}'/>",
