@@ -94,4 +94,6 @@ if [ -n "$(find mlsyslab pyproject.toml -type f ! -name '*.pyc' -newer "$UV/.sta
   $UPIP install --no-deps --force-reinstall .
   touch "$UV/.stamp-mlsyslab"
 fi
-chmod -R a+rX "$(readlink -f "$HUB")"
+if [ -n "$(find "$(readlink -f "$HUB")/" ! -perm -a+r -print -quit)" ]; then  # after an install with a strict umask
+  chmod -R a+rX "$(readlink -f "$HUB")"
+fi
