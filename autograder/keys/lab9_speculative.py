@@ -1,0 +1,17 @@
+"""Answer key of lab9_speculative (speculative decoding and prefix caching) for one student's variant.
+
+Every graded item of this lab is visible: the key is the items the student's formative
+``lab.check()`` uses, :func:`mlsyslab.labs.lab9_speculative.cells`, for the variant the student id draws
+(:mod:`mlsyslab.labs.variants`). Expected values are recomputed here, in the grading process, with
+``ServingSolver(efficiency="ideal")``.
+"""
+
+from __future__ import annotations
+
+from mlsyslab.labs import lab9_speculative as lab
+from mlsyslab.labs.variants import variant
+
+
+def cells(student=None) -> dict:
+    """grade_id -> [Item] for ``student`` (None: the default variant)."""
+    return lab.cells(variant(lab.LAB, student))
