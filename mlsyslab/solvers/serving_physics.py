@@ -28,6 +28,11 @@ Tensor parallelism adds two ring all-reduces per layer of the activations (B x t
 
 MoE: a token uses ``active_experts`` of ``experts``; N tokens touch an expected
 E x (1 - (1 - k/E)^N) distinct experts per layer, which sets W_touched.
+
+Prefix caching (``cached`` tokens of the prompt already in the KV-cache): prefill computes
+S_n = S - cached tokens, F_pre = (2 P_a S_n B + 2 L a B S_n (2 cached + S_n)) / t, and still
+reads the whole KV. Speculative decoding is priced by
+:mod:`mlsyslab.solvers.load_physics` (k draft steps + one verify step of k + 1 tokens).
 """
 
 from __future__ import annotations
