@@ -127,7 +127,8 @@ def axe_serious(page):
                                 {resultTypes: ['violations'], runOnly: {type: 'tag',
                                  values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+                                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: '
+                                                                           + n.failureSummary)}));
     }""")
     return [v for v in result if v["impact"] in ("serious", "critical")], result
 

@@ -151,7 +151,8 @@ def test_every_component_draws_and_follows_the_kernel(page, jupyter_server):
 
 def test_notebook7_explorer_and_checkpoint(page, jupyter_server):
     # its own key: a prediction locked under 'browser-ttft' by the first test stays locked (read back from the file)
-    write_notebook(jupyter_server.root, "nb7.ipynb", [c.replace("browser-ttft", "browser-nb7") for c in EXPLORER_CELLS[:3]])
+    cells = [c.replace("browser-ttft", "browser-nb7") for c in EXPLORER_CELLS[:3]]
+    write_notebook(jupyter_server.root, "nb7.ipynb", cells)
     open_notebook(page, jupyter_server, "nb7.ipynb", flavour="notebook")
     run_all_cells(page)
     wait_for_widgets(page, ".mlsyslab-serving-explorer .bqplot rect.bar", count=3)

@@ -80,8 +80,8 @@ def take_screenshots(entries, out=OUT) -> list[pathlib.Path]:
                                    settings={"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}})
         try:
             write_notebook(server.root, "widgets.ipynb",
-                           ["import warnings\nwarnings.simplefilter('error')\nimport ipywidgets\nimport mlsyslab as ml\n"
-                            "import mlsyslab.widgets as mw"] + [code for _, code in entries])
+                           ["import warnings\nwarnings.simplefilter('error')\nimport ipywidgets\n"
+                            "import mlsyslab as ml\nimport mlsyslab.widgets as mw"] + [code for _, code in entries])
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 page = browser.new_page(viewport={"width": 1280, "height": 2400})
@@ -90,7 +90,8 @@ def take_screenshots(entries, out=OUT) -> list[pathlib.Path]:
                 run_all_cells(page, timeout_ms=180_000)
                 page.wait_for_function("() => document.querySelectorAll('.bqplot.figure text').length > 20")
                 errors = page.eval_on_selector_all(
-                    ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", "e => e.map(x => x.innerText)")
+                    ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                    "e => e.map(x => x.innerText)")
                 if errors:
                     raise RuntimeError(f"a widget cell wrote to stderr: {errors[0][:2000]}")
                 page.mouse.move(0, 0)  # no hover state in the pictures

@@ -15,7 +15,7 @@ import traitlets
 from .component import (Component, HardwareName, InputError, ModelName, NameList, PrecisionName, batch_trait, hold_sync,
                         seq_len_trait, tp_trait)
 from .figures import figure, set_y_axis
-from .style import (CSS, FOREGROUND, TIME_STEPS, bytes_text, distinct_colors, esc, key_html, linear_ticks, mode_html, num,
+from .style import (CSS, FOREGROUND, TIME_STEPS, bytes_text, distinct_colors, esc, key_html, linear_ticks, mode_html,
                     scaled_unit, table_html, text_px, time_text)
 
 HEIGHT = 300

@@ -23,7 +23,7 @@ from .component import (Component, HardwareName, ModelName, PrecisionName, batch
                         tp_trait)
 from .figures import FONT_PX, figure, lin_pos, log_pos, place_labels, set_y_axis, thin_ticks
 from .style import (CSS, FOREGROUND, ROLE_COLORS, bytes_text, esc, key_html, linear_ticks,
-                    log_ticks, mode_html, num, si_text, table_html)
+                    log_ticks, mode_html, si_text, table_html)
 
 MAX_BATCH_SHOWN = 4096
 WIDTH, HEIGHT = 410, 320  # two side by side in a notebook (~850 px of output width)
@@ -128,7 +128,8 @@ class MemoryWall(Component):
             tp_fit = next((t for t in (2, 4, 8, 16) if W * self.tensor_parallel / t < cap), None)
             verdict = (f"<span class='mlsyslab-infeasible'>Does not fit:</span> the weights alone "
                        f"({bytes_text(W)}) exceed the {bytes_text(cap)} of one {esc(r.hardware.key)}"
-                       + (f"; tensor_parallel={tp_fit} would split them to {bytes_text(W * self.tensor_parallel / tp_fit)} "
+                       + (f"; tensor_parallel={tp_fit} would split them to "
+                          f"{bytes_text(W * self.tensor_parallel / tp_fit)} "
                           "per GPU." if tp_fit else ".")
                        + " First OOM: batch <b class='mlsyslab-first-oom-batch'>1</b>, seq_len "
                        "<b class='mlsyslab-first-oom-seq-len'>1</b>.")

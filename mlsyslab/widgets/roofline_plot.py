@@ -171,13 +171,13 @@ class RooflinePlot(Component):
         self.key.value = CSS + key_html(
             [(f"{c.hardware.key} ({c.compute_precision}): ridge {num(c.ridge)} FLOP/B", st["color"], "line",
               st["dash"], "") for c, st in zip(curves, styles)]
-            + [("ridge point", FOREGROUND, "marker", "", "diamond"),
+            + [("ridge point (in the device's colour)", FOREGROUND, "marker", "", "diamond"),
                ("workload (numbered as in the table)", ROLE_COLORS["workload"], "marker", "", "circle")])
         rows = [(esc(n), esc(p["name"]), num(p["intensity"]), num(p["attainable"] / unit_scale),
                  f"{p['bound']}-bound on {esc(first_hw.key)}") for n, p in zip(numbers, points)]
         self.readout.value = CSS + table_html(
             f"Workloads on the {first_hw.key} roofline ({self.precision}, batch {self.batch_size}, "
-            f"seq_len {self.seq_len})", ["#", "workload", "intensity (FLOP/B)", f"attainable ({unit})", "bound"],
+            f"seq_len {self.seq_len:,})", ["#", "workload", "intensity (FLOP/B)", f"attainable ({unit})", "bound"],
             rows, numeric=(2, 3)) + mode_html(self.efficiency)
 
     @property
