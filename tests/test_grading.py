@@ -10,6 +10,7 @@ sys.exit, os._exit) 0 on every autograded cell.
 from __future__ import annotations
 
 import csv
+import os
 import pathlib
 import re
 import shutil
@@ -57,7 +58,7 @@ def _graded(tmp_path_factory):
         for student, nb in notebooks.items():
             (subs / student).mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, subs / student / f"{lab}.ipynb")
-    csv_path = course.autograde(subs, tmp / "out", course=home)
+    csv_path = course.autograde(subs, tmp / "out", course=home, jobs=2)
     return {"home": home, "labs": labs, "csv": csv_path, "out": tmp / "out"}
 
 
@@ -317,3 +318,83 @@ def test_keys_are_not_in_the_package():
 
     assert keys.get("lab2_kv_cache", root=ROOT / "docs") is None
     assert keys.get("lab2_kv_cache", root=ROOT / "autograder").expected["max_batch"] == 130
+
+
+def _course_without_gradebook(tmp_path):
+    home = tmp_path / "course"
+    home.mkdir()
+    shutil.copy(ROOT / "autograder" / "nbgrader_config.py", home)
+    shutil.copytree(ROOT / "autograder" / "source" / "lab2_kv_cache", home / "source" / "lab2_kv_cache")
+    subs = tmp_path / "subs" / "alice"
+    subs.mkdir(parents=True)
+    shutil.copy(ROOT / "labs" / "lab2_kv_cache.ipynb", subs)
+    return home, tmp_path / "subs"
+
+
+def test_autograde_before_release_says_what_to_run(tmp_path):
+    home, subs = _course_without_gradebook(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "autograde", str(subs), "--course", str(home),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert f"no gradebook in {home.resolve()}: run `mlsyslab grade release --course {home.resolve()}` first" in proc.stderr
+
+
+def _path_without_bwrap(tmp_path, fake_bwrap: str | None = None) -> str:
+    """PATH with the venv's bin/ and, optionally, a stand-in bwrap (a pod that refuses user namespaces)."""
+    venv_bin = str(pathlib.Path(sys.executable).parent)
+    if fake_bwrap is None:
+        return venv_bin
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "bwrap").write_text(f"#!/bin/sh\necho '{fake_bwrap}' >&2\nexit 1\n")
+    (fake / "bwrap").chmod(0o755)
+    return f"{fake}{os.pathsep}{venv_bin}"
+
+
+@pytest.mark.nbgrader
+@pytest.mark.parametrize("fake_bwrap, why", [
+    (None, "bubblewrap is not installed"),
+    ("bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged "
+     "user namespaces.", "allow unprivileged user namespaces"),
+])
+def test_autograde_refuses_without_a_sandbox_in_one_line(tmp_path, fake_bwrap, why):
+    home, subs = _course_without_gradebook(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "MLSYSLAB_UNSAFE_NO_SANDBOX"}
+    env["PATH"] = _path_without_bwrap(tmp_path, fake_bwrap)
+    ours = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "autograde", str(subs), "--course", str(home)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    plain = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "lab2_kv_cache"], cwd=home,
+                           capture_output=True, text=True, timeout=120, env=env)
+    for proc in (ours, plain):
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        line = proc.stderr.strip().splitlines()[-1]
+        assert "cannot sandbox student kernels" in line and why in line and "MLSYSLAB_UNSAFE_NO_SANDBOX=1" in line
+    assert ours.stderr.strip().count("\n") == 0
+
+
+def test_no_sandbox_opt_out_is_explicit_and_loud(monkeypatch, capsys):
+    from mlsyslab.grading import course, sandbox
+
+    monkeypatch.setenv(sandbox.UNSAFE_ENV, "0")  # restored (removed) after the test
+    assert not sandbox.unsafe_opt_out()
+    course.require_sandbox(sandbox=True)  # bwrap works here: silent
+    assert capsys.readouterr().err == ""
+    course.require_sandbox(sandbox=False)  # --no-sandbox: the opt-out, with a warning
+    assert sandbox.unsafe_opt_out() and "student code runs as" in capsys.readouterr().err
+
+
+def test_sandbox_command_hides_the_course_and_limits_the_kernel(tmp_path):
+    """The bwrap command line: course folder and grader HOME absent, system read-only, limits set."""
+    from mlsyslab.grading import sandbox
+
+    cmd = sandbox.bwrap_command(["python", "-m", "ipykernel_launcher"], str(tmp_path), str(tmp_path / "work"),
+                                sandbox.kernel_env("alice", {}), memory_mb=4096, processes=256, file_size_mb=64,
+                                cpu_seconds=600, tmp_mb=256, uid=None)
+    binds = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--bind", "--ro-bind")]
+    writable = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--bind"]
+    assert writable == [str(tmp_path)]
+    assert str(ROOT / "autograder") not in binds and os.path.expanduser("~") not in binds
+    assert {"--unshare-all", "--die-with-parent", "--new-session", "--clearenv"} <= set(cmd)
+    assert "--as=4294967296" in cmd and "--nproc=256" in cmd and "--fsize=67108864" in cmd and "--cpu=600" in cmd
+    assert cmd[cmd.index("MLSYSLAB_STUDENT_ID") + 1] == "alice"

@@ -50,6 +50,16 @@ class _GradebookLock:
         self.mutex.release()
 
 
+def lock_path(course: pathlib.Path) -> pathlib.Path:
+    """``<course>/.gradebook.lock``, or one in the temp folder named after the course when that is read-only."""
+    if os.access(course, os.W_OK):
+        return course / ".gradebook.lock"
+    import hashlib
+    import tempfile
+
+    return pathlib.Path(tempfile.gettempdir()) / f"mlsyslab-gradebook-{hashlib.sha256(str(course).encode()).hexdigest()[:16]}.lock"
+
+
 def _lock_gradebook_sessions(lock: _GradebookLock) -> None:
     """Make every ``nbgrader.api.Gradebook`` opened in this process hold ``lock`` until closed."""
     import nbgrader.api
@@ -91,7 +101,7 @@ def worker(course: str, slot: int) -> int:
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=course).load_config()
-    _lock_gradebook_sessions(_GradebookLock(pathlib.Path(course) / ".gradebook.lock"))
+    _lock_gradebook_sessions(_GradebookLock(lock_path(pathlib.Path(course))))
     api = NbGraderAPI(config=config)
     for line in sys.stdin:
         job = json.loads(line)

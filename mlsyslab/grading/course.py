@@ -121,7 +121,7 @@ def _collect(submissions: pathlib.Path, course: pathlib.Path) -> tuple[dict, dic
     import nbformat
 
     if not submissions.is_dir():
-        raise ValidationError(f"submissions={str(submissions)!r} is not a folder of <student>/<lab>.ipynb.",
+        raise ValidationError(f"submissions={str(submissions.resolve())!r} is not a folder of <student>/<lab>.ipynb.",
                               field="submissions", value=str(submissions), allowed="a folder")
     labs: dict = {}
     notes: dict = {}

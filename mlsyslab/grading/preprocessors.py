@@ -55,6 +55,9 @@ class TrustedExecute(Execute):
     answer key computed first, and a kernel that dies, hangs or hits a limit tolerated (the cells
     not run score 0; the reason is recorded for the feedback)."""
 
+    _student = None
+    _sandbox_km = None
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
@@ -63,6 +66,7 @@ class TrustedExecute(Execute):
         km = super().create_kernel_manager()
         if isinstance(km, SandboxedKernelManager):
             km.student = str(self._student or "")
+        self._sandbox_km = km  # nbclient drops self.km when the kernel is cleaned up
         return km
 
     def preprocess(self, nb, resources, km=None):
@@ -77,8 +81,9 @@ class TrustedExecute(Execute):
             stop = f"the kernel died ({exc})"
         except Exception as exc:  # e.g. a kernel that never started or stopped answering
             stop = f"the kernel failed: {type(exc).__name__}: {str(exc)[:200]}"
-        if getattr(self.km, "deadline_hit", False):
-            stop = f"the notebook ran past its time limit of {self.km.wall_seconds:g} s"
+        km, self._sandbox_km = self._sandbox_km, None
+        if getattr(km, "deadline_hit", False):
+            stop = f"the notebook ran past its time limit of {km.wall_seconds:g} s"
         if stop:
             self.log.warning("Grading of this notebook stopped: %s; the cells not run score 0.", stop)
             resources.setdefault("mlsyslab", {})["stopped"] = stop
