@@ -42,6 +42,7 @@ HUB_DIR = ROOT / ".hub"
 USER_ENV = HUB_DIR / "venv"
 CHP = HUB_DIR / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
 DOCS_CONFIG = ROOT / "docs" / "hub" / "jupyterhub_config.py"
+GUIDE = ROOT / "docs" / "instructors.md"
 COURSE_ID = "mlsyslab"
 SERVICE = "mlsyslab-test"
 START_TIMEOUT_S = 120
@@ -53,6 +54,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def guide_block(first_line: str, replace: dict) -> str:
+    """The ```python block of docs/instructors.md that starts with ``first_line``, with the guide's
+    paths replaced by the test's (each must occur): the test runs what the guide says."""
+    import re
+
+    for m in re.finditer(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S):
+        if m.group(1).startswith(first_line):
+            text = m.group(1)
+            for old, new in replace.items():
+                assert old in text, f"{old!r} is no longer in the guide's block {first_line!r}"
+                text = text.replace(old, new)
+            return text
+    raise AssertionError(f"docs/instructors.md has no python block starting with {first_line!r}")
 
 
 def check_prerequisites() -> None:
@@ -245,7 +261,7 @@ c.Spawner.environment["JUPYTER_CONFIG_PATH"] = {str(etc_jupyter)!r}
     path = tmp / "jupyterhub_config.py"
     path.write_text(cfg)
     (etc_jupyter / "nbgrader_config.py").write_text(
-        f'c = get_config()\nc.CourseDirectory.course_id = {COURSE_ID!r}\nc.Exchange.root = {str(exchange)!r}\n')
+        guide_block("# /etc/jupyter/nbgrader_config.py", {'"/srv/nbgrader/exchange"': repr(str(exchange))}))
     return path
 
 

@@ -39,7 +39,7 @@ import pytest
 
 import support_grading
 from support_browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
-from support_hub import (COURSE_ID, UnixUsers, check_prerequisites, copy_course, start_hub, stop_hub)
+from support_hub import (COURSE_ID, UnixUsers, check_prerequisites, copy_course, guide_block, start_hub, stop_hub)
 
 pytestmark = [pytest.mark.hub, pytest.mark.nbgrader, pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -130,8 +130,7 @@ def hub_course():
         jupyter_dir = users.home(prof) / ".jupyter"
         jupyter_dir.mkdir()
         (jupyter_dir / "nbgrader_config.py").write_text(
-            f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n"
-            f"load_subconfig({str(course / 'nbgrader_config.py')!r})\n")
+            guide_block("# /home/instructor/.jupyter/nbgrader_config.py", {"/home/instructor/mlsyslab": str(course)}))
         shutil.chown(jupyter_dir, prof, prof)
         shutil.chown(jupyter_dir / "nbgrader_config.py", prof, prof)
         mark("users and course")
@@ -276,8 +275,10 @@ def test_course_loop_on_jupyterhub(hub_course):
         assert auto[student]["code_score"] == pytest.approx(expect_auto[student]), auto[student]
         assert auto[student]["max_code_score"] == pytest.approx(AUTO_MAX), auto[student]
         assert auto[student]["max_written_score"] == pytest.approx(MANUAL_MAX), auto[student]
-    snooped = s[prof].sh(f"cat {course}/autograded/{eve}/{LAB}/{LAB}.ipynb")["out"]
-    check_snoop(snooped, course)
+    # eve's code ran in the grading sandbox: no course folder, no other submission, no gradebook
+    snooped = check_snoop(s[prof].sh(f"cat {course}/autograded/{eve}/{LAB}/{LAB}.ipynb")["out"])
+    assert snooped["course"] is None and snooped["read"] == [] and snooped["wrote"] == [], snooped
+    assert not str(snooped["cwd"]).startswith(str(course)), snooped
 
     # ---- 6. the instructor grades the reflections in formgrader, in chromium
     grade_in_formgrader(hub, prof, users.passwords[prof], names)
@@ -315,6 +316,9 @@ def test_course_loop_on_jupyterhub(hub_course):
     mark("feedback")
 
     # ---- nobody reads anyone else's work or feedback (from the other students' own accounts)
+    modes = {p: (exchange / p).stat().st_mode & 0o777 for p in (f"outbound/{LAB}", "inbound", "feedback")}
+    assert modes == {f"outbound/{LAB}": 0o755, "inbound": 0o733, "feedback": 0o711}, modes  # as in the guide
+    assert all(users.home(x).stat().st_mode & 0o777 == 0o700 for x in (prof, *students))
     for student in students:
         for other in students:
             if other == student:
@@ -367,8 +371,16 @@ import glob, json, os
 _found = {"cwd": os.getcwd(), "course": None, "read": [], "wrote": []}
 _course = next((p for p in [os.getcwd()] + [os.path.abspath(os.path.join(os.getcwd(), *[".."] * k)) for k in range(1, 6)]
                 if os.path.exists(os.path.join(p, "gradebook.db"))), None)
-if _course is None:  # not below the course: look for it in the grading user's home
-    _course = next((os.path.dirname(p) for p in glob.glob(os.path.expanduser("~/*/gradebook.db"))), None)
+if _course is None:  # not below the course: look for it in the homes
+    _course = next((os.path.dirname(p) for p in glob.glob(os.path.expanduser("~/*/gradebook.db"))
+                    + glob.glob("/home/*/*/gradebook.db")), None)
+for _path in glob.glob("/tmp/*/exchange/*/inbound/*/*.ipynb") + glob.glob("/home/*/*/*.ipynb"):
+    try:
+        with open(_path, "rb") as _f:
+            _f.read(64)
+        _found["read"].append(_path)
+    except OSError:
+        pass
 if _course is not None:
     _found["course"] = _course
     for _pattern in ("submitted/*/*/*.ipynb", "gradebook.db", "source/*/*.ipynb", "keys/*.py"):
@@ -388,7 +400,7 @@ print("SNOOP " + json.dumps(_found))
 '''
 
 
-def check_snoop(autograded_nb_text: str, course: pathlib.Path) -> None:
+def check_snoop(autograded_nb_text: str) -> dict:
     """What eve's code saw while it was graded."""
     nb = nbformat.reads(autograded_nb_text, as_version=4)
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
