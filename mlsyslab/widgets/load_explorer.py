@@ -31,7 +31,7 @@ from .style import CSS, FOREGROUND, OKABE_ITO, esc, key_html, linear_ticks, mode
 COLORS = {"ttft_p50": OKABE_ITO["blue"], "ttft_p99": OKABE_ITO["vermillion"], "itl_p99": OKABE_ITO["bluish_green"],
           "throughput": OKABE_ITO["blue"], "goodput": OKABE_ITO["orange"], "kv": OKABE_ITO["orange"],
           "queue": OKABE_ITO["blue"]}
-WIDTH, HEIGHT = 330, 300
+WIDTH, HEIGHT = 300, 300
 MARGIN = {"top": 40, "bottom": 45, "left": 60, "right": 14}
 N_CURVE = 60  # arrival rates on the curves
 
@@ -179,7 +179,7 @@ class LoadExplorer(Component):
                              HEIGHT, MARGIN)
         self.key = w.HTML().add_class("mlsyslab-key-box")
         self.readout = w.HTML().add_class("mlsyslab-readout")
-        figs = w.HBox([self.lat_fig, self.good_fig, self.kv_fig])
+        figs = w.HBox([self.lat_fig, self.good_fig, self.kv_fig], layout=w.Layout(flex_flow="row wrap"))  # wraps when narrow
         return w.VBox([w.HBox([controls]), figs, self.key, self.readout]).add_class("mlsyslab-load-explorer")
 
     # ------------------------------------------------------------------ model -> view
