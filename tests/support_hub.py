@@ -287,6 +287,7 @@ def start_hub(tmp: pathlib.Path, users: UnixUsers, instructors, students) -> Hub
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            stop_hub(hub)
             raise RuntimeError(f"jupyterhub exited with {proc.returncode}\n--- hub log ---\n{hub.log_tail()}")
         try:
             http("GET", f"{hub.url}/hub/api/", timeout=5)
@@ -306,9 +307,17 @@ def stop_hub(hub: Hub, timeout_s: float = 30) -> None:
         except subprocess.TimeoutExpired:
             hub.proc.kill()
             hub.proc.wait(timeout=timeout_s)
-    try:  # the proxy runs in the hub's session (process group): end what is left of it, by group id
+    try:  # anything left in the hub's session (process group)
         os.killpg(hub.proc.pid, signal.SIGKILL)
     except OSError:
+        pass
+    # the proxy runs in a session of its own; the hub stops it, else end it by the pid it recorded
+    pid_file = hub.log_path.parent / "proxy.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+        if "configurable-http-proxy" in pathlib.Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+            os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
         pass
 
 
