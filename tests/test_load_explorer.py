@@ -23,7 +23,9 @@ def test_curves_are_the_fast_path(explorer):
     fast = ml.LoadSolver().analytic("Llama3_8B", "H100", e.curve["rates"], 512, 256, sla={"ttft": 300, "itl": 40})
     assert e.capacity == pytest.approx(fast["capacity"])
     assert e.lat_lines.y[0] == pytest.approx(np.minimum(fast["ttft_p50"] * 1e3, e.ly.max))
-    assert e.good_lines.y[1] == pytest.approx(fast["goodput"])
+    assert e.goodput_line.y == pytest.approx(fast["goodput"])
+    assert e.tput_line.y == pytest.approx(fast["request_throughput"])
+    assert e.gy.max >= e.tput_line.y.max()  # the data stays inside the plot
     assert e.curve["rates"].max() >= 1.3 * e.capacity * 0.999  # the curve runs past capacity
     assert list(e.sla_lines.y[:, 0]) == [300.0, 40.0]
     assert list(e.lat_now.x) == [10.0, 10.0] and list(e.lat_cap.x) == pytest.approx([e.capacity] * 2)

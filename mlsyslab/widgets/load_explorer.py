@@ -9,8 +9,7 @@ Inputs (traits): ``model``, ``hardware``, ``precision``, ``tensor_parallel``, ``
 
 Left: TTFT p50, TTFT p99 and ITL p99 against the arrival rate (log scale), the SLA limits
 dashed, the current rate and the capacity as vertical lines. Middle: throughput and goodput
-(req/s) against the arrival rate. Right: the KV-cache in use and the queue over time in the
-simulated run.
+(req/s) against the arrival rate. Right: the KV-cache in use over time in the simulated run.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from .style import CSS, FOREGROUND, OKABE_ITO, esc, key_html, linear_ticks, mode
 COLORS = {"ttft_p50": OKABE_ITO["blue"], "ttft_p99": OKABE_ITO["vermillion"], "itl_p99": OKABE_ITO["bluish_green"],
           "throughput": OKABE_ITO["blue"], "goodput": OKABE_ITO["orange"], "kv": OKABE_ITO["orange"],
           "queue": OKABE_ITO["blue"]}
-WIDTH, HEIGHT = 300, 300
+WIDTH, HEIGHT = 276, 290
 MARGIN = {"top": 40, "bottom": 45, "left": 60, "right": 14}
 N_CURVE = 60  # arrival rates on the curves
 
@@ -154,19 +153,23 @@ class LoadExplorer(Component):
         self.lat_cap = bq.Lines(x=[0.0, 0.0], y=[1e-3, 10.0], scales={"x": self.lx, "y": self.ly}, colors=[FOREGROUND],
                                 line_style="dotted", stroke_width=1.5)
         self.lat_axis = bq.Axis(scale=self.ly, side="left", label="Latency (ms)", tick_format=",.3~r")
+        self.lat_x_axis = bq.Axis(scale=self.lx, label="Arrival rate (req/s)", tick_format=",.3~r")
         self.lat_fig = figure([self.lat_lines, self.sla_lines, self.lat_now, self.lat_cap],
-                              [bq.Axis(scale=self.lx, label="Arrival rate (req/s)"), self.lat_axis],
+                              [self.lat_x_axis, self.lat_axis],
                               "Latency vs load", WIDTH, HEIGHT, MARGIN)
         # throughput and goodput vs load
         self.gy = bq.LinearScale(min=0.0, max=1.0)
-        self.good_lines = bq.Lines(x=np.zeros(2), y=np.zeros((2, 2)), scales={"x": self.lx, "y": self.gy},
-                                   colors=[COLORS["throughput"], COLORS["goodput"]], line_style="solid", stroke_width=2,
-                                   labels=["throughput", "goodput"])
+        self.tput_line = bq.Lines(x=np.zeros(2), y=np.zeros(2), scales={"x": self.lx, "y": self.gy},
+                                  colors=[COLORS["throughput"]], stroke_width=2.5, labels=["throughput"])
+        self.goodput_line = bq.Lines(x=np.zeros(2), y=np.zeros(2), scales={"x": self.lx, "y": self.gy},
+                                     colors=[COLORS["goodput"]], stroke_width=2.5, line_style="dashed",
+                                     labels=["goodput"])
         self.good_now = bq.Lines(x=[0.0, 0.0], y=[0.0, 1.0], scales={"x": self.lx, "y": self.gy}, colors=[FOREGROUND],
                                  stroke_width=1.5)
         self.good_axis = bq.Axis(scale=self.gy, side="left", label="Requests/s")
-        self.good_fig = figure([self.good_lines, self.good_now],
-                               [bq.Axis(scale=self.lx, label="Arrival rate (req/s)"), self.good_axis],
+        self.good_x_axis = bq.Axis(scale=self.lx, label="Arrival rate (req/s)", tick_format=",.3~r")
+        self.good_fig = figure([self.tput_line, self.goodput_line, self.good_now],
+                               [self.good_x_axis, self.good_axis],
                                "Throughput and goodput", WIDTH, HEIGHT, MARGIN)
         # KV use over time
         self.tx = bq.LinearScale(min=0.0, max=1.0)
@@ -175,7 +178,7 @@ class LoadExplorer(Component):
                                 stroke_width=2, interpolation="step-after", labels=["KV-cache in use (%)"])
         self.kv_axis = bq.Axis(scale=self.ky, side="left", label="KV-cache in use (%)")
         self.time_axis = bq.Axis(scale=self.tx, label="Time (s)")
-        self.kv_fig = figure([self.kv_line], [self.time_axis, self.kv_axis], "KV-cache over time (simulated)", WIDTH,
+        self.kv_fig = figure([self.kv_line], [self.time_axis, self.kv_axis], "KV-cache in use", WIDTH,
                              HEIGHT, MARGIN)
         self.key = w.HTML().add_class("mlsyslab-key-box")
         self.readout = w.HTML().add_class("mlsyslab-readout")
@@ -215,10 +218,10 @@ class LoadExplorer(Component):
         hi = 10 ** math.ceil(math.log10(hi_data))
         lat = np.where(np.isfinite(lat), np.minimum(lat, hi), hi)  # past capacity: off the top
         x_ticks = linear_ticks(top, 5)
-        good_top = max(linear_ticks(max(float(c["request_throughput"].max()), 1e-9) * 1.1, 6))
+        good_top = _ceil_tick(max(float(c["request_throughput"].max()), 1e-9) * 1.1, 6)
         t_end = float(r.timeseries["t"][-1]) or 1.0
         with hold_sync(self.lx, self.ly, self.lat_lines, self.sla_lines, self.lat_now, self.lat_cap, self.gy,
-                       self.good_lines, self.good_now, self.tx, self.kv_line):
+                       self.tput_line, self.goodput_line, self.good_now, self.tx, self.kv_line):
             self.lx.max, self.ly.min, self.ly.max = float(top), float(lo), float(hi)
             self.lat_lines.x = c["rates"]
             self.lat_lines.y = lat
@@ -229,23 +232,28 @@ class LoadExplorer(Component):
             self.lat_cap.x = [cap] * 2
             self.lat_cap.y = [lo, hi]
             self.gy.max = float(good_top)
-            self.good_lines.x = c["rates"]
-            self.good_lines.y = np.vstack([c["request_throughput"], c["goodput"]])
+            self.tput_line.x = self.goodput_line.x = c["rates"]
+            self.tput_line.y = c["request_throughput"]
+            self.goodput_line.y = c["goodput"]
             self.good_now.x = [self.arrival_rate] * 2
             self.good_now.y = [0.0, float(good_top)]
             self.tx.max = t_end
             self.kv_line.x = r.timeseries["t"]
             self.kv_line.y = r.timeseries["kv_utilization"] * 100.0
         set_y_axis(self.good_axis, linear_ticks(good_top, 6), "Requests/s", figure_=self.good_fig)
+        self.lat_x_axis.tick_values = x_ticks
+        self.good_x_axis.tick_values = x_ticks
+        self.time_axis.tick_values = linear_ticks(t_end, 5)
         set_y_axis(self.kv_axis, linear_ticks(100.0, 6), "KV-cache in use (%)", figure_=self.kv_fig)
-        self.lat_axis.tick_values = [10.0 ** k for k in range(int(math.floor(math.log10(lo))), int(math.log10(hi)) + 1)]
+        set_y_axis(self.lat_axis, [10.0 ** k for k in range(int(math.ceil(math.log10(lo))), int(round(math.log10(hi))) + 1)],
+                   "Latency (ms)", figure_=self.lat_fig)
         self.key.value = CSS + key_html([
             ("TTFT p50", COLORS["ttft_p50"], "line", "solid", ""), ("TTFT p99", COLORS["ttft_p99"], "line", "solid", ""),
             ("ITL p99", COLORS["itl_p99"], "line", "solid", ""),
             ("SLA (TTFT, ITL)", COLORS["ttft_p99"], "line", "dashed", ""),
             ("arrival rate", FOREGROUND, "line", "solid", ""), ("capacity", FOREGROUND, "line", "dotted", ""),
             ("throughput (req/s)", COLORS["throughput"], "line", "solid", ""),
-            ("goodput (req/s)", COLORS["goodput"], "line", "solid", ""),
+            ("goodput (req/s)", COLORS["goodput"], "line", "dashed", ""),
             ("KV-cache in use", COLORS["kv"], "line", "solid", "")])
         self.readout.value = CSS + self._readout_html(r, cap) + mode_html(self.efficiency)
 
@@ -279,6 +287,13 @@ class LoadExplorer(Component):
         p99 = time_text(a["ttft_p99"]) if math.isfinite(a["ttft_p99"]) else "unbounded"
         return (f"capacity {num(self.capacity)} req/s; at {num(self.arrival_rate)} req/s TTFT p99 {p99}, "
                 f"goodput {num(a['goodput'])} req/s")
+
+
+def _ceil_tick(hi: float, max_ticks: int) -> float:
+    """The first round tick at or above ``hi`` (so the data never leaves the plot)."""
+    ticks = linear_ticks(hi, max_ticks)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else hi
+    return ticks[-1] if ticks[-1] >= hi else ticks[-1] + step
 
 
 __all__ = ["LoadExplorer"]
