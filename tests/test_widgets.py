@@ -422,11 +422,12 @@ def test_device_colours_are_okabe_ito_and_the_same_in_every_widget():
     r = mw.RooflinePlot(hardware=["H100", "B200"])
     assert list(h.ttft_bars.colors) == ["#56B4E9", "#0072B2", "#009E73", "#CC79A7", "#E69F00"]
     assert r.roof_marks[0].colors == [h.ttft_bars.colors[1]] and r.roof_marks[1].colors == [h.ttft_bars.colors[3]]
-    # two devices of one colour in one figure: a second dash (lines) or another free colour (bars)
+    # two devices of one colour in one figure: another free colour while there is one, then a second dash
     same = [k for k in (x.key for x in ml.Hardware) if style.device_color(k) == style.device_color("H100")][1]
-    styles = style.distinct_styles(["H100", same])
-    assert styles[0]["dash"] != styles[1]["dash"]
-    assert len(set(style.distinct_colors(["H100", same]))) == 2
+    assert len(set(style.distinct_colors([same, "H100"]))) == 2
+    assert style.distinct_colors([same, "H100"])[1] == "#0072B2"  # a fixed colour is kept
+    six = style.distinct_styles(["A100", "H100", "H200", "B200", "MI300X", same])
+    assert len({(s["color"], s["dash"]) for s in six}) == 6 and six[-1]["dash"] == "dashed"
 
 
 def test_readouts_name_the_solver_mode():

@@ -39,9 +39,11 @@ STATES = [
     ("memory-wall-70b-one-h100", "mw.MemoryWall(model='Llama3_70B', hardware='H100')"),
     ("memory-wall-batch256-128k", "mw.MemoryWall(batch_size=256, seq_len=131072)"),
     ("memory-wall-edge", "mw.MemoryWall(model='Llama3_2_1B', hardware='JetsonOrinNano', precision='int4')"),
+    ("memory-wall-workstation", "mw.MemoryWall(model='Mistral_7B', hardware='RTX4090', batch_size=32)"),
     ("context-default", "mw.ContextScaling()"),
     ("context-70b-fp16-one-h100", "mw.ContextScaling(model='Llama3_70B', hardware='H100', precision='fp16')"),
     ("context-batch256-128k", "mw.ContextScaling(batch_size=256, seq_len=131072)"),
+    ("context-mobile", "mw.ContextScaling(model='Llama3_2_1B', hardware='A17Pro', precision='int4', seq_len=2048)"),
     ("explorer-default", "mw.ServingExplorer()"),
     ("explorer-batch256-oom", "mw.ServingExplorer(batch_size=256)"),
     ("explorer-70b-one-h100", "mw.ServingExplorer(model='Llama3_70B', hardware='H100', seq_len=131072)"),
@@ -158,7 +160,7 @@ def lab():
                 page.set_default_timeout(UI_TIMEOUT_MS)
                 open_notebook(page, server, "a11y.ipynb")
                 run_all_cells(page, timeout_ms=180_000)
-                n_figs = 2 * 1 + 3 * 3 + 4 * 2 + 3 * 1 + 4 * 1  # roofline, comparison, wall, context, explorer
+                n_figs = 2 * 1 + 3 * 3 + 5 * 2 + 4 * 1 + 4 * 1  # roofline, comparison, wall, context, explorer
                 page.wait_for_function(f"() => document.querySelectorAll('.bqplot.figure text').length > 0 && "
                                        f"document.querySelectorAll('.bqplot.figure').length >= {n_figs}",
                                        timeout=120_000)
@@ -187,7 +189,7 @@ def _set_theme(page, theme):
 
 def _check_text_and_axe(page, theme):
     figures = page.evaluate(MEASURE_JS)
-    assert len(figures) >= 23, f"only {len(figures)} figures were drawn"
+    assert len(figures) >= 29, f"only {len(figures)} figures were drawn"
     assert all(len(f["texts"]) >= 4 for f in figures), [(f["cell"], f["figure"], len(f["texts"])) for f in figures]
     problems = text_problems(figures, STATES)
     serious, everything = axe_serious(page)
@@ -213,7 +215,8 @@ def test_infeasible_states_say_so_in_plot_and_text(lab):
             ("memory-wall-70b-one-h100", "does not fit", "Does not fit"),
             ("explorer-70b-one-h100", "OOM: +", "OOM"),
             ("explorer-batch256-oom", "OOM: +", "largest batch that fits: 130"),
-            ("comparison-70b-fp16-fp8-batch256-128k", "H100 (OOM)", "OOM")):
+            ("comparison-70b-fp16-fp8-batch256-128k", "H100 (OOM)", "OOM"),
+            ("roofline-every-tier-batch256-128k", "1 OOM", "needs 11.1 TB of 85.9 GB")):
         out = cells.nth(index[name]).locator(".jp-OutputArea-output").first
         svg_text = " ".join(out.locator(".bqplot.figure text").all_text_contents())
         assert plot_text in svg_text, (name, svg_text[:500])

@@ -24,8 +24,8 @@ from ..zoo import Models
 from .component import (Component, HardwareName, InputError, ModelName, NameList, PrecisionName, batch_trait, hold_sync,
                         seq_len_trait)
 from .figures import FONT_PX, figure, log_pos, place_labels, set_y_axis, thin_ticks
-from .style import (CSS, FOREGROUND, ROLE_COLORS, distinct_styles, esc, key_html, log_ticks, mode_html, num, rate_unit,
-                    si_text, table_html)
+from .style import (CSS, FOREGROUND, ROLE_COLORS, bytes_text, distinct_styles, esc, key_html, log_ticks, mode_html,
+                    num, rate_unit, si_text, table_html)
 
 WIDTH, HEIGHT = 640, 420
 MARGIN = {"top": 40, "bottom": 50, "left": 70, "right": 30}
@@ -106,14 +106,17 @@ class RooflinePlot(Component):
             r = Engine.solve(m, first_hw, batch_size=self.batch_size, precision=self.precision,
                              seq_len=self.seq_len if m.is_transformer else None, efficiency=self.efficiency)
             label = f"{m.key} prefill" if m.is_llm else m.key
+            # does it fit in the first device's memory? (an LLM: weights + KV-cache at seq_len x batch)
+            s = self.solver.solve(m, first_hw, self.seq_len, self.batch_size, self.precision) if m.is_llm else None
+            fits, need = ((s.feasible, s.total_bytes) if s is not None
+                          else (bool(r.feasible), float(r.raw["memory_required"])))
             points.append({"name": label, "intensity": float(r.raw["intensity"]),
-                           "attainable": float(r.raw["attainable"]), "bound": r.bound})
+                           "attainable": float(r.raw["attainable"]), "bound": r.bound, "fits": fits, "memory": need})
             if m.is_llm:
-                s = self.solver.solve(m, first_hw, self.seq_len, self.batch_size, self.precision)
                 ai = s.raw["flops_dec"] / s.raw["bytes_dec"]
                 att = float(min(first.peak_flops, first.bandwidth_Bps * ai))
                 points.append({"name": f"{m.key} decode", "intensity": float(ai), "attainable": att,
-                               "bound": "compute" if ai >= first.ridge else "memory"})
+                               "bound": "compute" if ai >= first.ridge else "memory", "fits": fits, "memory": need})
         ridges = {c.hardware.key: float(c.ridge) for c in probe}
         xs = [p["intensity"] for p in points] + list(ridges.values())
         lo = min(0.1, 10.0 ** math.floor(math.log10(min(xs) / 1.3)))
@@ -140,6 +143,7 @@ class RooflinePlot(Component):
         wl_x = np.array([p["intensity"] for p in points])
         wl_y = np.array([p["attainable"] / scale for p in points])
         numbers = [str(i + 1) for i in range(len(points))]
+        tags = [n if p["fits"] else f"{n} OOM" for n, p in zip(numbers, points)]  # infeasible said in the plot
         left = MARGIN["left"]
         set_y_axis(self.y_axis, y_ticks, "Attainable (FLOP/s)", fmt=si_text, figure_=self.figure, tick_format="~s")
         left = self.figure.fig_margin["left"]
@@ -149,11 +153,12 @@ class RooflinePlot(Component):
         to_px = [(px(x), plot_h - py(max(y, y_lo))) for x, y in zip(wl_x, wl_y)]
         ridge_px = [(px(c.ridge), plot_h - py(c.peak_flops / scale)) for c in curves]
         obstacles = [(x - 8, y - 8, x + 8, y + 8) for x, y in ridge_px]
-        choices = place_labels(to_px, numbers, plot_w, plot_h, obstacles)
+        choices = place_labels(to_px, tags, plot_w, plot_h, obstacles)
         labels = [bq.Label(x=[float(x)], y=[float(y)], text=[t], scales=self.scales, x_offset=int(c[0]),
                            y_offset=int(c[1]), align=c[2], default_size=FONT_PX, font_weight="bold",
                            colors=[FOREGROUND], apply_clip=False)
-                  for (x, y), t, c in zip(zip(wl_x, wl_y), numbers, choices) if c is not None]
+                  for (x, y), t, c in zip(zip(wl_x, wl_y), tags, choices) if c is not None]
+        old = [*self.roof_marks, *self.label_marks]
         self.roof_marks, self.label_marks = roofs, labels
         with hold_sync(self.ridge_marks, self.workload_marks, self.x_scale, self.y_scale, self.x_axis):
             self.x_scale.min, self.x_scale.max = float(lo), float(hi)
@@ -168,16 +173,26 @@ class RooflinePlot(Component):
             self.workload_marks.names = [p["name"] for p in points]
         self.figure.title = f"Roofline ({self.precision}; points placed on {first_hw.key})"
         self.figure.marks = [*roofs, self.ridge_marks, self.workload_marks, *labels]
+        for m in old:
+            m.close()
         self.key.value = CSS + key_html(
             [(f"{c.hardware.key} ({c.compute_precision}): ridge {num(c.ridge)} FLOP/B", st["color"], "line",
               st["dash"], "") for c, st in zip(curves, styles)]
             + [("ridge point (in the device's colour)", FOREGROUND, "marker", "", "diamond"),
-               ("workload (numbered as in the table)", ROLE_COLORS["workload"], "marker", "", "circle")])
+               ("workload (numbered as in the table; OOM: does not fit in "
+                f"{first_hw.key}'s {bytes_text(first_hw.memory_bytes)})", ROLE_COLORS["workload"], "marker", "",
+                "circle")])
+
+        def fit(p):
+            return ("fits" if p["fits"] else f"<span class='mlsyslab-infeasible'>OOM</span>: needs "
+                    f"{bytes_text(p['memory'])} of {bytes_text(first_hw.memory_bytes)}")
+
         rows = [(esc(n), esc(p["name"]), num(p["intensity"]), num(p["attainable"] / unit_scale),
-                 f"{p['bound']}-bound on {esc(first_hw.key)}") for n, p in zip(numbers, points)]
+                 f"{p['bound']}-bound", fit(p)) for n, p in zip(numbers, points)]
         self.readout.value = CSS + table_html(
             f"Workloads on the {first_hw.key} roofline ({self.precision}, batch {self.batch_size}, "
-            f"seq_len {self.seq_len:,})", ["#", "workload", "intensity (FLOP/B)", f"attainable ({unit})", "bound"],
+            f"seq_len {self.seq_len:,})",
+            ["#", "workload", "intensity (FLOP/B)", f"attainable ({unit})", f"bound on {first_hw.key}", "memory"],
             rows, numeric=(2, 3)) + mode_html(self.efficiency)
 
     @property

@@ -81,30 +81,29 @@ def device_style(key: str) -> dict:
 
 
 def distinct_colors(keys) -> list[str]:
-    """Colours for devices drawn side by side (bars): each its :func:`device_color` unless a device
-    before it has that colour already; then the first palette colour still free."""
-    out = []
-    for k in keys:
+    """Colours for devices drawn together: the devices with a fixed colour (H100, A100, H200, B200,
+    MI300X) keep it; each other device keeps its :func:`device_color` unless another device in the
+    figure has it, then takes the first palette colour still free (or repeats when none is)."""
+    out = {i: device_color(k) for i, k in enumerate(keys) if k in _FIXED}
+    for i, k in enumerate(keys):
+        if i in out:
+            continue
         c = device_color(k)
-        if c in out:
-            c = next((p for p in _DEVICE_CYCLE if p not in out), c)
-        out.append(c)
-    return out
+        if c in out.values():
+            c = next((p for p in _DEVICE_CYCLE if p not in out.values()), c)
+        out[i] = c
+    return [out[i] for i in range(len(keys))]
 
 
 def distinct_styles(keys) -> list[dict]:
-    """Styles for devices drawn together: each its own :func:`device_style`, but no two alike
-    in both colour and dash (a later clash gets the next free dash)."""
-    out, seen = [], set()
-    for k in keys:
-        s = dict(device_style(k))
-        j = DASHES.index(s["dash"])
-        for step in range(len(DASHES)):
-            dash = DASHES[(j + step) % len(DASHES)]
-            if (s["color"], dash) not in seen:
-                s["dash"] = dash
-                break
-        seen.add((s["color"], s["dash"]))
+    """Styles for device lines drawn together: the colours of :func:`distinct_colors` (a device's
+    own colour while it is free, then a free palette colour) and, once the palette is used up, a
+    second dash for a repeated colour."""
+    out, seen = [], {}
+    for k, color in zip(keys, distinct_colors(keys)):
+        s = dict(device_style(k), color=color)
+        s["dash"] = DASHES[seen.get(color, 0) % len(DASHES)]
+        seen[color] = seen.get(color, 0) + 1
         out.append(s)
     return out
 
