@@ -29,6 +29,9 @@ SIM_CASES = {
         model="Llama3_8B", hardware="L40S", arrival_rate=8.0, input_tokens=2000, output_tokens=400),
     "Llama3_8B H100 1024/128 chunked, 20 req/s": dict(model="Llama3_8B", hardware="H100", arrival_rate=20.0,
                                                       input_tokens=1024, output_tokens=128, chunked_prefill=True),
+    "Llama3_8B H100 4096/256 chunked, 512-token budget, 3 req/s (worst case)": dict(
+        model="Llama3_8B", hardware="H100", arrival_rate=3.0, input_tokens=4096, output_tokens=256,
+        chunked_prefill=True, max_batched_tokens=512),
     "Llama3_8B H100 + 1B draft, 15 req/s": dict(model="Llama3_8B", hardware="H100", arrival_rate=15.0,
                                                 input_tokens=512, output_tokens=256, draft_model="Llama3_2_1B"),
     "Llama3_70B 4xH100 fp8, random lengths, 5 req/s": dict(
