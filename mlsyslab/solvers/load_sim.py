@@ -93,7 +93,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     t = 0.0
     itl_v, itl_w = [], []
     stalls = []  # prefill steps since the last decode step: (duration, sequences stalled)
-    ts_t, ts_q, ts_r, ts_b, ts_k = [], [], [], [], []
+    ts = []  # (t, queue, running, blocks used, tokens out) at each event
     dcache = {}
     draft = spec.draft if spec is not None else None
 
@@ -233,11 +233,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             next_id += 1
             arrival[i] = a
             waiting.append(i)
-        ts_t.append(t)
-        ts_q.append(len(waiting))
-        ts_r.append(len(running) + len(prefilling))
-        ts_b.append(used)
-        ts_k.append(tokens_out)
+        ts.append((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
         B = len(running)
 
         # ---- chunked prefill: mixed steps while prompts are being processed
@@ -249,6 +245,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 continue
             budget = max_tokens - B
             chunks = []
+            n_new = 0
+            attn_pre = kv_pre = 0.0
             for i, dn in prefilling.items():
                 if budget <= 0:
                     break
@@ -257,6 +255,9 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 c = min(P - o, budget)
                 chunks.append((i, o, c, P))
                 budget -= c
+                n_new += c
+                attn_pre += c * (2.0 * o + c)
+                kv_pre += o + c
             seats = max_seqs - B - len(prefilling)
             while budget > 0:
                 i = admissible(free - need_dec, 0, seats, True)
@@ -271,12 +272,12 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 c = min(P - o, budget)
                 chunks.append((i, o, c, P))
                 budget -= c
+                n_new += c
+                attn_pre += c * (2.0 * o + c)
+                kv_pre += o + c
             if chunks:
                 C = s_off + B * G
-                n_new = sum(c for _, _, c, _ in chunks)
-                attn = 2.0 * C + sum(c * (2.0 * o + c) for _, o, c, _ in chunks)
-                kvt = C + sum(o + c for _, o, c, _ in chunks)
-                d = cost.step(B + n_new, attn, kvt, B, True)
+                d = cost.step(B + n_new, 2.0 * C + attn_pre, C + kv_pre, B, True)
                 t += d
                 if B:
                     used += need_dec
@@ -369,16 +370,13 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         tokens_out += B * m
         pop_finished()
 
-    ts_t.append(t)
-    ts_q.append(len(waiting))
-    ts_r.append(len(running) + len(prefilling))
-    ts_b.append(used)
-    ts_k.append(tokens_out)
+    ts.append((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
+    ts_t, ts_q, ts_r, ts_b, ts_k = (np.asarray(col) for col in zip(*ts))
     return {
         "arrival": np.asarray(arrival), "first": np.asarray(first), "done": np.asarray(done_t),
         "itl_values": np.asarray(itl_v), "itl_weights": np.asarray(itl_w, float),
-        "ts_t": np.asarray(ts_t), "ts_queue": np.asarray(ts_q), "ts_running": np.asarray(ts_r),
-        "ts_blocks": np.asarray(ts_b), "ts_tokens": np.asarray(ts_k), "preemptions": preemptions,
+        "ts_t": ts_t.astype(float), "ts_queue": ts_q, "ts_running": ts_r,
+        "ts_blocks": ts_b, "ts_tokens": ts_k, "preemptions": preemptions,
         "decode_steps": dec_steps, "decode_seq_steps": dec_seq_steps, "total_blocks": total_blocks,
     }
 
