@@ -226,3 +226,16 @@ def test_cli_load(capsys):
     assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "3", "--ttft-sla", "3 GB"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "sla.ttft" in err and "[time]" in err
+
+
+@pytest.mark.parametrize("options", [{}, {"draft_model": "Llama3_2_1B"}, {"chunked_prefill": True, "prefix_hit_rate": 0.5}],
+                         ids=["plain", "speculative", "chunked+prefix"])
+def test_preemption_by_recompute_loses_and_duplicates_no_token(ideal, options):
+    # 600 requests of 1000 + 1000 tokens at once on a 40 GB A100: prompts are admitted while their blocks fit,
+    # then the growing outputs run out of blocks and requests are evicted and recomputed, many times over.
+    # Every request still ends with exactly its 1000 tokens, and the KV pool is never over-full.
+    r = ideal.solve("Llama3_8B", "A100_40GB", arrival_rate=math.inf, input_tokens=1000, output_tokens=1000,
+                    n_requests=600, **options)
+    assert r.preemptions > 100
+    assert r.timeseries["tokens"][-1] == 600 * 1000
+    assert np.all(np.isfinite(r.requests["e2e"])) and r.timeseries["kv_utilization"].max() <= 1.0
