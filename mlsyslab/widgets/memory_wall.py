@@ -167,19 +167,25 @@ class MemoryWall(Component):
             fig.x_axis.tick_format = ",.3~r"
         fig.x_axis.tick_values = x_ticks
         py = lin_pos(0.0, y_top, plot_h)
-        labels = []
+        label = getattr(fig, "oom_label", None)
+        if label is None:  # one Label per figure, updated in place (text "" when there is nothing to say)
+            label = fig.oom_label = bq.Label(x=[1.0], y=[0.0], text=[""], scales=dict(oom.scales),
+                                             default_size=FONT_PX, font_weight="bold", colors=[FOREGROUND],
+                                             apply_clip=False)
+            fig.marks = [*fig.marks, label]
         shown = first <= x1
+        choice, text = None, ""
         if shown:
             text = f"{sym}={first:,}" if fits else "does not fit"
             point = (px(float(first)), plot_h - py(first_total * 1e-9))
             cap_line = (0, plot_h - py(cap) - 2, plot_w, plot_h - py(cap) + 2)
             choice = place_labels([point], [text], plot_w, plot_h, [cap_line], marker_px=8)[0]
+        with hold_sync(l_total, l_weights, l_cap, oom, y_scale, oom.scales["x"], label):
             if choice is not None:
-                labels.append(bq.Label(x=[float(first)], y=[float(first_total * 1e-9)], text=[text],
-                                       scales=dict(oom.scales), x_offset=int(choice[0]), y_offset=int(choice[1]),
-                                       align=choice[2], default_size=FONT_PX, font_weight="bold",
-                                       colors=[FOREGROUND], apply_clip=False))
-        with hold_sync(l_total, l_weights, l_cap, oom, y_scale, oom.scales["x"]):
+                label.x, label.y, label.text = [float(first)], [float(first_total * 1e-9)], [text]
+                label.x_offset, label.y_offset, label.align = int(choice[0]), int(choice[1]), choice[2]
+            else:
+                label.text = [""]
             oom.scales["x"].min, oom.scales["x"].max = x0, x1
             y_scale.min, y_scale.max = 0.0, y_top
             l_total.x, l_total.y = x, total
@@ -189,4 +195,3 @@ class MemoryWall(Component):
                 oom.x, oom.y, oom.names = np.array([float(first)]), np.array([first_total * 1e-9]), [f"{sym}={first}"]
             else:
                 oom.x, oom.y, oom.names = np.array([]), np.array([]), []
-        fig.marks = [l_weights, l_cap, l_total, oom, *labels]

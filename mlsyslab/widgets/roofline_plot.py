@@ -136,10 +136,16 @@ class RooflinePlot(Component):
         x_ticks = thin_ticks(log_ticks(lo, hi, 9), plot_w, log_pos(lo, hi, plot_w), room=MARGIN["right"])
         y_ticks = log_ticks(y_lo, y_hi, 8)
         styles = distinct_styles([c.hardware.key for c in curves])
-        roofs = [bq.Lines(x=I, y=np.maximum(c.attainable_flops / scale, y_lo), scales=self.scales,
-                          colors=[st["color"]], line_style=st["dash"], stroke_width=2.5,
-                          labels=[c.hardware.key])
-                 for c, st in zip(curves, styles)]
+        grow = len(curves) != len(self.roof_marks) or len(points) != len(self.label_marks)
+        if grow:  # marks are made when the number of devices or points changes, else updated in place
+            old = [*self.roof_marks, *self.label_marks]
+            self.roof_marks = [bq.Lines(x=[1.0], y=[1.0], scales=self.scales, stroke_width=2.5) for _ in curves]
+            self.label_marks = [bq.Label(x=[1.0], y=[1.0], text=[""], scales=self.scales, default_size=FONT_PX,
+                                         font_weight="bold", colors=[FOREGROUND], apply_clip=False) for _ in points]
+        for line, c, st in zip(self.roof_marks, curves, styles):
+            with line.hold_sync():
+                line.x, line.y = I, np.maximum(c.attainable_flops / scale, y_lo)
+                line.colors, line.line_style, line.labels = [st["color"]], st["dash"], [c.hardware.key]
         wl_x = np.array([p["intensity"] for p in points])
         wl_y = np.array([p["attainable"] / scale for p in points])
         numbers = [str(i + 1) for i in range(len(points))]
@@ -154,12 +160,13 @@ class RooflinePlot(Component):
         ridge_px = [(px(c.ridge), plot_h - py(c.peak_flops / scale)) for c in curves]
         obstacles = [(x - 8, y - 8, x + 8, y + 8) for x, y in ridge_px]
         choices = place_labels(to_px, tags, plot_w, plot_h, obstacles)
-        labels = [bq.Label(x=[float(x)], y=[float(y)], text=[t], scales=self.scales, x_offset=int(c[0]),
-                           y_offset=int(c[1]), align=c[2], default_size=FONT_PX, font_weight="bold",
-                           colors=[FOREGROUND], apply_clip=False)
-                  for (x, y), t, c in zip(zip(wl_x, wl_y), tags, choices) if c is not None]
-        old = [*self.roof_marks, *self.label_marks]
-        self.roof_marks, self.label_marks = roofs, labels
+        for label, x, y, t, c in zip(self.label_marks, wl_x, wl_y, tags, choices):
+            with label.hold_sync():
+                if c is None:  # no free place: the number stays in the table only
+                    label.text = [""]
+                else:
+                    label.x, label.y, label.text = [float(x)], [float(max(y, y_lo))], [t]
+                    label.x_offset, label.y_offset, label.align = int(c[0]), int(c[1]), c[2]
         with hold_sync(self.ridge_marks, self.workload_marks, self.x_scale, self.y_scale, self.x_axis):
             self.x_scale.min, self.x_scale.max = float(lo), float(hi)
             self.y_scale.min, self.y_scale.max = float(y_lo / 2.0), float(y_hi)  # the lowest tick clears the x ticks
@@ -172,9 +179,10 @@ class RooflinePlot(Component):
             self.workload_marks.y = np.maximum(wl_y, y_lo)
             self.workload_marks.names = [p["name"] for p in points]
         self.figure.title = f"Roofline ({self.precision}; points placed on {first_hw.key})"
-        self.figure.marks = [*roofs, self.ridge_marks, self.workload_marks, *labels]
-        for m in old:
-            m.close()
+        if grow:
+            self.figure.marks = [*self.roof_marks, self.ridge_marks, self.workload_marks, *self.label_marks]
+            for m in old:
+                m.close()
         self.key.value = CSS + key_html(
             [(f"{c.hardware.key} ({c.compute_precision}): ridge {num(c.ridge)} FLOP/B", st["color"], "line",
               st["dash"], "") for c, st in zip(curves, styles)]
