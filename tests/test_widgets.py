@@ -464,3 +464,20 @@ def test_bad_argument_renders_as_one_line_in_ipython():
     assert "InputError" in lines[0] and "Did you mean 'H100'" in lines[0] and len(lines) == 2
     with pytest.raises(mw.InputError, match="efficiency=True is not allowed"):
         mw.ServingExplorer().efficiency = True
+
+
+def test_docs_show_every_widget_in_light_and_dark(repo_root):
+    """docs/widgets.md shows a screenshot of every widget class, light and dark, taken by the docs
+    build (docs/_ext/widget_screenshots.py)."""
+    sys.path.insert(0, str(repo_root / "docs" / "_ext"))
+    import widget_screenshots
+
+    page = (repo_root / "docs" / "widgets.md").read_text(encoding="utf-8")
+    cells = " ".join(code for _, code in widget_screenshots.WIDGETS)
+    shown = {n for n in mw.__all__ if isinstance(getattr(mw, n), type) and f"mw.{n}(" in cells}
+    widget_classes = {n for n in mw.__all__ if isinstance(getattr(mw, n), type) and n not in
+                      ("Component", "InputError", "LockedPredictionError")}
+    assert shown == widget_classes
+    for name, _ in widget_screenshots.WIDGETS:
+        for theme in ("light", "dark"):
+            assert f"(_static/widgets/{name}-{theme}.png)" in page, (name, theme)

@@ -282,3 +282,20 @@ def test_every_control_is_labelled(lab):
                        || (e.tagName === 'BUTTON' && (e.textContent.trim() || e.title))))
         .map(e => e.outerHTML.slice(0, 160))""")
     assert unlabelled == [], unlabelled
+
+
+def test_the_text_check_catches_overlap_clipping_and_low_contrast():
+    """The checker above on boxes measured by hand: '5001000' (two tick labels 2 px apart), a
+    label cut at the right edge, grey #aaa on white (2.3:1)."""
+    box = {"left": 0, "top": 0, "right": 400, "bottom": 300}
+
+    def t(text, left, right, contrast=7.0):
+        return {"text": text, "left": left, "right": right, "top": 280, "bottom": 294, "contrast": contrast}
+
+    figures = [{"cell": 1, "figure": 0, "box": box,
+                "texts": [t("500", 100, 121), t("1000", 119, 147), t("Llama3_8B prefill", 350, 460),
+                          t("10", 200, 214, contrast=2.32)]}]
+    problems = text_problems(figures, STATES)
+    assert len(problems) == 3, problems
+    assert "'500' overlaps '1000'" in problems[2] and "leaves the figure" in problems[0]
+    assert "contrast 2.32:1" in problems[1]
