@@ -195,7 +195,7 @@ CASES = [
      ["no input 'modle'", "Did you mean 'model'"]),
     # were: traitlets.TraitError (not an mlsyslab error); an output passed as input hit "trait is read-only"
     ("widget-serving-efficiency-bool", lambda: _widgets().ServingExplorer(efficiency=True), ValidationError,
-     ["'efficiency'", "bool True"]),
+     ["efficiency=True is not allowed", "'calibrated', 'ideal'"]),
     ("widget-context-output-as-input", lambda: _widgets().ContextScaling(attention_share=0.5), ValidationError,
      ["attention_share is an output of ContextScaling", "read-only"]),
     ("widget-comparison-hardware-int", lambda: _widgets().HardwareComparison(hardware=5), ValidationError,

@@ -141,11 +141,11 @@ class ContextScaling(Component):
         for m in old:
             m.close()
         self.key.value = CSS + key_html(
-            [("full model (with attention)", ROLE_COLORS["full"], "line", "solid", ""),
-             ("linear 2PS model", FOREGROUND, "line", "dashed", "")]
+            ([("full model (with attention)", ROLE_COLORS["full"], "line", "solid", "")] if first_bad != 0 else [])
+            + [("linear 2PS model", FOREGROUND, "line", "dashed", "")]
             + ([("does not fit in memory (OOM)", ROLE_COLORS["oom"], "line", "dotted", "")] if first_bad is not None
                else [])
-            + [(f"seq_len {self.seq_len:,} (the slider)", FOREGROUND, "marker", "", "circle")])
+            + [(f"seq_len {self.seq_len:,} (the control above)", FOREGROUND, "marker", "", "circle")])
         attn = 2.0 * r.model.layers * self.seq_len * r.model.attention_dim / (2.0 * p_active)
         fit = ("" if r.feasible else
                f"<div><span class='mlsyslab-infeasible'>Does not fit:</span> {esc(r.model.key)} at seq_len "

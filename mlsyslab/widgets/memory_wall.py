@@ -22,8 +22,8 @@ from ..solvers.serving import MAX_SEQ_LEN, ServingResult
 from .component import (Component, HardwareName, ModelName, PrecisionName, batch_trait, hold_sync, seq_len_trait,
                         tp_trait)
 from .figures import FONT_PX, figure, lin_pos, log_pos, place_labels, set_y_axis, thin_ticks
-from .style import (CSS, FOREGROUND, ROLE_COLORS, bytes_text, esc, key_html, linear_ticks,
-                    log_ticks, mode_html, si_text, table_html)
+from .style import (BYTE_UNITS, CSS, FOREGROUND, ROLE_COLORS, bytes_text, esc, key_html, linear_ticks, log_ticks,
+                    mode_html, scaled_unit, si_text, table_html)
 
 MAX_BATCH_SHOWN = 4096
 WIDTH, HEIGHT = 410, 320  # two side by side in a notebook (~850 px of output width)
@@ -41,7 +41,7 @@ def _line_figure(title, x_scale, x_label):
                         labels=["capacity"])
     oom = bq.Scatter(x=[], y=[], scales=sc, colors=[ROLE_COLORS["oom"]], marker="cross", default_size=120,
                      stroke=FOREGROUND, names=[], display_names=False,
-                     tooltip=bq.Tooltip(fields=["x", "y"], formats=[",.0f", ",.1f"], labels=["first OOM at", "GB"]))
+                     tooltip=bq.Tooltip(fields=["x", "y"], formats=[",.0f", ",.3~r"], labels=["first OOM at", "memory"]))
     x_axis = bq.Axis(scale=x_scale, label=x_label, label_offset="36px")
     y_axis = bq.Axis(scale=y_scale, side="left", label="Memory per GPU (GB)")
     fig = figure([weights, capacity, total, oom], [x_axis, y_axis], title, WIDTH, HEIGHT, MARGIN)
@@ -106,14 +106,16 @@ class MemoryWall(Component):
         s_max = int(min(max(32768, first_s * 2, self.seq_len * 2), MAX_SEQ_LEN))
         contexts = np.unique(np.geomspace(128, s_max, 200).round())
         ss = solver.sweep(self.model, self.hardware, contexts, self.batch_size, self.precision, self.tensor_parallel)
-        gb = 1e-9
+        unit, per = scaled_unit(max(cap, W), BYTE_UNITS)  # GB on a GPU, MB on a microcontroller
+        self.memory_unit = (unit, per)  # the curves are drawn in `unit` = `per` bytes
+        gb = 1.0 / per
         fits = spare > 0
         self._draw(self.batch_figure, batches, sb.raw("total").ravel() * gb, W * gb, cap * gb, first_b,
-                   W + kv_tok * self.seq_len * first_b, self.batch_total, self.batch_weights, self.batch_capacity,
-                   self.batch_oom, self.batch_y, "B", log_x=False, fits=fits)
+                   (W + kv_tok * self.seq_len * first_b) * gb, self.batch_total, self.batch_weights,
+                   self.batch_capacity, self.batch_oom, self.batch_y, "B", log_x=False, fits=fits, unit=unit)
         self._draw(self.context_figure, contexts, ss.raw("total").ravel() * gb, W * gb, cap * gb, first_s,
-                   W + kv_tok * self.batch_size * first_s, self.context_total, self.context_weights,
-                   self.context_capacity, self.context_oom, self.context_y, "S", log_x=True, fits=fits)
+                   (W + kv_tok * self.batch_size * first_s) * gb, self.context_total, self.context_weights,
+                   self.context_capacity, self.context_oom, self.context_y, "S", log_x=True, fits=fits, unit=unit)
         self.key.value = CSS + key_html([
             ("weights + KV-cache", ROLE_COLORS["kv"], "line", "solid", ""),
             ("weights", ROLE_COLORS["weights"], "line", "dash_dotted", ""),
@@ -147,12 +149,12 @@ class MemoryWall(Component):
 
     @staticmethod
     def _draw(fig, x, total, weights, cap, first, first_total, l_total, l_weights, l_cap, oom, y_scale, sym, log_x,
-              fits):
+              fits, unit="GB"):
         x0, x1 = float(x[0]), float(x[-1])
         y_top = float(max(cap, total.max()) * 1.12)
         y_ticks = linear_ticks(y_top, 6)
         y_top = max(y_top, y_ticks[-1])
-        set_y_axis(fig.y_axis, y_ticks, "Memory per GPU (GB)", figure_=fig)
+        set_y_axis(fig.y_axis, y_ticks, f"Memory per GPU ({unit})", figure_=fig)
         plot_w = WIDTH - fig.fig_margin["left"] - MARGIN["right"]
         plot_h = HEIGHT - MARGIN["top"] - MARGIN["bottom"]
         if log_x:
@@ -177,12 +179,12 @@ class MemoryWall(Component):
         choice, text = None, ""
         if shown:
             text = f"{sym}={first:,}" if fits else "does not fit"
-            point = (px(float(first)), plot_h - py(first_total * 1e-9))
+            point = (px(float(first)), plot_h - py(first_total))
             cap_line = (0, plot_h - py(cap) - 2, plot_w, plot_h - py(cap) + 2)
             choice = place_labels([point], [text], plot_w, plot_h, [cap_line], marker_px=8)[0]
         with hold_sync(l_total, l_weights, l_cap, oom, y_scale, oom.scales["x"], label):
             if choice is not None:
-                label.x, label.y, label.text = [float(first)], [float(first_total * 1e-9)], [text]
+                label.x, label.y, label.text = [float(first)], [float(first_total)], [text]
                 label.x_offset, label.y_offset, label.align = int(choice[0]), int(choice[1]), choice[2]
             else:
                 label.text = [""]
@@ -192,6 +194,6 @@ class MemoryWall(Component):
             l_weights.x, l_weights.y = np.array([x0, x1]), np.array([weights, weights])
             l_cap.x, l_cap.y = np.array([x0, x1]), np.array([cap, cap])
             if shown:
-                oom.x, oom.y, oom.names = np.array([float(first)]), np.array([first_total * 1e-9]), [f"{sym}={first}"]
+                oom.x, oom.y, oom.names = np.array([float(first)]), np.array([first_total]), [f"{sym}={first}"]
             else:
                 oom.x, oom.y, oom.names = np.array([]), np.array([]), []

@@ -63,8 +63,8 @@ class HardwarePicker(_Picker):
         if self.tier not in self.tiers:
             self.tiers.append(self.tier)
         tooltips = [f"{t}: {len(list(Hardware.tier(t)))} devices" for t in self.tiers]
-        self.tier_buttons = w.ToggleButtons(options=self.tiers, value=self.tier, description="Tier", tooltips=tooltips,
-                                            style={"button_width": "auto", "description_width": "initial"})
+        self.tier_buttons = w.ToggleButtons(options=self.tiers, value=self.tier, tooltips=tooltips,
+                                            style={"button_width": "auto"})  # each button names its tier
         self.dropdown = w.Dropdown(options=self._devices(self.tier), value=self.value, description=description,
                                    style=_DESC)
         self.tier_buttons.observe(self._on_tier_button, names="value")

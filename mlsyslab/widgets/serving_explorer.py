@@ -20,8 +20,8 @@ from ..solvers.serving import ServingResult
 from .component import (Component, HardwareName, ModelName, PrecisionName, batch_trait, hold_sync, seq_len_trait,
                         tp_trait)
 from .figures import FONT_PX, figure, set_y_axis
-from .style import (CSS, FOREGROUND, ROLE_COLORS, bytes_text, esc, key_html, linear_ticks, mode_html, num,
-                    table_html, time_text)
+from .style import (BYTE_UNITS, CSS, FOREGROUND, ROLE_COLORS, bytes_text, esc, key_html, linear_ticks, mode_html,
+                    num, scaled_unit, table_html, time_text)
 
 COLORS = {"weights": ROLE_COLORS["weights"], "kv": ROLE_COLORS["kv"], "free": ROLE_COLORS["free"],
           "oom": ROLE_COLORS["oom"], "oom_dark": ROLE_COLORS["oom"]}
@@ -80,7 +80,7 @@ class ServingExplorer(Component):
         self.bars = bq.Bars(x=["per GPU"], y=np.zeros((3, 1)), scales={"x": self.x_scale, "y": self.y_scale},
                             type="stacked", colors=[COLORS["weights"], COLORS["kv"], COLORS["free"]],
                             stroke=FOREGROUND, labels=["weights", "KV-cache", "free"], display_legend=False,
-                            padding=0.35, tooltip=bq.Tooltip(fields=["y"], formats=[",.3~r"], labels=["GB"]))
+                            padding=0.35, tooltip=bq.Tooltip(fields=["y"], formats=[",.3~r"], labels=["memory"]))
         self.line_scale = bq.LinearScale(min=0.0, max=1.0)
         self.capacity_line = bq.Lines(x=[0.0, 1.0], y=[0.0, 0.0], scales={"x": self.line_scale, "y": self.y_scale},
                                       colors=[FOREGROUND], line_style="dashed", stroke_width=2, labels=["capacity"])
@@ -101,7 +101,9 @@ class ServingExplorer(Component):
                               self.tensor_parallel)
         self.set_trait("result", r)
         self.set_trait("oom", not r.feasible)
-        gb = 1e-9
+        unit, per = scaled_unit(max(r.capacity_bytes, r.weights_bytes), BYTE_UNITS)  # GB on a GPU, MB on an MCU
+        self.memory_unit = (unit, per)  # the bar is drawn in `unit` = `per` bytes
+        gb = 1.0 / per
         cap = r.capacity_bytes * gb
         weights, kv, free = r.weights_bytes * gb, r.kv_bytes * gb, r.raw["free"] * gb
         top = max(cap, weights + kv) * 1.12  # headroom for the OOM label above the bar
@@ -109,7 +111,7 @@ class ServingExplorer(Component):
         top = max(top, ticks[-1])
         colors = ([COLORS["weights"], COLORS["oom"], COLORS["free"]] if self.oom
                   else [COLORS["weights"], COLORS["kv"], COLORS["free"]])
-        set_y_axis(self.memory_axis, ticks, "Memory (GB)", figure_=self.figure)
+        set_y_axis(self.memory_axis, ticks, f"Memory ({unit})", figure_=self.figure)
         with hold_sync(self.bars, self.capacity_line, self.y_scale, self.oom_label):
             self.y_scale.max = top
             self.bars.y = np.array([[weights], [kv], [free]])
@@ -127,8 +129,9 @@ class ServingExplorer(Component):
             self.banner.value = (
                 f"{CSS}<div role='alert' style='border:3px solid {COLORS['oom']};padding:6px 10px;font-weight:bold'>"
                 f"&#9888; OOM: needs {bytes_text(r.total_bytes)} per GPU, over {esc(r.hardware.key)}'s "
-                f"{bytes_text(r.capacity_bytes)} by {bytes_text(r.total_bytes - r.capacity_bytes)}; largest batch "
-                f"that fits: {r.max_batch_size}.</div>")
+                f"{bytes_text(r.capacity_bytes)} by {bytes_text(r.total_bytes - r.capacity_bytes)}; "
+                + (f"largest batch that fits: {r.max_batch_size}." if r.max_batch_size > 0 else
+                   f"the weights alone ({bytes_text(r.weights_bytes)}) do not fit, at any batch.") + "</div>")
             self.banner.layout.display = None
         else:
             self.banner.layout.display = "none"
@@ -147,7 +150,7 @@ class ServingExplorer(Component):
             ("ITL", time_text(r.itl_s), f"{r.decode_bottleneck}-bound"),
             ("Decode throughput", f"{num(tput)} tokens/s", f"batch {r.batch_size}"),
             ("Memory", f"{bytes_text(r.total_bytes)} of {bytes_text(r.capacity_bytes)}",
-             f"{r.memory_utilization:.1%}" + ("" if r.feasible else
+             f"{num(r.memory_utilization * 100)} %" + ("" if r.feasible else
                                                " <span class='mlsyslab-infeasible'>OOM: does not fit</span>")),
         )
         body = [(k, f"<span class='mlsyslab-{k.split()[0].lower()}'>{v}</span>", note) for k, v, note in rows]

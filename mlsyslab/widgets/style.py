@@ -157,6 +157,9 @@ def bytes_text(n: float, sig: int = 3) -> str:
     return f"{num(n / 1000 ** i, sig)} {units[i]}"
 
 
+#: Decimal byte units, smallest first, for :func:`scaled_unit`.
+BYTE_UNITS = (("B", 1.0), ("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12))
+
 FLOPS_UNITS = (("FLOP/s", 1.0), ("kFLOP/s", 1e3), ("MFLOP/s", 1e6), ("GFLOP/s", 1e9), ("TFLOP/s", 1e12),
                ("PFLOP/s", 1e15))
 
