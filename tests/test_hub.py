@@ -255,6 +255,8 @@ def test_course_loop_on_jupyterhub(hub_course):
     assert len(inbound) == 3
     for student in students:  # student+lab+timestamp+random: a name nobody else can guess
         assert any(re.fullmatch(re.escape(f"{student}+{LAB}+") + r"[^+]+\+[A-Za-z0-9_=-]{12}", n) for n in inbound), inbound
+    sub_dir = exchange / "inbound" / inbound[0]  # nbgrader's modes (the guide's "Limits of nbgrader's exchange")
+    assert (sub_dir.stat().st_mode & 0o777, (sub_dir / f"{LAB}.ipynb").stat().st_mode & 0o777) == (0o777, 0o644)
     for student in students:  # the exchange's inbound cannot be listed by students
         r = users.as_user(student, f"ls {exchange}/inbound")
         assert r.returncode != 0 and "Permission denied" in r.stderr, r
@@ -350,6 +352,15 @@ def test_course_loop_on_jupyterhub(hub_course):
     for student in students:
         assert float(by_login[student][5]) == pytest.approx(expect_total[student])
     mark("exported")
+
+    # ---- the guide's limit: nbgrader's submit takes a student id from its command line, so eve can
+    # submit in ada's name; the owner check the guide gives shows it
+    forged = s[eve].sh(f"cd ~ && nbgrader submit {LAB} --CourseDirectory.student_id={ada}")
+    assert forged["rc"] == 0, forged
+    owners = s[prof].sh(f"stat -c '%U %n' {exchange}/inbound/*")["out"].splitlines()
+    mismatched = [line for line in owners if not line.split(" ", 1)[1].rsplit("/", 1)[1].startswith(
+        line.split(" ", 1)[0] + "+")]
+    assert len(mismatched) == 1 and mismatched[0].startswith(f"{eve} ") and f"/{ada}+{LAB}+" in mismatched[0], owners
 
 
 # ------------------------------------------------------------------------------------ helpers
