@@ -203,8 +203,8 @@ def w_html(value=""):
 
 
 def bind(model: HasTraits, name: str, control, *, to_control=None, from_control=None, widen=True):
-    """Two-way link ``model.name`` <-> ``control.value``, widening a slider's range when the
-    model is set (from code) beyond it, so the slider never clamps the model's value."""
+    """Two-way link ``model.name`` <-> ``control.value``, widening a bounded control's range when
+    the model is set (from code) beyond it, so the control never clamps the model's value."""
     to_c = to_control or (lambda v: v)
     from_c = from_control or (lambda v: v)
     busy = []

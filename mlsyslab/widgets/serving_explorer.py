@@ -1,6 +1,6 @@
-"""ServingExplorer: TTFT, ITL, throughput and the memory of serving an LLM, one slider away.
+"""ServingExplorer: TTFT, ITL, throughput and the memory of serving an LLM, one control away.
 
-Inputs (traits): ``model``, ``hardware``, ``seq_len`` (log-scale slider), ``batch_size``,
+Inputs (traits): ``model``, ``hardware``, ``seq_len`` (dropdown of powers of two), ``batch_size``,
 ``precision``, ``tensor_parallel``, ``efficiency``. Output: ``result`` (a
 :class:`~mlsyslab.ServingResult`) and ``oom`` (True past the memory wall).
 
@@ -41,7 +41,8 @@ class ServingExplorer(Component):
     hardware : str
         A device of the zoo (``"H100"``).
     seq_len : int
-        Context length S in tokens (slider on a log2 scale, 128 ... 131072).
+        Context length S in tokens (the control offers 128 ... 131072 in powers of two; any value
+        can be set from code).
     batch_size : int
         Concurrent requests B.
     precision : str
