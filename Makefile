@@ -64,7 +64,7 @@ $(VENV)/.stamp-bench: pyproject.toml | $(PY)
 bench: $(VENV)/.stamp-bench
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-docs: $(VENV)/.stamp-test
+docs: $(VENV)/.stamp-test chromium  # chromium: the widget screenshots (docs/_ext/widget_screenshots.py)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
