@@ -464,6 +464,12 @@ def test_bad_argument_renders_as_one_line_in_ipython():
     assert "InputError" in lines[0] and "Did you mean 'H100'" in lines[0] and len(lines) == 2
     with pytest.raises(mw.InputError, match="efficiency=True is not allowed"):
         mw.ServingExplorer().efficiency = True
+    for bad in (lambda: mw.PredictionCheckpoint(None, answer=1.0, unit="ms"),
+                lambda: mw.PredictionCheckpoint("q?", answer=1.0),  # a plain number needs unit=
+                lambda: mw.ContextScaling(max_seq_len="x"), lambda: mw.RooflinePlot(hardware=[])):
+        with pytest.raises(mw.InputError) as info:
+            bad()
+        assert len(info.value._render_traceback_()) == 2
 
 
 def test_docs_show_every_widget_in_light_and_dark(repo_root):
