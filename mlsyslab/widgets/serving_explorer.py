@@ -74,7 +74,7 @@ class ServingExplorer(Component):
     def _build_view(self):
         self.readout = w.HTML().add_class("mlsyslab-readout")
         self.banner = w.HTML(layout=w.Layout(display="none")).add_class("mlsyslab-oom")
-        self.key = w.HTML().add_class("mlsyslab-key-box")
+        self.key = w.HTML(layout=w.Layout(width=f"{WIDTH}px")).add_class("mlsyslab-key-box")  # wraps under the bar
 
         self.x_scale = bq.OrdinalScale()
         self.y_scale = bq.LinearScale(min=0.0, max=1.0)
@@ -93,7 +93,8 @@ class ServingExplorer(Component):
                              [bq.Axis(scale=self.x_scale), self.memory_axis], "Memory per GPU", WIDTH, HEIGHT,
                              MARGIN)
         controls = self._controls("model", "hardware", "precision", "seq_len", "batch_size", "tensor_parallel")
-        return w.VBox([w.HBox([controls, w.VBox([self.figure, self.key])]),
+        # side by side when there is room, the figure under the controls when not (two explorers in a row)
+        return w.VBox([w.HBox([controls, w.VBox([self.figure, self.key])], layout=w.Layout(flex_flow="row wrap")),
                        self.banner, self.readout]).add_class("mlsyslab-serving-explorer")
 
     # ------------------------------------------------------------------ model -> view
