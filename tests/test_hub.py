@@ -30,7 +30,9 @@ import os
 import pathlib
 import re
 import shlex
+import secrets
 import shutil
+import string
 import tempfile
 import time
 
@@ -38,6 +40,7 @@ import nbformat
 import pytest
 
 import support_grading
+from test_grading_attacks import ATTACKS
 from support_browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
 from support_hub import (COURSE_ID, UnixUsers, check_prerequisites, copy_course, guide_block, start_hub, stop_hub)
 
@@ -48,6 +51,7 @@ LAB = "lab2_kv_cache"
 SOURCE_NB = ROOT / "autograder" / "source" / LAB / f"{LAB}.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
 POOL_SIZE = 6  # lab 2's pool of variants (mlsyslab/labs/lab2_kv_cache.py: POOL)
+TOKEN = "hubatk" + secrets.token_hex(4)  # marks what eve's attacks would write
 REFLECTIONS = ("reflect_ex1", "reflect_ex2", "reflect_ex3")  # 1 point each, graded by a person
 
 # Autograded points of lab 2 (its test cells' points): ex1_kv_per_token 2, ex1_oom_batch 4
@@ -230,6 +234,12 @@ def test_course_loop_on_jupyterhub(hub_course):
     bob_nb = fill(release_nb, bob_answers, {"reflect_ex1": "The weights take most of the memory.",
                                             "reflect_ex2": "Longer context, smaller batch."})
     eve_nb = support_grading.tampered(release_nb, support_grading.LABS[LAB]["tamper"])
+    # ... and two rows of the attack suite (tests/test_grading_attacks.py): a detached process that
+    # rewrites the gradebook after 8 s, and exec'ing the solutions read from the course's source/
+    subs = {"COURSE": str(course), "TOKEN": TOKEN, "ROOT": str(ROOT), "HOME": str(users.home(prof))}
+    for i, name in enumerate(("detached-gradebook", "exec-source-solutions")):
+        eve_nb.cells.insert(1 + i, nbformat.v4.new_code_cell(
+            string.Template(ATTACKS[name][1]).safe_substitute(subs)))
     eve_nb.cells.insert(1, nbformat.v4.new_code_cell(SNOOP))
     for student, nb in ((ada, ada_nb), (bob, bob_nb), (eve, eve_nb)):
         s[student].write_notebook(f"{LAB}/{LAB}.ipynb", json.loads(nbformat.writes(nb)))
@@ -267,6 +277,7 @@ def test_course_loop_on_jupyterhub(hub_course):
     for student in students:
         assert (course / "submitted" / student / LAB / f"{LAB}.ipynb").is_file()
     graded = s[prof].sh(f"cd {course} && nbgrader autograde {LAB}", timeout_s=400)
+    graded_at = time.monotonic()
     assert graded["rc"] == 0, graded["err"][-3000:]
     mark("autograded")
     auto = {row["student"]: row for row in s[prof].formgrader("GET", f"submissions/{LAB}")}
@@ -277,6 +288,10 @@ def test_course_loop_on_jupyterhub(hub_course):
         assert auto[student]["code_score"] == pytest.approx(expect_auto[student]), auto[student]
         assert auto[student]["max_code_score"] == pytest.approx(AUTO_MAX), auto[student]
         assert auto[student]["max_written_score"] == pytest.approx(MANUAL_MAX), auto[student]
+    time.sleep(max(0.0, 9 - (time.monotonic() - graded_at)))  # the detached process would have struck by now
+    marked = s[prof].sh(f"grep -rl {TOKEN} ~ 2>/dev/null; echo end")["out"].splitlines()
+    leftovers = [path for path in marked if f"/{eve}/" not in path]  # her own notebook holds the attack
+    assert leftovers == ["end"], leftovers
     # eve's code ran in the grading sandbox: no course folder, no other submission, no gradebook
     snooped = check_snoop(s[prof].sh(f"cat {course}/autograded/{eve}/{LAB}/{LAB}.ipynb")["out"])
     assert snooped["course"] is None and snooped["read"] == [] and snooped["wrote"] == [], snooped
@@ -307,6 +322,7 @@ def test_course_loop_on_jupyterhub(hub_course):
         shown = s[student].sh(f"cat {shlex.quote(str(html_path))}")
         assert shown["rc"] == 0, (sub, shown)
         html = shown["out"]
+        (ARTIFACTS / f"hub-feedback-{role}.html").write_text(html)
         score = re.search(r"\(Score: ([\d.]+) / ([\d.]+)\)", html)  # the notebook's total, at the top
         assert score and float(score.group(1)) == pytest.approx(expect_total[student]), html[:3000]
         assert float(score.group(2)) == pytest.approx(AUTO_MAX + MANUAL_MAX)
