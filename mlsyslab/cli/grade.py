@@ -8,6 +8,7 @@ Usage::
         [--out grading-output]                  # grades.csv (per item), gradebook.csv (nbgrader export),
                                                 # feedback/<student>/<lab>.html, logs/
         [--jobs N] [--no-sandbox]               # N sandboxed kernels at once; --no-sandbox: UNSAFE opt-out
+    mlsyslab grade autograde LAB [--jobs N]     # on a hub: what `nbgrader collect LAB` put in submitted/
     mlsyslab grade export [--to canvas.csv]     # Canvas gradebook CSV: a row per student, a column per lab
     --course DIR                                # the nbgrader course (default ./autograder, or the checkout's)
 """
@@ -25,7 +26,8 @@ def register(subparsers) -> None:
     r.add_argument("--labs-dir", default=None, help="where the student versions go (default: labs/ beside the course)")
     r.set_defaults(func=_release)
     a = sub.add_parser("autograde", help="autograde a folder of <student>/<lab>.ipynb; write a CSV and HTML feedback")
-    a.add_argument("submissions", help="folder holding <student>/<lab>.ipynb")
+    a.add_argument("submissions", help="folder holding <student>/<lab>.ipynb, or a lab name: grade what "
+                                       "`nbgrader collect LAB` put in the course's submitted/ (on a hub)")
     a.add_argument("--out", default="grading-output", help="where grades.csv and feedback/ go (default: %(default)s)")
     a.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
     a.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
@@ -65,11 +67,28 @@ def _autograde(args) -> int:
 
         raise ValidationError(f"jobs={args.jobs} must be at least 1.", field="jobs", value=args.jobs,
                               allowed="an integer >= 1")
+    if args.submissions in course.LABS and not pathlib.Path(args.submissions).is_dir():  # a lab: grade what
+        return _autograde_collected(args)                     # `nbgrader collect` put in the course (a hub)
     csv_path = course.autograde(args.submissions, args.out, course=course.find_course(args.course), jobs=args.jobs,
                                 sandbox=not args.no_sandbox)
     print(f"per-item scores: {csv_path}; nbgrader totals: {csv_path.parent / 'gradebook.csv'}; "
           f"feedback: {csv_path.parent / 'feedback'}")
     return 0
+
+
+def _autograde_collected(args) -> int:
+    from ..grading import course
+    from ..grading.collected import autograde_collected
+
+    home = course.find_course(args.course)
+    logs = pathlib.Path(args.out).resolve() / "logs"
+    results = autograde_collected(args.submissions, home, jobs=args.jobs, sandbox=not args.no_sandbox, log_dir=logs)
+    failed = {student: error for student, error in results.items() if error}
+    print(f"{args.submissions}: {len(results) - len(failed)} of {len(results)} collected submissions graded "
+          f"({args.jobs} at once) into {home / 'gradebook.db'}; feedback in {home / 'feedback'}; logs: {logs}")
+    for student, error in sorted(failed.items()):
+        print(f"NOT GRADED {student}: {error.strip().splitlines()[-1] if error.strip() else 'error'}")
+    return 1 if failed else 0
 
 
 def _export(args) -> int:
