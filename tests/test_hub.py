@@ -35,6 +35,7 @@ import shutil
 import string
 import tempfile
 import time
+import urllib.parse
 
 import nbformat
 import pytest
@@ -449,14 +450,15 @@ def grade_in_formgrader(hub, prof: str, password: str, names: dict) -> None:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(UI_TIMEOUT_MS)
-            page.goto(f"{hub.url}/hub/login")
+            base = f"{hub.url}/user/{prof}/formgrader"
+            gradebook_page = f"/user/{prof}/formgrader/gradebook/{LAB}/{LAB}"
+            page.goto(f"{hub.url}/hub/login?next={urllib.parse.quote(gradebook_page)}")
             page.fill("#username_input", prof)
             page.fill("#password_input", password)
             page.click("#login_submit")
-            page.wait_for_url(re.compile(rf".*/user/{prof}/.*"))
-            base = f"{hub.url}/user/{prof}/formgrader"
-            page.goto(f"{base}/gradebook/{LAB}/{LAB}")
-            page.wait_for_selector("table tbody tr a")
+            page.wait_for_url(re.compile(".*" + re.escape(gradebook_page) + ".*"))
+            page.wait_for_selector("table tbody tr a")  # Manual Grading: one row per submission
+            assert page.locator("table tbody tr").count() == len(names)
             rows = page.context.request.get(f"{base}/api/submitted_notebooks/{LAB}/{LAB}").json()
             ids = {r["student"]: r["id"] for r in rows}
             for role, student in names.items():
