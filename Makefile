@@ -49,7 +49,7 @@ bubblewrap:
 
 # the JupyterHub test: configurable-http-proxy (npm) and the hub user environment, in .hub/
 hub: $(VENV)/.stamp-test
-	@bash scripts/ensure_hub.sh
+	@VENV_PY=$(PY) bash scripts/ensure_hub.sh
 
 test: $(VENV)/.stamp-test chromium bubblewrap hub axe
 	$(PY) -m pytest $(PYTEST_ARGS)
