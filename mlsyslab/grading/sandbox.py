@@ -120,6 +120,10 @@ def bwrap_command(kernel_cmd: list, sandbox_dir: str, workdir: str, env: dict, *
         cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     roots = _read_only_roots()
+    size = str(tmp_mb * 2**20)
+    # the private /tmp first: a venv or checkout that lives under /tmp (a CI clone, say) is bound on top
+    # of it below; mounted after them, the tmpfs would hide them and the kernel could not start
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
     parents = sorted({str(a) for r in roots + [HOME, "/etc"] for a in pathlib.PurePosixPath(r).parents} - {"/"})
     for parent in parents:  # bwrap would make missing parents 0700: unreadable once the uid is dropped
         cmd += ["--perms", "0755", "--dir", parent]
@@ -133,10 +137,7 @@ def bwrap_command(kernel_cmd: list, sandbox_dir: str, workdir: str, env: dict, *
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for root in roots:
         cmd += ["--ro-bind", root, root]
-    size = str(tmp_mb * 2**20)
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-            "--perms", "1777", "--size", size, "--tmpfs", HOME,
+    cmd += ["--perms", "1777", "--size", size, "--tmpfs", HOME,
             "--bind", sandbox_dir, sandbox_dir,
             "--chdir", workdir, "--clearenv"]
     for key, value in env.items():
