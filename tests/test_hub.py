@@ -196,6 +196,9 @@ def test_course_loop_on_jupyterhub(hub_course):
         shown = json.loads(out["stdout"].split("@@", 1)[1])
         assert shown["variant"] == variant_index(student), (student, shown)
     assert len({variant_index(x) for x in students}) == 3
+    for student in students:  # the instructor looks a student's variant up by the same name
+        told = json.loads(s[prof].sh(f"cd {course} && mlsyslab grade variant {LAB} --student {student} --json")["out"])
+        assert told["variant"] == variant_index(student), told
 
     mark("fetched, variants checked")
 
