@@ -200,6 +200,9 @@ def autograde(submissions, out_dir, course: pathlib.Path = COURSE, jobs: int = 1
     if importlib.util.find_spec("nbgrader") is None:
         nbgrader("--version", course=course)  # raises the install hint
     require_sandbox(sandbox)
+    if not submissions.is_dir():  # the argument the instructor typed is checked before the course's state
+        raise ValidationError(f"submissions={str(submissions.resolve())!r} is not a folder of <student>/<lab>.ipynb.",
+                              field="submissions", value=str(submissions), allowed="a folder")
     require_released(course)
     labs, notes = _collect(submissions, course)
     require_released(course, labs)
