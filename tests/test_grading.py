@@ -338,6 +338,10 @@ def test_autograde_before_release_says_what_to_run(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     assert f"no gradebook in {home.resolve()}: run `mlsyslab grade release --course {home.resolve()}` first" in proc.stderr
+    export = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "export", "--course", str(home), "--to",
+                             str(tmp_path / "canvas.csv")], capture_output=True, text=True, timeout=120)
+    assert export.returncode == 2 and export.stderr.strip().count("\n") == 0 and "no gradebook in" in export.stderr
+    assert not (home / "gradebook.db").exists()
 
 
 def _path_without_bwrap(tmp_path, fake_bwrap: str | None = None) -> str:

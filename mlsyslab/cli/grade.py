@@ -95,8 +95,10 @@ def _export(args) -> int:
     from ..grading import course
 
     dest = pathlib.Path(args.to).resolve()  # nbgrader runs in the course folder
+    home = course.find_course(args.course)
+    course.require_released(home)  # nbgrader would create an empty gradebook and export nothing
     course.nbgrader("export", "--exporter=mlsyslab.grading.export.CanvasExportPlugin", "--to", str(dest),
-                    course=course.find_course(args.course))
+                    course=home)
     print(f"Canvas gradebook CSV (one row per student, one column per lab): {dest}")
     return 0
 
