@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Float, Integer, Unicode
@@ -308,13 +307,3 @@ def _tasks_of_uid(uid: int) -> int:
         except OSError:
             continue
     return count
-
-
-def wait_gone(pid: int, timeout: float = 5.0) -> bool:
-    """True once process ``pid`` no longer exists (for tests and the batch driver)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not os.path.exists(f"/proc/{pid}"):
-            return True
-        time.sleep(0.05)
-    return False
