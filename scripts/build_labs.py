@@ -78,6 +78,11 @@ EXPLORERS = {
         Time to first token, time per output token and memory of one model on one device: change
         the model, the device, the context and the batch, and watch which limit binds first.
         """, 'ServingExplorer(model="Llama3_8B", hardware="H100", seq_len=2048, batch_size=16)'),
+    "lab8_batching": ("Serving under load explorer", """
+        A server with continuous batching under a stream of requests: raise the arrival rate and
+        watch p99 TTFT explode at the capacity line, goodput fall under the SLA, the KV-cache fill.
+        """, 'LoadExplorer(model="Llama3_8B", hardware="H100", input_tokens=1024, output_tokens=256, max_num_seqs=64, '
+             'arrival_rate=15, ttft_sla=500, itl_sla=30, efficiency="ideal")'),
 }
 
 

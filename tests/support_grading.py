@@ -231,3 +231,60 @@ LAB7_TAMPER = {"ans_energy": "energy_kwh = energy_kwh_u50 = 0.5",
 for _lab, _n in (("lab1_roofline", 1), ("lab5_hardware_sla", 5), ("lab6_distributed", 6), ("lab7_sustainability", 7)):
     LABS[_lab] = {"wrong": globals()[f"LAB{_n}_WRONG"], "wrong_expect": globals()[f"LAB{_n}_WRONG_EXPECT"],
                   "wrong_feedback": globals()[f"LAB{_n}_WRONG_FEEDBACK"], "tamper": globals()[f"LAB{_n}_TAMPER"]}
+
+# ---------------------------------------------------------------------------- lab 8
+# Llama-3.1-8B on an H100 (fp16), I = 1024, O = 256, 64 seats: T_pre = max(16.72e12 / 989.5e12, ...) = 16.90 ms,
+# t_dec(64) at context 1152 = (16.06e9 + 64 x 1152 x 131072) / 3.35e12 = 7.68 ms; t_dec(1) = 4.84 ms (the
+# batch-of-one mistake, 0); capacity 64 / (64 x 16.90 + 255 x 7.68) ms = 21.06 req/s, without the prefills
+# 64 / (255 x 7.68 ms) = 32.7 req/s (known mistake, 0). KV blocks floor((0.9 x 85.90e9 - 16.06e9) / (16 x 131072))
+# = 29205; with 80e9 B instead of 80 GiB 26674 (GiB vs GB, half credit); 29205 // ceil(16384 / 16) = 28 requests
+# sized at the prompt only (known mistake, 0; right: 29205 // 1088 = 26). best_rate: the 120 % rate (0).
+LAB8_WRONG = {
+    "ans_capacity": (
+        "P, L, a = model.n_parameters, model.layers, model.attention_dim\n"
+        "W, kv = 2 * P, 2 * L * model.kv_heads * model.head_dim * 2\n"
+        "peak, BW = gpu.peak_flops['fp16'], gpu.memory_bandwidth_Bps\n"
+        "c = v.I + v.O // 2\n"
+        "t_prefill_ms = max((2 * P * v.I + 2 * L * v.I**2 * a) / peak, (W + v.I * kv) / BW) * 1e3\n"
+        "t_decode_ms = (W + c * kv) / BW * 1e3   # one sequence, not the batch\n"
+        "t_batch = max((2 * P * v.seats + 4 * L * c * a * v.seats) / peak, (W + v.seats * c * kv) / BW) * 1e3\n"
+        "capacity_req_s = v.seats / ((v.O - 1) * t_batch) * 1e3   # no prefills\n"),
+    "ans_kv": ("kv_blocks = math.floor((0.9 * 80e9 - W) / (16 * kv))   # 80 GB, not 80 GiB\n"
+               "max_concurrency = math.floor((0.9 * gpu.memory_bytes - W) / (16 * kv)) // math.ceil(v.I_long / 16)\n"),
+    "ans_goodput": "best_rate = lab_rates[-1]\n",
+}
+LAB8_WRONG_EXPECT = {"ex1_capacity": 1.0, "ex2_kv_limit": 0.5, "ex3_goodput": 0.0}
+LAB8_WRONG_FEEDBACK = ["not one", "stalls the whole batch", "GiB", "prompt + output"]
+LAB8_TAMPER = {"ans_capacity": "t_prefill_ms = t_decode_ms = capacity_req_s = 0.5",
+               "ans_kv": "kv_blocks = max_concurrency = 0.5", "ans_goodput": "best_rate = 0.5"}
+
+# ---------------------------------------------------------------------------- lab 9
+# Llama-3.1-8B + Llama-3.2-1B draft on an H100, k = 4, alpha = 0.8: E = (1 - 0.8^5) / 0.2 = 3.3616; with
+# alpha^k instead 2.952 (known mistake, 0). At 1024 tokens, batch 1: t_draft = (2.47e9 + 1024 x 32768) / 3.35e12
+# = 0.748 ms (1); t_verify = t_target(1) = (16.06e9 + 1024 x 131072) / 3.35e12 = 4.83 ms, as 5 full steps 24.2 ms
+# (known mistake, 0); speed-up 4.83 / ((4 x 0.748 + 4.83) / 3.3616) = 2.08, without the draft's cost
+# 3.36 (known mistake, 0). Break-even batch 256 at 256 tokens (right, 3). Prefix: (1 - 0.75) x 150.7 ms = 37.7 ms
+# instead of 41.0 ms, and 1 / (1 - 0.75) = 4 instead of 3.67 (both the "linear" mistake, 0).
+LAB9_WRONG = {
+    "ans_tokens": "tokens_per_round = (1 - v.alpha ** v.k) / (1 - v.alpha)\n",
+    "ans_speedup": (
+        "peak, BW, S = gpu.peak_flops['fp16'], gpu.memory_bandwidth_Bps, v.S\n"
+        "def step_ms(m, n):\n"
+        "    flops = 2 * m.n_parameters * n + 4 * m.layers * S * m.attention_dim * n\n"
+        "    return max(flops / peak, (2 * m.n_parameters + S * m.kv_bytes_per_token(2)) / BW) * 1e3\n"
+        "t_draft_ms = step_ms(draft, 1)\n"
+        "t_verify_ms = (v.k + 1) * step_ms(model, 1)   # k + 1 full steps\n"
+        "E = (1 - v.alpha ** (v.k + 1)) / (1 - v.alpha)\n"
+        "speedup_b1 = E * step_ms(model, 1) / step_ms(model, v.k + 1)   # the draft is free?\n"),
+    "ans_breakeven": "breakeven_batch = 256\n",
+    "ans_prefix": ("ttft_plain = solver.solve(model, gpu, v.S_prompt).ttft_s * 1e3\n"
+                   "ttft_cached_ms = (1 - v.hit) * ttft_plain\nttft_speedup = 1 / (1 - v.hit)\n"),
+}
+LAB9_WRONG_EXPECT = {"ex1_tokens": 0.0, "ex2_speedup": 1.0, "ex3_breakeven": 3.0, "ex4_prefix": 0.0}
+LAB9_WRONG_FEEDBACK = ["k + 1 terms", "reads the weights", "draft's k decode steps", "cached prefix"]
+LAB9_TAMPER = {"ans_tokens": "tokens_per_round = 0.5", "ans_speedup": "t_draft_ms = t_verify_ms = speedup_b1 = 0.5",
+               "ans_breakeven": "breakeven_batch = 0.5", "ans_prefix": "ttft_cached_ms = ttft_speedup = 0.5"}
+
+for _lab, _n in (("lab8_batching", 8), ("lab9_speculative", 9)):
+    LABS[_lab] = {"wrong": globals()[f"LAB{_n}_WRONG"], "wrong_expect": globals()[f"LAB{_n}_WRONG_EXPECT"],
+                  "wrong_feedback": globals()[f"LAB{_n}_WRONG_FEEDBACK"], "tamper": globals()[f"LAB{_n}_TAMPER"]}

@@ -31,6 +31,8 @@ LABS = (
     "lab5_hardware_sla",
     "lab6_distributed",
     "lab7_sustainability",
+    "lab8_batching",
+    "lab9_speculative",
 )
 
 #: the checkout's course folder: the default when no course root is given

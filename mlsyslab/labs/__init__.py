@@ -21,7 +21,7 @@ from __future__ import annotations
 from .variants import set_student, student_id, variant
 
 LABS = ("lab1_roofline", "lab2_kv_cache", "lab3_quantization", "lab4_context_scaling",
-        "lab5_hardware_sla", "lab6_distributed", "lab7_sustainability")
+        "lab5_hardware_sla", "lab6_distributed", "lab7_sustainability", "lab8_batching", "lab9_speculative")
 
 
 def open_lab(name: str, *, variants: bool = True, seed: str = "", student: str | None = None):
