@@ -79,7 +79,12 @@ class TrustedExecute(Execute):
             raise
         except DeadKernelError as exc:
             stop = f"the kernel died ({exc})"
-        except Exception as exc:  # e.g. a kernel that never started or stopped answering
+        except Exception as exc:  # a kernel that never started, or stopped answering
+            km = self._sandbox_km
+            if not any(c.get("execution_count") for c in nb.cells if c.cell_type == "code"):
+                # nothing of the student's ran: the grading machine's fault, not a score of 0
+                raise RuntimeError(f"the sandboxed kernel did not start ({type(exc).__name__}: {exc}); its log: "
+                                   f"{getattr(km, 'log_tail', '')[-800:]!r}") from exc
             stop = f"the kernel failed: {type(exc).__name__}: {str(exc)[:200]}"
         km, self._sandbox_km = self._sandbox_km, None
         if getattr(km, "deadline_hit", False):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -43,6 +44,10 @@ BASE_UID = 61000
 HOME = "/home/student"
 ETC = ("alternatives", "fonts", "localtime", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "mime.types",
        "nsswitch.conf", "passwd", "group", "hosts", "matplotlibrc")
+
+
+#: files IPython or Jupyter would run at kernel start from the working folder: not copied there
+STARTUP_FILES = re.compile(r"(ipython|jupyter|ipykernel)\w*(config\.(py|json)|_launcher\.py)$|ipykernel$", re.I)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -156,6 +161,7 @@ def kernel_env(student: str | None, extra: dict) -> dict:
         "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime", "JUPYTER_CONFIG_DIR": HOME + "/.jupyter",
         "IPYTHONDIR": HOME + "/.ipython", "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "agg",
         "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONSAFEPATH": "1",  # `python -m ipykernel_launcher` must not import a student's file of that name
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde"),
         "MLSYSLAB_STUDENT_ID": student or "",
@@ -173,7 +179,7 @@ def _copy_working_folder(src: pathlib.Path, dest: pathlib.Path) -> None:
     if not src.is_dir():
         return
     for path in src.iterdir():
-        if path.is_symlink() or path.suffix == ".ipynb" or path.name.startswith("."):
+        if path.is_symlink() or path.suffix == ".ipynb" or path.name.startswith(".") or STARTUP_FILES.match(path.name):
             continue
         if path.is_dir():
             shutil.copytree(path, dest / path.name, symlinks=False, ignore_dangling_symlinks=True,
@@ -207,6 +213,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     _sandbox_dir = None
     _timer = None
     deadline_hit = False
+    log_tail = ""
 
     @property
     def sandboxed(self) -> bool:
@@ -246,9 +253,15 @@ class SandboxedKernelManager(AsyncKernelManager):
         return cmd, kw
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if self.sandboxed:  # the kernel's own stdout/stderr must not reach the grader's console
-            kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.sandboxed:  # the kernel's own stdout/stderr go to a file, not into the grader's console
+            log = open(pathlib.Path(self._sandbox_dir) / "kernel.log", "wb")
+            kw["stdout"] = kw["stderr"] = log
+            try:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                log.close()  # the child holds its own copy
+        else:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
         if self.sandboxed and self.wall_seconds:
             self._timer = threading.Timer(self.wall_seconds, self._deadline)
             self._timer.daemon = True
@@ -289,6 +302,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kill_sandbox()
         await super()._async_cleanup_resources(restart=restart)
         if self._sandbox_dir and not restart:
+            try:  # what bwrap or a kernel that failed to start said (for the grader's error message)
+                with open(pathlib.Path(self._sandbox_dir) / "kernel.log", "rb") as f:
+                    f.seek(max(0, os.fstat(f.fileno()).st_size - 1500))
+                    self.log_tail = f.read().decode("utf-8", "replace")
+            except OSError:
+                pass
             shutil.rmtree(self._sandbox_dir, ignore_errors=True)
             self._sandbox_dir = None
 
