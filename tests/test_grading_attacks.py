@@ -438,7 +438,8 @@ def test_deadline_and_unreadable_notebooks_are_explained_in_feedback(batch):
 
 
 def test_plain_nbgrader_autograde_is_sandboxed(batch, tmp_path):
-    """`nbgrader autograde` typed in the course folder runs the kernel in the sandbox too."""
+    """`nbgrader autograde` typed in the course folder runs the kernel in the sandbox too, and files
+    submitted beside the notebook cannot hijack the kernel's start (the notebook is still graded)."""
     home = batch["home"]
     student = _student("plain-nbgrader")
     escape = tmp_path / f"escape-{TOKEN}"
@@ -449,6 +450,9 @@ def test_plain_nbgrader_autograde_is_sandboxed(batch, tmp_path):
     dest = home / "submitted" / student / LAB
     dest.mkdir(parents=True)
     nbformat.write(nb, dest / f"{LAB}.ipynb")
+    # files beside the notebook (what `nbgrader collect` brings) that IPython / python -m would run at kernel start
+    (dest / "ipython_kernel_config.py").write_text("import os\nos._exit(3)\n")
+    (dest / "ipykernel_launcher.py").write_text("import os\nos._exit(3)\n")
     env = dict(os.environ, PATH=str(pathlib.Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     proc = subprocess.run([str(pathlib.Path(sys.executable).parent / "nbgrader"), "autograde", LAB, "--student", student],
                           cwd=home, env=env, capture_output=True, text=True, timeout=600)
