@@ -8,7 +8,7 @@
 #
 # The test venv (.venv) cannot serve as the user environment: its interpreter may live under
 # /root (pyenv), which other users cannot enter. When the checkout itself is not reachable by
-# other users, .hub is a link to /opt/mlsyslab-hub instead.
+# other users, .hub is a link to /opt/mlsyslab-hub-<hash of the checkout's path> instead.
 # Re-running is cheap: each part is rebuilt only when missing or older than its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +29,15 @@ if [ ! -e "$HUB" ]; then
   if can_other_read "$ROOT"; then
     mkdir -p "$HUB"
   else
-    echo "ensure_hub: $ROOT is not reachable by other users: the hub environment goes to /opt/mlsyslab-hub" >&2
-    mkdir -p /opt/mlsyslab-hub
-    ln -s /opt/mlsyslab-hub "$HUB"
+    OUTSIDE=/opt/mlsyslab-hub-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)  # one per checkout
+    echo "ensure_hub: $ROOT is not reachable by other users: the hub environment goes to $OUTSIDE" >&2
+    rm -rf "$OUTSIDE"
+    mkdir -p "$OUTSIDE"
+    ln -s "$OUTSIDE" "$HUB"
   fi
 fi
-chmod 755 "$(readlink -f "$HUB")"
+HUB=$(readlink -f "$HUB")  # the real folder: the venv's scripts name their Python by this path
+chmod 755 "$HUB"
 
 # --- apt: node/npm, a system Python with venv, and tools to manage users
 apt_install() {
@@ -94,6 +97,6 @@ if [ -n "$(find mlsyslab pyproject.toml -type f ! -name '*.pyc' -newer "$UV/.sta
   $UPIP install --no-deps --force-reinstall .
   touch "$UV/.stamp-mlsyslab"
 fi
-if [ -n "$(find "$(readlink -f "$HUB")/" ! -perm -a+r -print -quit)" ]; then  # after an install with a strict umask
-  chmod -R a+rX "$(readlink -f "$HUB")"
+if [ -n "$(find "$HUB/" ! -perm -a+r -print -quit)" ]; then  # after an install with a strict umask
+  chmod -R a+rX "$HUB"
 fi
