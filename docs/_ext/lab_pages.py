@@ -88,6 +88,25 @@ def page_name(rel: Path) -> str:
     return "-".join(rel.with_suffix("").parts)
 
 
+NOTEBOOK_LINK = re.compile(r"\]\(([^()\s]+\.ipynb)(#[^()\s]*)?\)")
+
+
+def rewrite_links(text: str, rel_dir: Path, labs: Path) -> str:
+    """Markdown links between lab notebooks (``explorers/x.ipynb``, ``../x.ipynb``) -> their page names.
+
+    In ``labs/`` the explorers sit in a sub-folder; in the site every lab page is ``docs/labs/<page>``."""
+    def to_page(match):
+        target = (labs / rel_dir / match.group(1)).resolve()
+        try:
+            rel = target.relative_to(labs.resolve())
+        except ValueError:
+            return match.group(0)
+        if not target.exists():
+            return match.group(0)
+        return f"]({page_name(rel)}.ipynb{match.group(2) or ''})"
+    return NOTEBOOK_LINK.sub(to_page, text)
+
+
 def write_pages(app):
     root = Path(app.srcdir).parent
     out = Path(app.srcdir) / "labs"
@@ -98,6 +117,10 @@ def write_pages(app):
         rel = src.relative_to(root)
         nb = student_version(json.loads(src.read_text()))
         cells = nb.setdefault("cells", [])
+        rel_dir = src.parent.relative_to(root / "labs")
+        for cell in cells:
+            if cell.get("cell_type") == "markdown":
+                cell["source"] = rewrite_links("\n".join(_source_lines(cell)), rel_dir, root / "labs")
         # A student version may legitimately raise where an answer is still missing: show it, as
         # Jupyter would, instead of failing the site (the labs' own tests run every version).
         nb.setdefault("metadata", {}).setdefault("mystnb", {})["execution_allow_errors"] = True
