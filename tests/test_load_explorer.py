@@ -22,7 +22,12 @@ def test_curves_are_the_fast_path(explorer):
     e = explorer
     fast = ml.LoadSolver().analytic("Llama3_8B", "H100", e.curve["rates"], 512, 256, sla={"ttft": 300, "itl": 40})
     assert e.capacity == pytest.approx(fast["capacity"])
-    assert e.lat_lines.y[0] == pytest.approx(np.minimum(fast["ttft_p50"] * 1e3, e.ly.max))
+    # latencies in ms; past capacity (unbounded) drawn far above the top so that the clip cuts them there
+    off = e.ly.max * 1e3
+    assert e.lat_lines.y == pytest.approx(np.minimum(fast["ttft_p50"] * 1e3, off))
+    assert e.lat_p99.y == pytest.approx(np.where(np.isfinite(fast["ttft_p99"]), np.minimum(fast["ttft_p99"] * 1e3, off),
+                                                 off))
+    assert e.lat_itl.y == pytest.approx(np.minimum(fast["itl_p99"] * 1e3, off))
     assert e.goodput_line.y == pytest.approx(fast["goodput"])
     assert e.tput_line.y == pytest.approx(fast["request_throughput"])
     assert e.gy.max >= e.tput_line.y.max()  # the data stays inside the plot
@@ -66,3 +71,55 @@ def test_bad_input_is_refused_and_named():
     with pytest.raises(InputError, match="context window"):
         e.input_tokens = 200_000
     assert e.input_tokens == 512
+
+
+def test_view_fits_the_notebook_and_uses_the_shared_ticks(explorer):
+    """Figures of 400 px (two in the ~850 px of output), one key under each, round ticks only:
+    y ticks are powers of ten (log axis) or 1-2-2.5-5 steps, x ticks inside the range."""
+    e = explorer
+    for fig in (e.lat_fig, e.good_fig, e.kv_fig):
+        assert fig.layout.width == "400px"
+    lat_ticks = list(e.lat_axis.tick_values)
+    assert all(e.ly.min <= t <= e.ly.max for t in lat_ticks) and len(lat_ticks) >= 2
+    assert all(float(np.log10(t)).is_integer() or str(t)[0] in "125" for t in lat_ticks)
+    # the widest tick label ('1,000' = 5 characters of 7.2 px) + 8 px + half a line + 6 px clears the axis title
+    assert e.lat_fig.fig_margin["left"] >= 5 * 7.2 + 8 + 8 + 6
+    assert max(e.lat_x_axis.tick_values) <= e.lx.max and max(e.time_axis.tick_values) <= e.tx.max
+    assert "TTFT SLA 300 ms" in e.lat_key.value and "ITL SLA 40.0 ms" in e.lat_key.value  # the SLA given
+    assert "capacity " + f"{e.capacity:.3g}" in e.lat_key.value
+
+
+def test_overloaded_is_said_in_plot_and_text():
+    e = LoadExplorer(arrival_rate=5.0)
+    assert not e.overloaded and e.lat_note.text == [""] and e.banner.layout.display == "none"
+    e.arrival_rate = 1.5 * e.capacity
+    assert e.overloaded
+    assert e.lat_note.text == ["overloaded"] and e.good_over.text == ["overloaded"]
+    assert e.lat_now.colors == ["#D55E00"]  # the arrival-rate line turns vermillion
+    assert "Overloaded" in e.banner.value and "role='alert'" in e.banner.value and e.banner.layout.display is None
+    assert "(overloaded)" in e._summary()
+    e.arrival_rate = 5.0
+    assert not e.overloaded and e.lat_note.text == [""] and e.banner.value == ""
+
+
+def test_weights_that_do_not_fit_show_oom_instead_of_failing():
+    """Llama-3-70B in fp16 is 70.6e9 x 2 B = 141 GB of weights; 0.9 x 85.9 GB of one H100 = 77.3 GB."""
+    e = LoadExplorer(model="Llama3_70B", hardware="H100", arrival_rate=2.0)
+    assert e.oom and e.result is None and e.capacity == 0.0
+    for note in (e.lat_note, e.good_note, e.kv_note):
+        assert note.text == ["OOM: weights do not fit"]
+    assert not e.lat_lines.visible and not e.kv_line.visible
+    assert "141 GB" in e.banner.value and "77.3 GB" in e.banner.value and "tensor_parallel=2" in e.banner.value
+    assert "OOM: does not fit" in e.readout.value
+    e.tensor_parallel = 2  # 70.6 GB per GPU: fits, and the plots come back
+    assert not e.oom and e.capacity > 0 and e.lat_lines.visible and e.lat_note.text == [""]
+    assert e.banner.value == ""
+
+
+def test_an_sla_no_request_meets_is_said_in_plot_and_text():
+    """A decode step of Llama-3-8B in fp16 reads its 16.06 GB of weights; at the H100's 3.35 TB/s
+    that is >= 16.06 / 3350 s = 4.79 ms per output token at any load: a 4 ms ITL SLA is never met."""
+    e = LoadExplorer(ttft_sla=50.0, itl_sla=4.0)
+    assert float(np.max(e.curve["goodput"])) == 0.0
+    assert e.good_note.text == ["no request meets the SLA"]
+    assert "no request meets the SLA at any load" in e.readout.value
