@@ -49,6 +49,7 @@ pytestmark = [pytest.mark.hub, pytest.mark.nbgrader, pytest.mark.browser, pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LAB = "lab2_kv_cache"
+LAB1 = "lab1_roofline"
 SOURCE_NB = ROOT / "autograder" / "source" / LAB / f"{LAB}.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
 POOL_SIZE = 6  # lab 2's pool of variants (mlsyslab/labs/lab2_kv_cache.py: POOL)
@@ -173,6 +174,9 @@ def test_course_loop_on_jupyterhub(hub_course):
 
     # ---- 1. instructor: generate the student version and release it to the exchange (formgrader API)
     generated = s[prof].formgrader("POST", f"assignment/{LAB}/assign")
+    assert generated["success"], generated
+    # lab 1 is generated too but not released: a second gradebook column nobody has submitted to
+    generated = s[prof].formgrader("POST", f"assignment/{LAB1}/assign")
     assert generated["success"], generated
     released = s[prof].formgrader("POST", f"assignment/{LAB}/release")
     assert released["success"], released
@@ -359,18 +363,22 @@ def test_course_loop_on_jupyterhub(hub_course):
     nb_csv = s[prof].sh(f"cat {course}/grades.csv")["out"]
     canvas_csv = s[prof].sh(f"cat {course}/canvas.csv")["out"]
     (ARTIFACTS / "hub-canvas.csv").write_text(canvas_csv)
-    rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO(nb_csv)) if r["assignment"] == LAB}
+    all_rows = list(csv.DictReader(io.StringIO(nb_csv)))
+    assert {(r["assignment"], r["student_id"]) for r in all_rows} == {(lab, x) for lab in (LAB1, LAB) for x in students}
+    assert all(float(r["score"]) == 0 for r in all_rows if r["assignment"] == LAB1)
+    rows = {r["student_id"]: r for r in all_rows if r["assignment"] == LAB}
     assert set(rows) == set(students)
     for student in students:
         assert float(rows[student]["score"]) == pytest.approx(expect_total[student])
         assert float(rows[student]["max_score"]) == pytest.approx(AUTO_MAX + MANUAL_MAX)
     canvas = list(csv.reader(io.StringIO(canvas_csv)))
-    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", LAB]
-    assert canvas[1] == ["Points Possible", "", "", "", "", "17"]
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", LAB1, LAB]  # a column per lab
+    assert canvas[1] == ["Points Possible", "", "", "", "", "9", "17"]  # lab 1: 8 automatic + 1 reflection
     by_login = {row[3]: row for row in canvas[2:]}
     assert set(by_login) == set(students) and len(canvas) == 2 + len(students)  # one row per student
     for student in students:
-        assert float(by_login[student][5]) == pytest.approx(expect_total[student])
+        assert by_login[student][5] == "0"  # no submission of lab 1: 0, as in nbgrader export
+        assert float(by_login[student][6]) == pytest.approx(expect_total[student])
     mark("exported")
 
     # ---- the guide's limit: nbgrader's submit takes a student id from its command line, so eve can
