@@ -11,10 +11,13 @@ formgrader REST handlers, the contents API, commands run in a kernel of the user
 and chromium for the manual grading in formgrader:
 
 release lab 2 -> three students fetch it and work it (ada: right, computed in her own session
-for her variant; bob: partly wrong; eve: hostile - the attack suite of tests/support_grading.py
-plus prying into the exchange, other homes, the course) -> submit -> collect -> autograde ->
-grade the reflections in formgrader -> generate and release feedback -> each student fetches
-their own -> export (``nbgrader export`` and the Canvas CSV).
+for her variant; bob: partly wrong; eve: hostile - the tampered notebook of
+tests/support_grading.py, two rows of tests/test_grading_attacks.py and a snooping cell, plus
+prying into the exchange, other homes and the course from her own server) -> submit -> collect ->
+autograde (``mlsyslab grade autograde LAB --jobs 2``, sandboxed) -> grade the reflections in
+formgrader -> generate and release feedback -> each student fetches their own, and cannot read
+anyone else's -> export (``nbgrader export`` and the Canvas CSV) -> a submission forged in
+another student's name is caught by the guide's owner check.
 
 The fixtures remove every user, process and folder they made, also when a step fails.
 """
