@@ -53,6 +53,14 @@ STATES = [
     ("checkpoint-revealed", "done = mw.PredictionCheckpoint('ITL of Llama-3-8B on one H100?', answer=lambda: "
      "ml.ServingSolver().solve('Llama3_8B', 'H100', 4096).itl, unit='ms', key='a11y-2', path='', tolerance_pct=25,"
      " explanation='Decode reads every weight once per token.')\ndone.predict('9 ms').reveal()\ndone"),
+    ("load-default", "mw.LoadExplorer()"),
+    ("load-near-capacity", "mw.LoadExplorer(arrival_rate=22)"),  # 95 % of its 23.1 req/s capacity
+    ("load-tight-sla", "mw.LoadExplorer(ttft_sla=60, itl_sla=15, arrival_rate=15)"),
+    ("load-kv-full-preemptions", "mw.LoadExplorer(hardware='L40S', input_tokens=2000, output_tokens=400, "
+     "arrival_rate=8)"),  # the KV-over-time view: the pool fills, requests are preempted (overloaded too)
+    ("load-70b-tp2-overloaded", "mw.LoadExplorer(model='Llama3_70B', hardware='H100', tensor_parallel=2, "
+     "arrival_rate=6)"),
+    ("load-70b-one-h100-oom", "mw.LoadExplorer(model='Llama3_70B', hardware='H100')"),
     ("pickers", "ipywidgets.VBox([mw.ModelPicker().view, mw.HardwarePicker(value='JetsonOrinNano').view, "
      "mw.PrecisionPicker().view])"),
 ]
@@ -160,7 +168,8 @@ def lab():
                 page.set_default_timeout(UI_TIMEOUT_MS)
                 open_notebook(page, server, "a11y.ipynb")
                 run_all_cells(page, timeout_ms=180_000)
-                n_figs = 2 * 1 + 3 * 3 + 5 * 2 + 4 * 1 + 4 * 1  # roofline, comparison, wall, context, explorer
+                # roofline, comparison, wall, context, serving explorer, load explorer
+                n_figs = 2 * 1 + 3 * 3 + 5 * 2 + 4 * 1 + 4 * 1 + 6 * 3
                 page.wait_for_function(f"() => document.querySelectorAll('.bqplot.figure text').length > 0 && "
                                        f"document.querySelectorAll('.bqplot.figure').length >= {n_figs}",
                                        timeout=120_000)
@@ -189,7 +198,7 @@ def _set_theme(page, theme):
 
 def _check_text_and_axe(page, theme):
     figures = page.evaluate(MEASURE_JS)
-    assert len(figures) >= 29, f"only {len(figures)} figures were drawn"
+    assert len(figures) >= 47, f"only {len(figures)} figures were drawn"
     assert all(len(f["texts"]) >= 4 for f in figures), [(f["cell"], f["figure"], len(f["texts"])) for f in figures]
     problems = text_problems(figures, STATES)
     serious, everything = axe_serious(page)
@@ -216,7 +225,10 @@ def test_infeasible_states_say_so_in_plot_and_text(lab):
             ("explorer-70b-one-h100", "OOM: +", "OOM"),
             ("explorer-batch256-oom", "OOM: +", "largest batch that fits: 130"),
             ("comparison-70b-fp16-fp8-batch256-128k", "H100 (OOM)", "OOM"),
-            ("roofline-every-tier-batch256-128k", "1 OOM", "needs 11.1 TB of 85.9 GB")):
+            ("roofline-every-tier-batch256-128k", "1 OOM", "needs 11.1 TB of 85.9 GB"),
+            ("load-70b-one-h100-oom", "OOM: weights do not fit", "OOM: does not fit"),
+            ("load-70b-tp2-overloaded", "overloaded", "Overloaded: 6.00 req/s arrive, the capacity is 4.12 req/s"),
+            ("load-kv-full-preemptions", "overloaded", "preemptions")):
         out = cells.nth(index[name]).locator(".jp-OutputArea-output").first
         svg_text = " ".join(out.locator(".bqplot.figure text").all_text_contents())
         assert plot_text in svg_text, (name, svg_text[:500])
