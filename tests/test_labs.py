@@ -43,6 +43,12 @@ def test_instructor_version_runs_clean(lab, tmp_path, monkeypatch):
     records = [p for p in plain if p.startswith("Recorded for grading:")]
     assert records and all(p.count("\n") == 0 and len(p) < 200 for p in records)  # one short line each
     assert not any("{'answers'" in p for p in plain)
+    # text shown as Markdown carries the same words as plain text (feedback and formgrader show that)
+    assert not any("IPython.core.display" in p for p in plain)
+    for c in nb.cells:
+        for o in getattr(c, "outputs", []):
+            if "text/markdown" in o.get("data", {}):
+                assert o["data"]["text/plain"] == o["data"]["text/markdown"]
 
 
 @pytest.mark.parametrize("lab", LAB_NAMES)

@@ -35,11 +35,13 @@ class Lab:
         """Display ``template``, formatted, as Markdown (plain text outside IPython)."""
         text = self.text(template)
         try:
-            from IPython.display import Markdown, display
+            from IPython.display import display
         except ImportError:
             print(text)
             return
-        display(Markdown(text))
+        # text/plain carries the same words: feedback and formgrader (which drop Markdown outputs
+        # when they sanitize student HTML) show the text, not "<IPython.core.display.Markdown object>"
+        display({"text/markdown": text, "text/plain": text}, raw=True)
 
     def describe(self) -> str:
         who = f"student {self.student!r}" if self.student else "no student id (default variant)"
