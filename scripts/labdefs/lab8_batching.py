@@ -161,9 +161,10 @@ CELLS = [
     best_rate = None   # req/s, one of lab_rates
     ### BEGIN SOLUTION
     best_rate = 0.0
+    my_sla = {"ttft": v.ttft_ms, "itl": v.itl_ms}
     for rate in lab_rates:
-        r = load.solve(model, gpu, arrival_rate=rate, input_tokens=v.I, output_tokens=v.O, n_requests=2000, seed=0,
-                       max_num_seqs=v.seats, sla={"ttft": v.ttft_ms, "itl": v.itl_ms})
+        r = load.solve(model, gpu, arrival_rate=rate, input_tokens=v.I, output_tokens=v.O,
+                       n_requests=2000, seed=0, max_num_seqs=v.seats, sla=my_sla)
         if r.goodput_fraction >= 0.99:
             best_rate = max(best_rate, rate)
     ### END SOLUTION
