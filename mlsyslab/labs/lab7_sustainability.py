@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import SustainabilitySolver
 from ..infra import Grids
 from ..grading.rubric import Item, Mistake
+from .variants import one_variant
 
 SOLVER = SustainabilitySolver()
 JOB = dict(hardware="H100", n_devices=8, duration=24)
@@ -22,18 +23,6 @@ def _r(**kw):
 
 
 LAB = "lab7_sustainability"
-POOL = (dict(),)
-
-
-def context(v) -> dict:
-    return {}
-
-
-def cells(v) -> dict:
-    """grade_id -> [Item] (the same for every student)."""
-    return ITEMS
-
-
 ITEMS = {
     "ex1_energy": [
         Item("energy_kwh", 2, lambda: _r(utilization=1.0).raw["energy_kWh"], "facility energy at full load (kWh)",
@@ -65,3 +54,6 @@ ITEMS = {
              "kg CO2e saved by running the job in Norway instead of Poland", unit="kg"),
     ],
 }
+
+# one variant: every student gets the same numbers (the answers are named after them)
+POOL, context, cells = one_variant(ITEMS)

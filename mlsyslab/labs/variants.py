@@ -110,6 +110,14 @@ def _unknown(kind: str, name, choices, extra=None):
                field=kind, value=name, allowed=", ".join(choices))
 
 
+def one_variant(items: dict) -> tuple:
+    """``POOL, context, cells`` of a lab whose numbers are the same for every student (labs 1, 6, 7)::
+
+        POOL, context, cells = one_variant(ITEMS)   # ITEMS: grade_id -> [Item]
+    """
+    return (dict(),), (lambda v: {}), (lambda v: items)
+
+
 class Variant(dict):
     """One variant's parameters; also readable as attributes (``v.seq_len``)."""
 
