@@ -111,10 +111,9 @@ def _unknown(kind: str, name, choices, extra=None):
 
 
 def one_variant(items: dict) -> tuple:
-    """``POOL, context, cells`` of a lab whose numbers are the same for every student (labs 1, 6, 7)::
+    """``POOL, context, cells`` of a lab whose numbers are the same for every student (labs 1, 6, 7).
 
-        POOL, context, cells = one_variant(ITEMS)   # ITEMS: grade_id -> [Item]
-    """
+    Used as ``POOL, context, cells = one_variant(ITEMS)``, with ``ITEMS`` mapping grade_id -> [Item]."""
     return (dict(),), (lambda v: {}), (lambda v: items)
 
 
