@@ -37,7 +37,7 @@ lab: $(VENV)/.stamp-lab
 	$(BIN)/jupyter lab --notebook-dir=labs $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 chromium:
-	@bash scripts/ensure_chromium.sh
+	@bash scripts/ensure_debian_package.sh chromium chromium "browser tests will fail"
 
 # the accessibility tests inject axe-core (npm, from tests/js/package-lock.json) into JupyterLab
 axe:
@@ -45,7 +45,7 @@ axe:
 
 # autograding sandboxes each student's kernel with bubblewrap (Debian package bubblewrap)
 bubblewrap:
-	@bash scripts/ensure_bubblewrap.sh
+	@bash scripts/ensure_debian_package.sh bwrap bubblewrap "autograding will refuse to run"
 
 # the JupyterHub test: configurable-http-proxy (npm) and the hub user environment, in .hub/
 hub: $(VENV)/.stamp-test
