@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from ..grading.rubric import Item, Mistake
+from .ideal import gpu as _g, model as _m, serving_solver as solver
 
 LAB = "lab2_kv_cache"
 
@@ -27,29 +28,6 @@ POOL = (
     dict(model="Llama3_2_1B", gpu="L4", S=2048, S_long=65536, mha="Phi3_Mini"),
     dict(model="Qwen2_5_7B", gpu="H200", S=2048, S_long=131072, mha="Llama2_13B"),
 )
-
-_SOLVER = None
-
-
-def solver():
-    global _SOLVER
-    if _SOLVER is None:
-        from ..solvers.serving import ServingSolver
-
-        _SOLVER = ServingSolver(efficiency="ideal")
-    return _SOLVER
-
-
-def _m(name):
-    from ..zoo import Models
-
-    return Models.get(name)
-
-
-def _g(name):
-    from ..zoo import Hardware
-
-    return Hardware.get(name)
 
 
 def context(v) -> dict:

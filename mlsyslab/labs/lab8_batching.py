@@ -18,6 +18,7 @@ import math
 from functools import lru_cache
 
 from ..grading.rubric import Item, Mistake
+from .ideal import gpu as _g, load_solver, model as _m, serving_solver as solver
 
 LAB = "lab8_batching"
 
@@ -32,36 +33,6 @@ POOL = (
 
 #: arrival rates of exercise 3, as fractions of the variant's capacity with its seats full
 RATE_FRACTIONS = (0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.2)
-
-_SOLVERS = {}
-
-
-def solver():
-    if "serving" not in _SOLVERS:
-        from ..solvers.serving import ServingSolver
-
-        _SOLVERS["serving"] = ServingSolver(efficiency="ideal")
-    return _SOLVERS["serving"]
-
-
-def load_solver():
-    if "load" not in _SOLVERS:
-        from ..solvers.load import LoadSolver
-
-        _SOLVERS["load"] = LoadSolver(efficiency="ideal")
-    return _SOLVERS["load"]
-
-
-def _m(name):
-    from ..zoo import Models
-
-    return Models.get(name)
-
-
-def _g(name):
-    from ..zoo import Hardware
-
-    return Hardware.get(name)
 
 
 def context(v) -> dict:

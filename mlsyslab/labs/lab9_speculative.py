@@ -17,6 +17,7 @@ exercise 4 a prompt of ``S_prompt`` tokens of which a fraction ``hit`` is cached
 from __future__ import annotations
 
 from ..grading.rubric import Item, Mistake
+from .ideal import gpu as _g, model as _m, serving_solver as solver
 
 LAB = "lab9_speculative"
 
@@ -33,28 +34,6 @@ POOL = (
 
 #: exercise 3 looks for the break-even batch among these
 BATCHES = tuple(2 ** i for i in range(13))  # 1 ... 4096
-
-_SOLVER = {}
-
-
-def solver():
-    if "s" not in _SOLVER:
-        from ..solvers.serving import ServingSolver
-
-        _SOLVER["s"] = ServingSolver(efficiency="ideal")
-    return _SOLVER["s"]
-
-
-def _m(name):
-    from ..zoo import Models
-
-    return Models.get(name)
-
-
-def _g(name):
-    from ..zoo import Hardware
-
-    return Hardware.get(name)
 
 
 def context(v) -> dict:
