@@ -101,6 +101,15 @@ def _wait_until_up(url: str, token: str, proc: subprocess.Popen, timeout_s: floa
     raise TimeoutError(f"jupyter lab did not answer {url}/api/status within {timeout_s} s (last error: {last})")
 
 
+#: JupyterLab settings that render a notebook whole (no virtual scrolling), so every widget below the
+#: fold is in the DOM for measuring, axe audits and screenshots.
+RENDER_WHOLE = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+
+#: first cell of a notebook of widgets: any warning while they work shows as an error
+WIDGETS_PREAMBLE = ("import warnings\nwarnings.simplefilter('error')\nimport ipywidgets\nimport mlsyslab as ml\n"
+                    "import mlsyslab.widgets as mw")
+
+
 def start_jupyter_lab(root: pathlib.Path, home: pathlib.Path, extra_args=(), settings=None) -> JupyterServer:
     """Start ``jupyter lab`` (the venv's) in ``root``; ``home`` holds its config/runtime dirs.
 

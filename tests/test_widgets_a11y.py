@@ -17,7 +17,8 @@ import tempfile
 import pytest
 
 from support_browser import (CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS, ARTIFACTS, open_notebook, run_all_cells,
-                             start_jupyter_lab, stop_process, write_notebook)
+                             RENDER_WHOLE, WIDGETS_PREAMBLE, start_jupyter_lab, stop_process,
+                             write_notebook)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
 
@@ -154,10 +155,9 @@ def lab():
         tmp = pathlib.Path(tmp)
         (tmp / "root").mkdir()
         server = start_jupyter_lab(tmp / "root", tmp / "home",
-                                   settings={"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}})
+                                   settings=RENDER_WHOLE)
         try:
-            cells = ["import warnings\nwarnings.simplefilter('error')\nimport ipywidgets\nimport mlsyslab as ml\n"
-                     "import mlsyslab.widgets as mw"] + [code for _, code in STATES] + [BAD_ARGUMENT]
+            cells = [WIDGETS_PREAMBLE] + [code for _, code in STATES] + [BAD_ARGUMENT]
             write_notebook(server.root, "a11y.ipynb", cells)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,

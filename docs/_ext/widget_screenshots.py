@@ -68,8 +68,8 @@ def take_screenshots(entries, out=OUT) -> list[pathlib.Path]:
     """Render ``entries`` in JupyterLab + chromium and save each output, light and dark."""
     sys.path.insert(0, str(ROOT / "tests"))
     from playwright.sync_api import sync_playwright
-    from support_browser import (CHROMIUM, CHROMIUM_ARGS, open_notebook, run_all_cells, start_jupyter_lab,
-                                 stop_process, write_notebook)
+    from support_browser import (CHROMIUM, CHROMIUM_ARGS, RENDER_WHOLE, WIDGETS_PREAMBLE, open_notebook, run_all_cells,
+                                 start_jupyter_lab, stop_process, write_notebook)
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -77,11 +77,9 @@ def take_screenshots(entries, out=OUT) -> list[pathlib.Path]:
         tmp = pathlib.Path(tmp)
         (tmp / "root").mkdir()
         server = start_jupyter_lab(tmp / "root", tmp / "home",
-                                   settings={"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}})
+                                   settings=RENDER_WHOLE)
         try:
-            write_notebook(server.root, "widgets.ipynb",
-                           ["import warnings\nwarnings.simplefilter('error')\nimport ipywidgets\n"
-                            "import mlsyslab as ml\nimport mlsyslab.widgets as mw"] + [code for _, code in entries])
+            write_notebook(server.root, "widgets.ipynb", [WIDGETS_PREAMBLE] + [code for _, code in entries])
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 page = browser.new_page(viewport={"width": 1280, "height": 2400})
