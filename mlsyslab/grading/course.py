@@ -117,12 +117,10 @@ def _collect(submissions: pathlib.Path, course: pathlib.Path) -> tuple[dict, dic
     """Copy ``<student>/<lab>.ipynb`` into ``submitted/<student>/<lab>/``; ({lab: [students]}, {(lab, student): note}).
 
     An unreadable notebook is replaced by the blank lab with a note (it scores 0, the reason in its
-    feedback); a folder name that cannot be an nbgrader student id is skipped with a note."""
+    feedback); a folder name that cannot be an nbgrader student id is skipped with a note. ``submissions``
+    is a folder (checked by :func:`autograde` before anything else)."""
     import nbformat
 
-    if not submissions.is_dir():
-        raise ValidationError(f"submissions={str(submissions.resolve())!r} is not a folder of <student>/<lab>.ipynb.",
-                              field="submissions", value=str(submissions), allowed="a folder")
     labs: dict = {}
     notes: dict = {}
     for nb in sorted(submissions.glob("*/*.ipynb")):
