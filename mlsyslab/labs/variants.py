@@ -76,7 +76,7 @@ def configure_course(variants: bool = True, seed: str = "") -> None:
 
 
 def load_course_settings(course=None) -> None:
-    """Apply the ``configure_course(variants=..., seed=...)`` call of the course's
+    """Apply the ``configure(c, variants=..., seed=...)`` (or ``configure_course``) call of the course's
     ``nbgrader_config.py`` to this process, as the grader does (read, not executed: literal
     arguments only); variables already set in the environment win, as for the grader."""
     import ast
@@ -86,8 +86,8 @@ def load_course_settings(course=None) -> None:
 
     config = pathlib.Path(find_course(course)) / "nbgrader_config.py"
     for node in ast.walk(ast.parse(config.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "configure_course":
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("configure_course", "configure"):
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg in ("variants", "seed")}
             configure_course(**kwargs)
             return
 
