@@ -15,12 +15,8 @@ Feedback never prints the expected value; it says too high / too low and names t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable
-
-NEAR = 3.0
-
 
 @dataclass(frozen=True)
 class Mistake:
@@ -43,7 +39,7 @@ class Item:
     unit: str | None = None
     rtol: float = 0.02
     atol: float = 0.0
-    kind: str = "number"  # or "choice"
+    kind: str = "number"  # or "integer" (whole numbers only) or "choice"
     mistakes: tuple = field(default_factory=tuple)
 
 
@@ -62,30 +58,8 @@ class ItemScore:
                 "verdict": self.verdict, "feedback": self.feedback, "answer": self.answer}
 
 
-def _norm(text) -> str:
-    return "".join(ch for ch in str(text).lower() if ch.isalnum())
-
-
-def _as_number(answer, unit):
-    """A float in ``unit`` from a captured JSON value, or a reason string why not."""
-    if isinstance(answer, dict) and "value" in answer and "unit" in answer:
-        if unit is None:
-            return f"a quantity in {answer['unit']} where a plain number is asked"
-        try:
-            from ..units import quantity
-
-            return float(quantity(float(answer["value"]), str(answer["unit"])).to(unit).magnitude)
-        except Exception:  # noqa: BLE001 - any Pint failure means the units do not convert
-            return f"a quantity in {answer['unit']!s:.40} that does not convert to {unit}"
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        return f"{answer!r:.60} is not a number"
-    if not math.isfinite(answer):
-        return f"{answer!r} is not a finite number"
-    return float(answer)
-
-
-def _close(value: float, target: float, rtol: float, atol: float) -> bool:
-    return abs(value - target) <= rtol * abs(target) + atol
+# the tolerance logic has one source, the verdict function of the labs' checks (lab.check, Validate)
+from ..labs.checks import CLOSE as NEAR, as_number as _as_number, close as _close, judge, norm as _norm  # noqa: E402,F401
 
 
 def score_item(item: Item, answer, expected, mistake_values: dict | None = None) -> ItemScore:
@@ -104,19 +78,8 @@ def score_item(item: Item, answer, expected, mistake_values: dict | None = None)
             return result(1.0, "correct", "Correct.")
         return result(0.0, "wrong", f"`{item.id}` = {answer!r:.40} is not the right choice; re-read the comparison above.")
 
-    value = _as_number(answer, item.unit)
-    if isinstance(value, str):
-        return result(0.0, "invalid", f"`{item.id}`: {value}.")
-    target = float(expected)
-    if _close(value, target, item.rtol, item.atol):
-        tol = f"±{item.rtol:.0%}" if item.rtol else f"±{item.atol:g}"
-        return result(1.0, "correct", f"Correct (within {tol}).")
-    for mistake in item.mistakes:
-        wrong = float((mistake_values or {}).get(mistake.name, mistake.value()))
-        if _close(value, wrong, item.rtol, item.atol) and not _close(wrong, target, item.rtol, item.atol):
-            return result(mistake.credit, "mistake", f"`{item.id}`: {mistake.message}")
-    direction = "too high" if value > target else "too low"
-    if _close(value, target, NEAR * item.rtol, item.atol):
-        return result(0.5, "close", f"`{item.id}` is close but {direction} (outside ±{item.rtol:.0%}): "
-                                    "check your constants and rounding. Half credit.")
-    return result(0.0, "wrong", f"`{item.id}` is {direction}; revisit the formula in the exercise text.")
+    v = judge(item, answer, expected, mistake_values)
+    fraction = {"correct": 1.0, "close": 0.5}.get(v.grade, v.mistake.credit if v.grade == "mistake" else 0.0)
+    feedback = {"correct": "Correct" + v.message[len("right"):], "close": f"`{item.id}` is {v.message} Half credit.",
+                "mistake": f"`{item.id}`: " + v.message.split("Hint: ", 1)[-1]}.get(v.grade, f"`{item.id}`: {v.message}")
+    return result(fraction, v.grade, feedback)
