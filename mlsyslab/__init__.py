@@ -47,7 +47,7 @@ _LAZY = {
     "validate": "mlsyslab.calibration.validate",
 }
 _SUBMODULES = {"widgets", "grading", "labs", "units", "zoo", "solvers", "calibration", "cli", "systems", "infra",
-               "scenarios", "config", "precision", "inputs", "errors"}
+               "scenarios", "config", "precision", "inputs", "errors", "examples"}
 
 __all__ = sorted(set(_LAZY) | {"MLSysError", "OOMError", "SLAViolation", "UnknownNameError", "ValidationError"})
 

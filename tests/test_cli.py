@@ -136,7 +136,7 @@ def test_train_json_and_time_to_train():
 
 
 def test_run_config_json_and_text(repo_root):
-    cfg = repo_root / "examples" / "configs" / "serving_sla.yaml"
+    cfg = repo_root / "mlsyslab" / "examples" / "serving_sla.yaml"
     proc = mlsyslab("run", cfg, "--json")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
@@ -153,7 +153,7 @@ def test_run_config_json_and_text(repo_root):
 
 
 def test_run_broken_config_reports_all_errors_on_one_line(repo_root):
-    broken = repo_root / "examples" / "configs" / "broken.yaml"
+    broken = repo_root / "mlsyslab" / "examples" / "broken.yaml"
     proc = mlsyslab("run", broken)
     line = assert_one_line_error(proc, "8 errors", "scenarios[0].sla.ttft", "scenarios[1].seq_len",
                                  "scenarios[2].grid", "scenarioz")
@@ -163,6 +163,20 @@ def test_run_broken_config_reports_all_errors_on_one_line(repo_root):
     assert as_json.returncode == 2
     errors = json.loads(as_json.stdout)["errors"]
     assert len(errors) == 8 and errors[2]["path"] == "scenarios[0].sla.ttft"
+
+
+def test_run_example_by_name_and_a_missing_config_names_the_packaged_examples(tmp_path):
+    """A pip user has no examples/ folder: ``--example NAME`` runs the config shipped in the package, and a
+    config path that does not exist is answered by one line naming the packaged examples."""
+    by_name = mlsyslab("run", "--example", "serving_sla", "--json", cwd=tmp_path)
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads(by_name.stdout)["name"] == "chat-serving-sla"
+    missing = mlsyslab("run", "examples/configs/serving_sla.yaml", cwd=tmp_path)
+    assert_one_line_error(missing, "'examples/configs/serving_sla.yaml' does not exist", "serving_sla.yaml",
+                          "training_job.yaml", "--example NAME", "mlsyslab.examples.path(")
+    assert missing.returncode == 2
+    unknown = mlsyslab("run", "--example", "servin_sla", cwd=tmp_path)
+    assert_one_line_error(unknown, "example='servin_sla'", "Did you mean 'serving_sla'")
 
 
 @pytest.mark.parametrize("args, words", [

@@ -16,7 +16,7 @@ P8 = 8_030_261_248  # Llama-3.1-8B, derived by hand in tests/test_scenarios.py
 
 @pytest.fixture(scope="module")
 def configs(repo_root):
-    return repo_root / "examples" / "configs"
+    return repo_root / "mlsyslab" / "examples"
 
 
 def paths(exc: ConfigError) -> list[str]:

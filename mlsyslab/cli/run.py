@@ -12,7 +12,10 @@ def register(subparsers) -> None:
                               description="Load a simulation config (YAML or JSON), check every field first and "
                                           "report all problems at once, then evaluate each scenario's feasibility, "
                                           "SLA and macro figures.")
-    p.add_argument("config", help="path to a .yaml/.yml or .json config")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("config", nargs="?", help="path to a .yaml/.yml or .json config")
+    src.add_argument("--example", metavar="NAME",
+                     help="a config shipped with the package: serving_sla, training_job, sustainability_grids, broken")
     p.add_argument("--json", action="store_true", help="print the scorecards (or the config errors) as JSON")
     p.add_argument("--summary", action="store_true", help="one line per scenario instead of full scorecards")
     p.add_argument("--fail-on-violation", action="store_true",
@@ -42,6 +45,10 @@ def summary_table(cards) -> str:
 def run(args) -> int:
     from ..config import ConfigError, SimulationConfig
 
+    if args.example:
+        from ..examples import path
+
+        args.config = str(path(args.example))
     try:
         cfg = SimulationConfig.from_file(args.config)
     except ConfigError as exc:

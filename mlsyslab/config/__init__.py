@@ -2,7 +2,7 @@
 
 Example::
 
-    cfg = mlsyslab.SimulationConfig.from_file("examples/configs/serving_sla.yaml")
+    cfg = mlsyslab.SimulationConfig.from_file(mlsyslab.examples.path("serving_sla.yaml"))
     for card in cfg.run():
         print(card)
 """

@@ -112,8 +112,13 @@ class SimulationConfig:
                                   ".yaml or .json file.", field="path", value=path, allowed="a str or pathlib.Path")
         p = Path(path)
         if not p.is_file():
-            raise ValidationError(f"config file {str(p)!r} " + ("is not a file." if p.exists() else "does not exist."), field="path", value=str(p),
-                                  allowed="an existing .yaml or .json file")
+            from .. import examples
+
+            shipped = examples.names()
+            hint = (f" The package ships example configs ({', '.join(shipped)}): "
+                    "mlsyslab.examples.path('serving_sla.yaml'), or on the command line mlsyslab run --example NAME.")
+            raise ValidationError(f"config file {str(p)!r} " + ("is not a file." if p.exists() else "does not exist.")
+                                  + hint, field="path", value=str(p), allowed="an existing .yaml or .json file")
         try:
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
