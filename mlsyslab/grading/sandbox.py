@@ -115,8 +115,10 @@ def _read_only_roots() -> list[str]:
 
 
 def bwrap_command(kernel_cmd: list, sandbox_dir: str, workdir: str, env: dict, *, memory_mb: int,
-                  processes: int, file_size_mb: int, cpu_seconds: int, tmp_mb: int, uid: int | None) -> list:
-    """The argv that runs ``kernel_cmd`` in the sandbox (``uid``: drop to it, when the grader is root)."""
+                  processes: int, file_size_mb: int, cpu_seconds: int, tmp_mb: int, uid: int | None,
+                  ro_binds=()) -> list:
+    """The argv that runs ``kernel_cmd`` in the sandbox (``uid``: drop to it, when the grader is root;
+    ``ro_binds``: (source, destination) read-only binds over those, e.g. the oracle-free package overlay)."""
     cmd = [check(), "--die-with-parent", "--new-session"]
     if uid is None:  # unprivileged: a user namespace too, and none nested inside
         cmd += ["--unshare-all", "--unshare-user", "--disable-userns"]
@@ -141,6 +143,8 @@ def bwrap_command(kernel_cmd: list, sandbox_dir: str, workdir: str, env: dict, *
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for root in roots:
         cmd += ["--ro-bind", root, root]
+    for source, dest in ro_binds:  # mlsyslab.grading.overlay: the package without its solvers
+        cmd += ["--ro-bind", source, dest]
     cmd += ["--perms", "1777", "--size", size, "--tmpfs", HOME,
             "--bind", sandbox_dir, sandbox_dir,
             "--chdir", workdir, "--clearenv"]
@@ -209,6 +213,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                                      "sandbox is killed and the cells not run score 0.").tag(config=True)
     extra_env = Dict({}, help="Extra environment variables of the kernel (e.g. MLSYSLAB_VARIANTS).").tag(config=True)
     student = Unicode("", help="nbgrader student id, given to the kernel as MLSYSLAB_STUDENT_ID.")
+    #: (source, destination) read-only binds set by the grader for one notebook (the package overlay)
+    ro_binds: tuple = ()
 
     _sandbox_dir = None
     _timer = None
@@ -246,7 +252,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.chmod(box, 0o755)
             _chown_tree(box, uid)
         limits = dict(memory_mb=self.memory_mb, processes=self.processes, file_size_mb=self.file_size_mb,
-                      cpu_seconds=self.cpu_seconds, tmp_mb=self.tmp_mb, uid=uid)
+                      cpu_seconds=self.cpu_seconds, tmp_mb=self.tmp_mb, uid=uid, ro_binds=tuple(self.ro_binds))
         if uid is None:  # RLIMIT_NPROC counts every process of the grading user: allow for those running now
             limits["processes"] = self.processes + _tasks_of_uid(os.getuid())
         cmd = bwrap_command(kernel_cmd, str(box), str(work), kernel_env(self.student, self.extra_env), **limits)
