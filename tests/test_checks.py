@@ -67,11 +67,13 @@ def test_every_graded_item_has_a_check(lab):
 
 def test_check_never_shows_the_expected_value(capsys):
     lab = open_lab("lab2_kv_cache", student="")  # default variant: 131,072 B per token, wall 130
-    lab.check({"kv_bytes_per_token": 2 * 32 * 32 * 128 * 2, "max_batch": 119}, "kv_bytes_per_token", "max_batch")
+    with pytest.raises(checks.NotRightYet, match="kv_bytes_per_token, max_batch"):
+        lab.check({"kv_bytes_per_token": 2 * 32 * 32 * 128 * 2, "max_batch": 119}, "kv_bytes_per_token", "max_batch")
     out = capsys.readouterr().out
     assert "query heads" in out and "GiB vs GB" in out  # the keys' misconception hints
     assert "131072" not in out and "131,072" not in out and "130" not in out
-    lab.check({"kv_cache_bytes": lambda m, s, b, v: m.layers * m.kv_heads * m.head_dim * v * s * b}, "kv_cache_bytes")
+    lab.check({"kv_cache_bytes": lambda m, s, b, v: m.layers * m.kv_heads * m.head_dim * v * s * b}, "kv_cache_bytes",
+              strict=False)
     out = capsys.readouterr().out
     assert "K and V" in out and "Llama3_70B" not in out and "8192" not in out
 
@@ -172,3 +174,41 @@ def test_numbers_are_written_as_the_widgets_write_them():
     assert checks.number_text(29200) == "29,200" and checks.number_text(104.12345) == "104.1"
     assert checks.number_text(-0.0) == "0" and checks.number_text(0.0123) == "0.0123"
     assert checks.pct_text(-0.04) == "0 %" and checks.pct_text(12.3) == "+12 %" and checks.pct_text(-3.44) == "-3.4 %"
+
+
+def test_check_output_is_styled_with_a_text_fallback_and_validate_fails_in_one_line():
+    """lab.check shows mark, word and colour (never colour alone) with a text/plain twin; after a
+    wrong or missing item it raises NotRightYet, whose IPython rendering is one line naming the
+    items (what nbgrader's Validate reports); all right: no error."""
+    lab = open_lab("lab2_kv_cache", student="")
+    ns = {"kv_bytes_per_token": 2 * 32 * 8 * 128 * 2, "max_batch": 119}  # right; GiB read as GB
+    report = lab.report(ns, "kv_bytes_per_token", "max_batch", "weights_bytes")
+    bundle = report._repr_mimebundle_()
+    assert bundle["text/plain"].splitlines()[0].startswith("\u2713 kv_bytes_per_token: right")
+    assert "\u00b7 weights_bytes: not answered yet (run your answer cell above first)" in bundle["text/plain"]
+    html = bundle["text/html"]
+    assert "mlsyslab-check-right" in html and "mlsyslab-check-wrong" in html and ">not right yet<" in html
+    assert "#1b6e3a" in html and "[data-jp-theme-light='false']" in html
+    with pytest.raises(checks.NotRightYet) as err:
+        lab.check(ns, "kv_bytes_per_token", "max_batch", "weights_bytes")
+    assert err.value._render_traceback_() == [
+        "NotRightYet: not right yet: max_batch, weights_bytes (see the lines above); Validate passes once every "
+        "item here is right."]
+    lab.check({"kv_bytes_per_token": 131072}, "kv_bytes_per_token")  # right: no error
+
+
+def _contrast(a: str, b: str) -> float:
+    def lum(hex_):
+        c = [int(hex_[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_verdict_colours_meet_wcag_aa_in_light_and_dark():
+    """Each verdict's text colour has >= 4.5:1 contrast on JupyterLab's light (#ffffff) and dark
+    (#111111) backgrounds."""
+    for kind, (light, dark) in checks.COLOR.items():
+        assert _contrast(light, "#ffffff") >= 4.5, kind
+        assert _contrast(dark, "#111111") >= 4.5, kind

@@ -55,21 +55,35 @@ class Lab:
             self._cells = {item.id: item for items in self.spec.cells(self.variant).values() for item in items}
         return self._cells
 
-    def check(self, namespace: dict, *names: str) -> None:
-        """Print one verdict line per name: a graded variable, or a graded function called on the
-        visible configurations of ``spec.functions(variant)`` (:meth:`verdicts` returns them)."""
-        for text in self.verdicts(namespace, *names):
-            print(text)
+    def check(self, namespace: dict, *names: str, strict: bool = True) -> None:
+        """Show one verdict line per name: a graded variable, or a graded function called on the
+        visible configurations of ``spec.functions(variant)``; then, with ``strict`` (a lab's test
+        cells), raise :class:`~mlsyslab.labs.checks.NotRightYet` (one line) when an item is not right,
+        so nbgrader's Validate fails naming it. Call it after ``record(...)``: the answers are
+        recorded first."""
+        if _grading():  # the grader's kernel: it scores the recorded answers itself
+            return
+        report = self.report(namespace, *names)
+        _display(report)
+        if strict and not report.ok:
+            raise checks.NotRightYet(name for kind, name, _ in report if kind != "right")
 
     def verdicts(self, namespace: dict, *names: str) -> list[str]:
-        """The lines :meth:`check` prints."""
+        """The lines :meth:`check` shows (as text)."""
+        return self.report(namespace, *names).text().splitlines()
+
+    def report(self, namespace: dict, *names: str) -> checks.Report:
+        """The verdicts of ``names`` in ``namespace`` as a :class:`~mlsyslab.labs.checks.Report`."""
         items, functions = self.items(), getattr(self.spec, "functions", lambda v: {})(self.variant)
-        out = []
+        out = checks.Report()
         for name in names:
             if name in functions:
                 out.extend(self._check_function(namespace, name, functions[name]))
             elif name in items:
-                out.append(self._line(items[name], namespace.get(name)))
+                if name not in namespace:  # the answer cell has not run in this kernel
+                    out.append(("missing", name, "not answered yet (run your answer cell above first)."))
+                else:
+                    out.append(self._verdict(items[name], namespace.get(name), name))
             else:
                 from .variants import _unknown
 
@@ -77,26 +91,52 @@ class Lab:
         return out
 
     @staticmethod
-    def _line(item, value) -> str:
+    def _verdict(item, value, name) -> tuple:
         try:
             expected, mistakes = item.expected(), {m.name: m.value() for m in item.mistakes}
         except Exception as exc:  # a patched or broken solver in this kernel: no verdict, no traceback
-            return f"{checks.MARK['missing']} {item.id}: cannot be checked here ({type(exc).__name__})."
-        return checks.line(item, value, expected, mistakes)
+            return "missing", name, f"cannot be checked here ({type(exc).__name__})."
+        v = checks.judge(item, value, expected, mistakes)
+        return v.kind, name, v.message
+
+    def _line(self, item, value) -> str:
+        kind, name, message = self._verdict(item, value, item.id)
+        return f"{checks.MARK[kind]} {name}: {message}"
 
     def _check_function(self, namespace, name, cases):
         fn = namespace.get(name)
         if not callable(fn):
-            return [f"{checks.MARK['missing']} {name}(): not defined yet (run the cell that defines it)."]
+            return [("missing", f"{name}()", "not defined yet (run the cell that defines it).")]
         out = []
         for item, args in cases:
             try:
                 value = fn(*args)
             except Exception as exc:  # the student's function raised: say so, do not stop the cell
-                out.append(f"{checks.MARK['wrong']} {item.label}: raised {type(exc).__name__}: {exc}"[:300])
+                out.append(("wrong", item.label, f"raised {type(exc).__name__}: {exc}"[:300]))
                 continue
-            out.append(self._line(item, value).replace(item.id, item.label, 1))
+            out.append(self._verdict(item, value, item.label))
         return out
 
     def __repr__(self) -> str:
         return f"Lab({self.describe()})"
+
+
+def _display(report) -> None:
+    """Styled HTML with a text/plain fallback in IPython; the text lines elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(report.text())
+        return
+    display(report)
+
+
+def _grading() -> bool:
+    try:
+        from .grading_mode import active
+    except ImportError:
+        return False
+    return bool(active())
