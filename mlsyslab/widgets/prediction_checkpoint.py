@@ -318,6 +318,11 @@ class PredictionCheckpoint(traitlets.HasTraits):
             self.lock()
         if self.revealed:
             return self
+        from ..labs import grading_mode
+
+        if grading_mode.active():  # the grader's oracle-free run has no solver to reveal with
+            print("Reveal not available while grading.")
+            return self
         ans = _answer_in_unit(self._answer() if callable(self._answer) else self._answer, self.unit)
         err = (self.prediction - ans) / ans * 100.0 if ans else float("inf")
         self.set_trait("answer_value", ans)
