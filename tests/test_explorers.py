@@ -1,12 +1,11 @@
 """Voila explorers (labs/explorers/<lab>.ipynb): widgets only, short text, in sync with
-scripts/build_labs.py, linked from their lab; they run headless clean and Voila renders them
+their lab's EXPLORER (mlsyslab/labs/builtin/<lab>.py), linked from their lab; they run headless clean and Voila renders them
 (real Jupyter server + Voila extension + headless chromium, tests/support_browser.py)."""
 
 from __future__ import annotations
 
 import pathlib
 import shutil
-import sys
 
 import nbformat
 import pytest
@@ -18,22 +17,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXPLORERS = sorted((ROOT / "labs" / "explorers").glob("*.ipynb"))
 
 
-def _build_labs():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import build_labs
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
-    return build_labs
-
-
 def test_one_explorer_per_lab_topic_with_a_widget_linked_from_the_lab():
-    build_labs = _build_labs()
-    assert [p.stem for p in EXPLORERS] == sorted(build_labs.EXPLORERS) and len(EXPLORERS) >= 5
+    from mlsyslab.labs import authoring, registry
+
+    with_explorer = sorted(n for n in registry.names() if getattr(registry.load(n), "EXPLORER", None))
+    assert [p.stem for p in EXPLORERS] == with_explorer and len(EXPLORERS) >= 5
     for path in EXPLORERS:
         nb = nbformat.read(path, 4)
         assert [(c.cell_type, c.source) for c in nb.cells] == \
-            [(c.cell_type, c.source) for c in build_labs.explorer(path.stem).cells], f"{path.name} is stale"
+            [(c.cell_type, c.source) for c in authoring.explorer(path.stem, registry.load(path.stem)).cells], \
+            f"{path.name} is stale: run mlsyslab course build"
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert len(code) == 1 and code[0].metadata["jupyter"]["source_hidden"]  # nothing to edit
         words = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")

@@ -19,8 +19,8 @@ import math
 import pytest
 
 from mlsyslab import LoadSolver
-from mlsyslab.labs import lab8_batching as lab8
-from mlsyslab.labs import lab9_speculative as lab9
+from mlsyslab.labs.builtin import lab8_batching as lab8
+from mlsyslab.labs.builtin import lab9_speculative as lab9
 from mlsyslab.labs.variants import Variant
 from mlsyslab.zoo import Hardware, Models
 

@@ -76,7 +76,7 @@ def test_parsing_as_a_student_types(text, unit, value):
     ("1,5", "ms", "decimal comma"),
     ("2x", "ms", "ratio"),
     ("abc", "token", "not a number"),
-    ("3 GB", "ms", "cannot be converted to ms"),
+    ("3 GB", "ms", "is in GB, which does not convert"),
     ("-5", "dimensionless", "negative"),
 ])
 def test_refusals_name_the_expected_unit(tmp_path, text, unit, words):
@@ -93,3 +93,54 @@ def test_refusals_name_the_expected_unit(tmp_path, text, unit, words):
 def test_negative_allowed_when_asked(tmp_path):
     cp = PredictionCheckpoint("Change in %?", answer=-3.0, unit="percent", path="", allow_negative=True)
     assert cp.predict("-5 %").prediction == -5.0
+
+
+@pytest.mark.parametrize("guess, unit, words", [
+    (-5, "dimensionless", "negative"),
+    ("", "dimensionless", "empty"),
+    ("12ms", "dimensionless", "does not convert"),
+    ("20 req/s", "ms", "does not convert"),
+    ("abc", "1/s", "not a number"),
+])
+def test_a_bad_guess_in_code_prints_one_line_and_leaves_the_widget_open(tmp_path, capsys, guess, unit, words):
+    """commit() goes through the box's parser: a refused my_guess prints one line naming the
+    question's unit, shows the same line in the widget and leaves it open (no traceback)."""
+    from mlsyslab.grading.notebook import commit
+
+    cp = checkpoint(tmp_path / "p.jsonl", unit=unit, answer=1.0)
+    commit(guess, cp)
+    out = [x for x in capsys.readouterr().out.strip().splitlines() if not x.startswith("PredictionCheckpoint(")]
+    assert len(out) == 1 and out[0].startswith(f"Not locked: my_guess = {guess!r}") and words in out[0], out
+    named = {"dimensionless": "none, a plain number", "ms": "milliseconds (ms)", "1/s": "requests per second (req/s)"}
+    assert f"Unit of this question: {named[unit]}" in out[0] and "converted to ." not in out[0]
+    assert not cp.locked and not cp.text.disabled and "role='alert'" in cp.status.value and words in cp.status.value
+    commit("3", cp) if unit != "1/s" else commit("3 req/s", cp)  # then a good guess locks
+    assert cp.locked
+
+
+@pytest.mark.parametrize("text, unit, value", [
+    ("20 req/s", "1/s", 20.0), ("20 requests/s", "1/s", 20.0), ("20 request/s", "1/s", 20.0), ("20/s", "1/s", 20.0),
+    ("1,200 tok/s", "token/s", 1200.0), ("1.2k tokens/s", "token/s", 1200.0), ("130 requests", "dimensionless", 130.0),
+    ("12ms", "ms", 12.0), ("0.5 s", "s", 0.5), ("5 GiB", "GB", 5 * 2**30 / 1e9), ("30 %", "percent", 30.0),
+    ("2.5x", "dimensionless", 2.5), ("20 µs", "us", 20.0), ("20 us", "us", 20.0),
+])
+def test_every_unit_the_labs_write_is_accepted(text, unit, value):
+    assert parse_quantity(text, default_unit=unit).to(unit).magnitude == pytest.approx(value)
+
+
+def test_reveal_waits_for_the_graded_answer_and_prints_the_units_name(tmp_path, capsys):
+    """A reveal that would give away a graded value waits until that value is assigned; the
+    answer is written req/s, not 1/s, and a 0 % error is never '-0 %'."""
+    from mlsyslab.grading.notebook import commit, compare, reveal
+
+    cp = checkpoint(tmp_path / "p.jsonl", unit="1/s", answer=20.0, question="Best rate?", key="lab8:rate")
+    commit("20 req/s", cp)
+    capsys.readouterr()
+    assert reveal(cp, {"best_rate": None}, "best_rate") is False
+    assert "Answer best_rate above first" in capsys.readouterr().out and not cp.revealed
+    assert reveal(cp, {"best_rate": 20}, "best_rate") is True
+    assert "Your prediction 20 req/s vs the answer 20 req/s (0 %)" in capsys.readouterr().out
+    compare("blocks", None, 29200, "blocks")
+    assert "29" not in capsys.readouterr().out  # no reference while unanswered
+    compare("blocks", 29000, 29200, "blocks")
+    assert "yours 29,000 blocks | solver 29,200 blocks | difference -0.7 %" in capsys.readouterr().out

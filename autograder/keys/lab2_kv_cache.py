@@ -14,7 +14,7 @@ Reference values come from ``ServingSolver(efficiency="ideal")`` (the hand formu
 from __future__ import annotations
 
 from mlsyslab.grading.rubric import Item, Mistake
-from mlsyslab.labs import lab2_kv_cache as lab
+from mlsyslab.labs.builtin import lab2_kv_cache as lab
 from mlsyslab.labs.variants import variant
 
 

@@ -7,7 +7,7 @@ Every graded item of this lab is visible: the key is the items the student's for
 
 from __future__ import annotations
 
-from mlsyslab.labs import lab5_hardware_sla as lab
+from mlsyslab.labs.builtin import lab5_hardware_sla as lab
 from mlsyslab.labs.variants import variant
 
 

@@ -9,7 +9,7 @@ step times with ``ServingSolver(efficiency="ideal")``, exercise 3's best rate wi
 
 from __future__ import annotations
 
-from mlsyslab.labs import lab8_batching as lab
+from mlsyslab.labs.builtin import lab8_batching as lab
 from mlsyslab.labs.variants import variant
 
 

@@ -67,8 +67,8 @@ def _autograde(args) -> int:
 
         raise ValidationError(f"jobs={args.jobs} must be at least 1.", field="jobs", value=args.jobs,
                               allowed="an integer >= 1")
-    if args.submissions in course.LABS and not pathlib.Path(args.submissions).is_dir():  # a lab: grade what
-        return _autograde_collected(args)                     # `nbgrader collect` put in the course (a hub)
+    if args.submissions in course.lab_names(args.course) and not pathlib.Path(args.submissions).is_dir():  # a lab
+        return _autograde_collected(args)  # grade what `nbgrader collect` put in the course (a hub)
     csv_path = course.autograde(args.submissions, args.out, course=course.find_course(args.course), jobs=args.jobs,
                                 sandbox=not args.no_sandbox)
     print(f"per-item scores: {csv_path}; nbgrader totals: {csv_path.parent / 'gradebook.csv'}; "

@@ -30,7 +30,7 @@ import sys
 
 from ..errors import MLSysError, ValidationError
 from .answers import SCORES_MIME
-from .keys import LABS
+from ..labs.registry import names as lab_names
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COURSE = ROOT / "autograder"
@@ -70,7 +70,7 @@ def nbgrader(*args: str, course: pathlib.Path = COURSE, check: bool = True, time
 
 
 def source_labs(course: pathlib.Path = COURSE) -> list[str]:
-    return [lab for lab in LABS if (course / "source" / lab / f"{lab}.ipynb").exists()]
+    return [lab for lab in lab_names(course) if (course / "source" / lab / f"{lab}.ipynb").exists()]
 
 
 def release(course: pathlib.Path = COURSE, labs_dir: pathlib.Path | None = LABS_DIR) -> list[pathlib.Path]:
@@ -123,9 +123,10 @@ def _collect(submissions: pathlib.Path, course: pathlib.Path) -> tuple[dict, dic
 
     labs: dict = {}
     notes: dict = {}
+    known = lab_names(course)
     for nb in sorted(submissions.glob("*/*.ipynb")):
         student, lab = nb.parent.name, nb.stem
-        if lab not in LABS:
+        if lab not in known:
             continue
         if not STUDENT_ID.fullmatch(student):
             notes[(lab, student)] = (f"skipped: folder name {student!r} is not a valid student id "
@@ -145,7 +146,7 @@ def _collect(submissions: pathlib.Path, course: pathlib.Path) -> tuple[dict, dic
         labs.setdefault(lab, []).append(student)
     if not labs:
         raise ValidationError(f"no <student>/<lab>.ipynb for a known lab under {submissions.resolve()}; labs: "
-                              f"{', '.join(LABS)}.", field="submissions", value=str(submissions),
+                              f"{', '.join(known)}.", field="submissions", value=str(submissions),
                               allowed="<student>/<lab>.ipynb files")
     return labs, notes
 

@@ -4,14 +4,18 @@
   (:mod:`~mlsyslab.labs.variants`), text rendered with its numbers, ``lab.check(...)``
   (:mod:`~mlsyslab.labs.checks`);
 * :func:`set_student` for a local Jupyter without a hub;
-* one module per lab, ``mlsyslab.labs.<lab>``, defines (see docs/labs.md, "Writing a lab"):
+* one module per lab, the lab's one source (:mod:`~mlsyslab.labs.registry` finds it: built-in
+  ``mlsyslab.labs.builtin.<lab>`` through the entry-point group ``mlsyslab.labs``, a course's own
+  ``<course>/labs/<lab>.py``), defines (see docs/labs.md, "Writing a lab"):
 
+  - ``TITLE`` and ``NOTEBOOK``: the instructor notebook's cells (:mod:`~mlsyslab.labs.authoring`);
   - ``POOL``: tuple of dicts of parameters, ``POOL[0]`` the default variant;
   - ``context(v)``: names the lab's text templates use (``{model.name}``, ``{S:,}``);
   - ``cells(v)``: grade_id -> [``Item``] of the **visible** graded items, expected values and
-    usual mistakes for variant ``v`` (the course's key, ``autograder/keys/<lab>.py``, reuses them
-    and adds the hidden configurations, which never ship in this package);
-  - optionally ``functions(v)``: graded function name -> [(Item, args)] on visible configurations.
+    usual mistakes for variant ``v``;
+  - optionally ``functions(v)``: graded function name -> [(Item, args)] on visible configurations;
+  - optionally ``hidden(v, rng)``: grade_id -> [(Item, function name, args)] on configurations the
+    grader draws with ``rng`` (seeded from the course secret, never in a released notebook).
 
 Nothing here imports ipywidgets or nbgrader.
 """
@@ -20,8 +24,13 @@ from __future__ import annotations
 
 from .variants import set_student, student_id, variant
 
-LABS = ("lab1_roofline", "lab2_kv_cache", "lab3_quantization", "lab4_context_scaling",
-        "lab5_hardware_sla", "lab6_distributed", "lab7_sustainability", "lab8_batching", "lab9_speculative")
+
+def __getattr__(name):
+    if name == "LABS":  # the built-in labs' names, discovered (mlsyslab.labs.registry)
+        from .registry import builtin
+
+        return tuple(builtin())
+    raise AttributeError(f"module 'mlsyslab.labs' has no attribute {name!r}")
 
 
 def open_lab(name: str, *, variants: bool = True, seed: str = "", student: str | None = None):

@@ -1,6 +1,6 @@
 """Per-student variants of a lab: its parameters drawn from a pool the lab defines.
 
-Every lab module (:mod:`mlsyslab.labs.lab2_kv_cache`, ...) has ``POOL``, a tuple of dicts of
+Every lab module (:mod:`mlsyslab.labs.builtin.lab2_kv_cache`, ...) has ``POOL``, a tuple of dicts of
 parameters (model, GPU, context, batch...); ``POOL[0]`` is the **default variant**, the one the
 lab's text was written for. A student gets one entry, deterministically::
 
@@ -127,22 +127,20 @@ class Variant(dict):
             raise _unknown("variant parameter", name, list(self), AttributeError) from None
 
 
-def spec(lab: str):
-    """The lab module ``mlsyslab.labs.<lab>`` (POOL, cells(), checks); a clear error for an unknown lab."""
-    import importlib
+def spec(lab: str, course=None):
+    """The lab module (POOL, cells(), checks): :func:`mlsyslab.labs.registry.load`; one clear line for an
+    unknown or broken lab."""
+    from .registry import load
 
-    from . import LABS
-
-    if lab not in LABS:
-        raise _unknown("lab", lab, LABS)
-    return importlib.import_module(f"mlsyslab.labs.{lab}")
+    return load(lab, course)
 
 
 def variant(lab: str, student: str | None = None, *, variants: bool = True, seed: str = "",
-            use_env_student: bool = False) -> Variant:
-    """``student``'s parameters for ``lab`` (``use_env_student``: None means :func:`student_id`)."""
+            use_env_student: bool = False, course=None) -> Variant:
+    """``student``'s parameters for ``lab`` (``use_env_student``: None means :func:`student_id`;
+    ``course``: a course folder whose ``labs/`` may define the lab)."""
     if student is None and use_env_student:
         student = student_id()
-    pool = spec(lab).POOL
+    pool = spec(lab, course).POOL
     i = index(lab, len(pool), student, variants=variants, seed=seed)
     return Variant(pool[i], variant=i)

@@ -60,14 +60,42 @@ class LockedPredictionError(InputError):
     """Raised when a locked prediction is changed (from the UI or by setting the trait)."""
 
 
+#: how messages and the widget name the units the labs' questions use: (words, symbol shown)
+UNIT_NAMES = {
+    "1/s": ("requests per second (req/s)", "req/s"), "request/s": ("requests per second (req/s)", "req/s"),
+    "token/s": ("tokens per second (tok/s)", "tok/s"), "tok/s": ("tokens per second (tok/s)", "tok/s"),
+    "token": ("tokens", "tokens"), "ms": ("milliseconds (ms)", "ms"), "s": ("seconds (s)", "s"),
+    "us": ("microseconds (µs)", "µs"), "µs": ("microseconds (µs)", "µs"), "GB": ("gigabytes (GB)", "GB"),
+    "GiB": ("gibibytes (GiB)", "GiB"), "B": ("bytes (B)", "B"), "kWh": ("kilowatt-hours (kWh)", "kWh"),
+    "kg": ("kilograms (kg)", "kg"), "USD": ("US dollars (USD)", "USD"), "FLOP/B": ("FLOP per byte (FLOP/B)", "FLOP/B"),
+}
+
+
 def unit_words(unit) -> str:
     """How a message names the unit a question is answered in: "milliseconds (ms)", "none, a plain number"."""
     if unit in (None, "", "dimensionless"):
         return "none, a plain number (a ratio may be written 2x)"
     if unit in ("percent", "%"):
         return "percent (30 % and 30 both mean 30 %)"
+    if unit in UNIT_NAMES:
+        return UNIT_NAMES[unit][0]
     u = get_registry().Unit(unit)
-    return f"{u:P}s ({u:~P})" if f"{u:P}" != f"{u:~P}" else f"{u:~P}"
+    return f"{u:~P}"
+
+
+def unit_symbol(unit) -> str:
+    """The unit as numbers are shown with it: ``req/s`` for ``1/s``, ``%``, nothing for a plain number."""
+    if unit in (None, "", "dimensionless"):
+        return ""
+    if unit in ("percent", "%"):
+        return "%"
+    if unit in UNIT_NAMES:
+        return UNIT_NAMES[unit][1]
+    return f"{get_registry().Unit(unit):~P}"
+
+
+#: words a student writes for what is counted (20 requests, 30 req/s, 4 images): a count, no unit
+_COUNT_WORDS = re.compile(r"\b(?:requests?|reqs?|sequences?|seqs?|images?|users?)\b", re.I)
 
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -105,6 +133,9 @@ def parse_quantity(value, unit=None, *, default_unit=None, field="prediction"):
         elif "," in text:
             _refuse(field, value, "has a comma that is not a thousands separator (a decimal comma? write 1.5 "
                     "with a point, or 1500 without separators)", target)
+        if _COUNT_WORDS.search(text):
+            text = _COUNT_WORDS.sub("", text).replace("  ", " ").strip()
+            text = re.sub(r"^(\S+)\s*/", r"\1 1/", text)  # "20 /s" -> "20 1/s"
         m = _SUFFIX.match(text)
         try:
             if m:
@@ -286,8 +317,8 @@ class PredictionCheckpoint(traitlets.HasTraits):
         try:
             converted = float(q.to(self.unit).magnitude)
         except Exception:
-            _refuse("prediction", value, f"is in {q.units:~P} and cannot be converted to "
-                    f"{get_registry().Unit(self.unit):~P}", self.unit)
+            _refuse("prediction", value, f"is in {q.units:~P}, which does not convert to the question's unit",
+                    self.unit)
         if converted < 0 and not self.allow_negative:
             _refuse("prediction", value, "is negative; a count, size, time or share here is >= 0", self.unit)
         with self.hold_trait_notifications():
@@ -338,7 +369,8 @@ class PredictionCheckpoint(traitlets.HasTraits):
     @property
     def _suffix(self) -> str:
         """`` ms`` for display; nothing for a dimensionless answer (a count, a ratio)."""
-        return "" if self.unit in ("", "dimensionless") else " " + html.escape(self.unit)
+        symbol = unit_symbol(self.unit)
+        return " " + html.escape(symbol) if symbol else ""
 
     # ------------------------------------------------------------------ storage
     def _restore(self):
@@ -387,6 +419,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
                            tooltip="Type a number and its unit, then press Enter (or Lock prediction) to lock it")
         self.text._submission_callbacks.register_callback(self._on_enter)  # Enter locks
         self.text.observe(self._on_text, names="value")
+        self.text.add_class("mlsyslab-prediction-input")
         self.lock_button = w.Button(description="Lock prediction", icon="lock", tooltip="Lock the prediction")
         self.reveal_button = w.Button(description="Reveal answer", icon="eye", tooltip="Lock, then reveal the answer")
         self.status = w.HTML().add_class("mlsyslab-status")
@@ -398,6 +431,26 @@ class PredictionCheckpoint(traitlets.HasTraits):
         box.add_class("mlsyslab-prediction-checkpoint")
         self._show_state()
         return box
+
+    def commit(self, value) -> str | None:
+        """Predict ``value`` (what the box or ``my_guess`` holds, one parser for both) and lock it.
+
+        A value the parser refuses leaves the checkpoint open and shows the one-line reason in its
+        status (returned, None when locked)."""
+        if self.locked:
+            return None
+        try:
+            self.predict(value)
+            self.lock()
+        except MLSysError as exc:
+            self._alert(str(exc))
+            return str(exc)
+        return None
+
+    def _alert(self, message: str) -> None:
+        if hasattr(self, "status"):
+            self.status.value = (f"<div role='alert' style='border-left:4px solid #D55E00;padding:2px 8px'>"
+                                 f"&#9888; {html.escape(message)}</div>")
 
     def _on_enter(self, _=None):
         """Enter in the box locks. The browser sends the Enter before the box's new text (ipywidgets
@@ -430,8 +483,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
         try:
             action()
         except MLSysError as exc:
-            self.status.value = (f"<div role='alert' style='border-left:4px solid #D55E00;padding:2px 8px'>"
-                                 f"&#9888; {html.escape(str(exc))}</div>")
+            self._alert(str(exc))
 
     def _ui_lock(self):
         if not self.locked:
