@@ -45,7 +45,8 @@ train = ml.Scenario("Llama3_70B", "DGX_H100_SU", kind="training", tensor_paralle
                     grid="US_Average", sla=ml.SLA(step_time="40 s", time_to_train="90 days"))
 print(train.evaluate().text(), "\n")
 
-# 4. A whole study from a config file: every field is checked before anything is solved.
-cfg = ml.SimulationConfig.from_file(__import__("pathlib").Path(__file__).parent / "configs" / "serving_sla.yaml")
+# 4. A whole study from a config file (one that ships with the package): every field is checked before
+#    anything is solved.
+cfg = ml.SimulationConfig.from_file(ml.examples.path("serving_sla.yaml"))
 for c in cfg.run():
     print(f"{c.name:<20} {'PASS' if c.passed else 'violates ' + ', '.join(v.metric for v in c.violations)}")

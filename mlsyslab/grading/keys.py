@@ -22,18 +22,14 @@ from functools import lru_cache
 
 from .rubric import Item
 
-#: the labs a course may define keys for (notebook / assignment names)
-LABS = (
-    "lab1_roofline",
-    "lab2_kv_cache",
-    "lab3_quantization",
-    "lab4_context_scaling",
-    "lab5_hardware_sla",
-    "lab6_distributed",
-    "lab7_sustainability",
-    "lab8_batching",
-    "lab9_speculative",
-)
+
+def lab_names(root=None) -> list[str]:
+    """The labs a course may define keys for: built-in ones and ``<root>/labs/<name>.py`` (discovered,
+    :mod:`mlsyslab.labs.registry`)."""
+    from ..labs.registry import names
+
+    return names(root)
+
 
 #: the checkout's course folder: the default when no course root is given
 DEFAULT_ROOT = pathlib.Path(__file__).resolve().parents[2] / "autograder"
@@ -61,7 +57,7 @@ def keys_dir(root=None) -> pathlib.Path:
 def available(root=None) -> list[str]:
     """Labs whose key file is present in the course folder ``root``."""
     folder = keys_dir(root)
-    return [name for name in LABS if (folder / f"{name}.py").is_file()]
+    return [name for name in lab_names(root) if (folder / f"{name}.py").is_file()]
 
 
 @lru_cache(maxsize=None)
@@ -93,6 +89,6 @@ def get(name: str, student: str | None = None, root=None) -> LabKey | None:
     """The key of lab ``name`` for ``student`` with its expected values computed, or None if the
     course folder ``root`` has no key for it."""
     folder = keys_dir(root)
-    if name not in LABS or not (folder / f"{name}.py").is_file():
+    if name not in lab_names(root) or not (folder / f"{name}.py").is_file():
         return None
     return _get(str(folder), name, student)
