@@ -290,7 +290,7 @@ def test_checkpoint_ui_and_unit_errors(tmp_path):
     assert "is empty" in cp.status.value and not cp.locked
     cp.text.value = "3 GB"
     cp.lock_button.click()
-    assert "cannot be converted to ms" in cp.status.value and not cp.locked
+    assert "is in GB, which does not convert" in cp.status.value and "milliseconds (ms)" in cp.status.value and not cp.locked
     with pytest.raises(ml.ValidationError, match="no prediction to lock"):
         cp.lock()
     cp.text.value = "0.01 s"
