@@ -186,7 +186,7 @@ class RescoreAnswers(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: dict):
         notebook = resources.get("nbgrader", {}).get("notebook")
         key = lab_key(self, resources)
-        if key is None and notebook not in keys.LABS:
+        if key is None and notebook not in keys.lab_names(course_root(self)):
             self.log.info("RescoreAnswers: %s is not an mlsyslab lab; left as is.", notebook)
             return nb, resources
         if key is None:  # never fall back to the kernel's own outputs: every grade cell scores 0
