@@ -25,6 +25,9 @@ class Lab:
         self.variant = variants.variant(name, self.student, variants=variants_on, seed=seed)
         self.context = dict(self.spec.context(self.variant), v=self.variant)
         self._cells = None
+        from . import oracle_watch
+
+        oracle_watch.install(self)  # lab.check can then say when an answer calls the solver
 
     # ------------------------------------------------------------------ text
     def text(self, template: str) -> str:
@@ -74,6 +77,14 @@ class Lab:
 
     def report(self, namespace: dict, *names: str) -> checks.Report:
         """The verdicts of ``names`` in ``namespace`` as a :class:`~mlsyslab.labs.checks.Report`."""
+        from . import oracle_watch
+
+        with oracle_watch.suspended():  # the reference values' solver calls are the check's, not the student's
+            return self._report(namespace, names)
+
+    def _report(self, namespace: dict, names) -> checks.Report:
+        from . import oracle_watch
+
         items, functions = self.items(), getattr(self.spec, "functions", lambda v: {})(self.variant)
         out = checks.Report()
         for name in names:
@@ -82,6 +93,8 @@ class Lab:
             elif name in items:
                 if name not in namespace:  # the answer cell has not run in this kernel
                     out.append(("missing", name, "not answered yet (run your answer cell above first)."))
+                elif oracle_watch.tainted(name) and not getattr(items[name], "solver_allowed", False):
+                    out.append(("wrong", name, oracle_watch.message(oracle_watch.tainted(name))))
                 else:
                     out.append(self._verdict(items[name], namespace.get(name), name))
             else:
@@ -109,10 +122,16 @@ class Lab:
             return [("missing", f"{name}()", "not defined yet (run the cell that defines it).")]
         out = []
         for item, args in cases:
+            from . import oracle_watch
+
             try:
-                value = fn(*args)
+                with oracle_watch.calls() as used:
+                    value = fn(*args)
             except Exception as exc:  # the student's function raised: say so, do not stop the cell
                 out.append(("wrong", item.label, f"raised {type(exc).__name__}: {exc}"[:300]))
+                continue
+            if used and not getattr(item, "solver_allowed", False):
+                out.append(("wrong", item.label, oracle_watch.message(used)))
                 continue
             out.append(self._verdict(item, value, item.label))
         return out
