@@ -75,7 +75,7 @@ def jupyter_executable() -> str:
         return str(local)
     found = shutil.which("jupyter")
     if not found:
-        raise MLSysError("jupyter is not installed; install the lab extra: pip install 'mlsyslab[lab]'.")
+        raise MLSysError("mlsyslab lab needs the 'lab' extra (jupyter is not installed): pip install 'mlsyslab[lab]'")
     return found
 
 

@@ -60,8 +60,8 @@ def nbgrader(*args: str, course: pathlib.Path = COURSE, check: bool = True, time
     import importlib.util
 
     if importlib.util.find_spec("nbgrader") is None:  # `make install` gives the lab extra only
-        raise MLSysError(f"nbgrader is not installed in {sys.prefix}; install the grading extra: "
-                         "pip install -e '.[grading]' (make test installs it too).")
+        raise MLSysError(f"mlsyslab grade needs the 'grading' extra (nbgrader is not installed in {sys.prefix}): "
+                         "pip install 'mlsyslab[grading]' (in a checkout: pip install -e '.[grading]').")
     cmd = [sys.executable, "-m", "nbgrader", *args]
     proc = subprocess.run(cmd, cwd=course, env=_env(), capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:

@@ -18,8 +18,10 @@ with _warnings.catch_warnings():
     # bqscales (bqplot's scales) passes metadata through a traitlets constructor at import time;
     # the DeprecationWarning it raises is not ours to fix and must not reach notebook stderr.
     _warnings.simplefilter("ignore", DeprecationWarning)
-    import bqplot as _bqplot  # noqa: F401
-    import ipywidgets as _ipywidgets  # noqa: F401
+    from ..extras import require as _require
+
+    # without the extra: one line naming it (mlsyslab.extras), not the bare ModuleNotFoundError of bqplot
+    _require("widgets", "mlsyslab.widgets")
 
 from .component import Component, InputError  # noqa: E402
 from .context_scaling import ContextScaling  # noqa: E402
