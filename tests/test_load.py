@@ -42,7 +42,8 @@ def decode(B, c, peak, bw):
 
 @pytest.fixture(scope="module")
 def ideal():
-    return LoadSolver(efficiency="ideal")
+    # the hand formulas below describe vLLM V0's scheduler (prefill-only steps, 256 seats, 1 % watermark)
+    return LoadSolver(efficiency="ideal", engine="vllm-v0")
 
 
 def test_rate_to_zero_gives_single_request_latencies(ideal):
@@ -191,7 +192,7 @@ def test_arrival_times_and_closed_loop_concurrency(ideal):
 
 
 def test_chunked_prefill_keeps_decoding_during_prompts():
-    s = LoadSolver()
+    s = LoadSolver(engine="vllm-v0")  # prefill-only steps unless chunked_prefill=True
     kw = dict(arrival_rate=8.0, input_tokens=2048, output_tokens=128, n_requests=2000, seed=2)
     plain = s.solve("Llama3_8B", "H100", **kw)
     chunked = s.solve("Llama3_8B", "H100", chunked_prefill=True, max_batched_tokens=512, **kw)

@@ -30,7 +30,8 @@ V9 = [Variant(p, variant=i) for i, p in enumerate(lab9.POOL)]
 
 @pytest.mark.parametrize("v", V8, ids=lambda v: f"v{v.variant}")
 def test_lab8_capacity_is_what_the_simulator_measures(v):
-    r = LoadSolver("ideal").solve(v.model, v.gpu, arrival_rate=math.inf, input_tokens=v.I, output_tokens=v.O,
+    r = LoadSolver("ideal", engine="vllm-v0").solve(  # the scheduler the lab teaches (mlsyslab/labs/ideal.py)
+        v.model, v.gpu, arrival_rate=math.inf, input_tokens=v.I, output_tokens=v.O,
                                   max_num_seqs=v.seats, n_requests=8 * v.seats)
     assert r.request_throughput.magnitude == pytest.approx(lab8.capacity_req_s(v), rel=5e-3)
     # KV blocks by hand: floor((0.9 C - 2P) / (16 x 2 L H_kv d_h x 2 B))

@@ -16,10 +16,12 @@ def serving_solver():
 
 @lru_cache(maxsize=None)
 def load_solver():
-    """``LoadSolver(efficiency="ideal")``: the load simulator on ideal step times (labs 8 and 9)."""
+    """``LoadSolver(efficiency="ideal", engine="vllm-v0")``: the load simulator on ideal step times
+    (labs 8 and 9), pinned to vLLM V0's scheduler (prefill-only steps, 256 seats, 8192-token
+    budget, 16-token blocks, 1 % watermark): the one the labs' hand formulas describe."""
     from ..solvers.load import LoadSolver
 
-    return LoadSolver(efficiency="ideal")
+    return LoadSolver(efficiency="ideal", engine="vllm-v0")
 
 
 def model(name):

@@ -32,6 +32,7 @@ from .. import calibration as _cal
 from .. import inputs
 from ..errors import OOMError, ValidationError
 from ..precision import BYTES_PER_VALUE
+from . import load_engines as _engines
 from .load_physics import Speculation, step_cost
 from .result import Result
 from .serving import ServingSolver, speculation
@@ -119,11 +120,12 @@ class LoadResult(Result):
     }
     _PLAIN = ("mean_batch", "kv_utilization", "peak_kv_utilization", "preemptions", "mean_in_system",
               "goodput_fraction", "kv_blocks", "n_requests", "model", "hardware", "precision", "tensor_parallel",
-              "efficiency", "arrival_rate", "concurrency", "chunked_prefill", "prefix_hit_rate")
+              "efficiency", "arrival_rate", "concurrency", "chunked_prefill", "prefix_hit_rate", "engine",
+              "max_num_seqs", "max_batched_tokens", "block_size")
 
     def __repr__(self) -> str:
         r = self.raw
-        return (f"<LoadResult {self.model.key} on {self.hardware.key}: {r['throughput']:,.0f} tok/s, "
+        return (f"<LoadResult {self.model.key} on {self.hardware.key} ({self.engine}): {r['throughput']:,.0f} tok/s, "
                 f"{r['request_throughput']:.3g} req/s, TTFT p50/p99 {r['ttft_p50'] * 1e3:.1f}/{r['ttft_p99'] * 1e3:.1f} ms, "
                 f"ITL p50/p99 {r['itl_p50'] * 1e3:.2f}/{r['itl_p99'] * 1e3:.2f} ms, batch {self.mean_batch:.1f}, "
                 f"KV {self.kv_utilization:.0%}, preemptions {self.preemptions}>")
@@ -136,35 +138,49 @@ class LoadSolver:
     ----------
     efficiency : {"calibrated", "ideal"} or Calibration
         Step times from the calibrated serving model (default) or the pure roofline.
+    engine : {"vllm", "vllm-v0", "sglang", "trtllm"}, optional
+        Whose scheduler defaults to use (:mod:`mlsyslab.solvers.load_engines`, each value with
+        its source); default ``"vllm"`` (the V1 scheduler). ``solve``/``analytic`` take
+        ``engine=`` too, and any scheduler keyword given overrides the profile's value.
     """
 
-    def __init__(self, efficiency="calibrated"):
+    def __init__(self, efficiency="calibrated", engine=None):
         self.calibration = _cal.get(efficiency)
         self.efficiency = self.calibration.name
         self._serving = ServingSolver(self.calibration)
+        self.engine = _engines.get(engine).name
 
     # ------------------------------------------------------------------ set-up shared by both paths
-    def setup(self, model, hardware, precision="fp16", tensor_parallel=1, kv_precision=None, block_size=16,
-              memory_utilization=0.9, draft_model=None, speculative_tokens=4, acceptance_rate=0.7):
-        """Checked plain-number set-up: ``(model, hw, StepCost, Speculation | None, kv_blocks, pool_bytes, tp, prec)``."""
+    def setup(self, model, hardware, precision="fp16", tensor_parallel=1, kv_precision=None, block_size=None,
+              memory_utilization=None, draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None):
+        """Checked plain-number set-up: ``(model, hw, StepCost, Speculation | None, kv_blocks, pool_bytes, tp, prec)``;
+        ``block_size``/``memory_utilization`` None take the engine profile's values."""
         m, hw, prec, kv_prec, tp, cprec, eff_peak = self._serving._prepare(model, hardware, precision,
                                                                             tensor_parallel, kv_precision)
-        bs = inputs.positive_int(block_size, "block_size", "token", maximum=4096)
-        util = inputs.fraction(memory_utilization, "memory_utilization")
+        prof = _engines.get(self.engine if engine is None else engine)
+        dflt = prof.resolve(hw, m, tp)
+        bs = inputs.positive_int(prof.block_size if block_size is None else block_size, "block_size", "token",
+                                 maximum=4096)
+        mu = dflt["memory_utilization"] if memory_utilization is None else memory_utilization
+        util = inputs.fraction(mu, "memory_utilization")
         if util == 0:
             raise ValidationError("memory_utilization=0 leaves no memory for the KV-cache; use a fraction in (0, 1] "
                                   "(vLLM's default is 0.9).", field="memory_utilization", value=memory_utilization,
                                   allowed="a fraction in (0, 1]")
-        cost = step_cost(m, hw, BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec], eff_peak, tp, self.calibration)
+        cost = step_cost(m, hw, BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec], eff_peak, tp, self.calibration,
+                         kernels=True)
         spec = None
         draft_bytes = 0.0
         if draft_model is not None:
             draft, k, alpha = speculation(m, draft_model, speculative_tokens, acceptance_rate)
             spec = Speculation(step_cost(draft, hw, BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec], eff_peak, 1,
-                                         self.calibration), k, alpha)
+                                         self.calibration, kernels=True), k, alpha)
             draft_bytes = spec.draft.weights_bytes
         kv_tok = cost.kv_bytes_per_token + (spec.draft.kv_bytes_per_token if spec else 0.0)
-        pool = util * hw.memory_bytes - cost.weights_bytes - draft_bytes
+        if prof.memory_rule == "free":  # TensorRT-LLM: a fraction of the memory the weights leave free
+            pool = util * (hw.memory_bytes - cost.weights_bytes - draft_bytes)
+        else:
+            pool = util * hw.memory_bytes - cost.weights_bytes - draft_bytes
         blocks = int(pool // (bs * kv_tok)) if pool > 0 else 0
         if blocks <= 0:
             need = (cost.weights_bytes + draft_bytes) / 1e9
@@ -174,12 +190,29 @@ class LoadSolver:
                            required_bytes=cost.weights_bytes + draft_bytes, capacity_bytes=util * hw.memory_bytes)
         return m, hw, cost, spec, blocks, blocks * bs * kv_tok, tp, prec
 
+    def scheduler(self, engine, hw, m, tp, blocks, block_size, max_num_seqs, max_batched_tokens, chunked_prefill):
+        """The engine profile and the checked scheduler settings ``(seats, budget, mixed)``: the
+        profile's defaults where a keyword is None."""
+        prof = _engines.get(self.engine if engine is None else engine)
+        dflt = prof.resolve(hw, m, tp)
+        if max_num_seqs is None:
+            seats = (prof.seats_from_pool(blocks * block_size, m.max_seq_len) if dflt["seats_from_pool"]
+                     else dflt["max_num_seqs"])
+        else:
+            seats = inputs.positive_int(max_num_seqs, "max_num_seqs", maximum=1_000_000)
+        budget = dflt["max_batched_tokens"] if max_batched_tokens is None else inputs.positive_int(
+            max_batched_tokens, "max_batched_tokens", "token", maximum=10_000_000)
+        mixed = prof.mixed if chunked_prefill is None else _bool(chunked_prefill, "chunked_prefill")
+        if max_num_seqs is None and mixed:
+            seats = min(seats, budget)  # as vLLM: max_num_seqs = min(default, max_num_batched_tokens)
+        return prof, int(seats), int(budget), mixed
+
     # ------------------------------------------------------------------ the simulator
     def solve(self, model, hardware, arrival_rate=None, input_tokens=512, output_tokens=128, precision="fp16",
               tensor_parallel=1, sla=None, n_requests=None, seed=0, *, arrival_times=None, concurrency=None,
-              kv_precision=None, block_size=16, max_num_seqs=256, max_batched_tokens=8192, chunked_prefill=False,
-              prefix_hit_rate=0.0, memory_utilization=0.9, draft_model=None, speculative_tokens=4,
-              acceptance_rate=0.7) -> LoadResult:
+              kv_precision=None, block_size=None, max_num_seqs=None, max_batched_tokens=None, chunked_prefill=None,
+              prefix_hit_rate=0.0, memory_utilization=None, draft_model=None, speculative_tokens=4,
+              acceptance_rate=0.7, engine=None) -> LoadResult:
         """Simulate serving ``n_requests`` requests (default 1000).
 
         Parameters
@@ -199,7 +232,11 @@ class LoadSolver:
             ``{"ttft": ..., "itl": ...}`` (ms numbers, quantities or strings) for ``goodput``;
             ``itl`` is checked against each request's mean inter-token time (TPOT).
         block_size, max_num_seqs, max_batched_tokens, chunked_prefill, memory_utilization
-            Scheduler knobs, vLLM's names and defaults (token budget per step 8192).
+            Scheduler knobs (vLLM's names); None takes the engine profile's value. ``chunked_prefill``
+            says whether prompt chunks ride in decode steps (mixed steps).
+        engine : str, optional
+            ``"vllm"`` (V1, default), ``"vllm-v0"``, ``"sglang"`` or ``"trtllm"``: whose defaults,
+            admission rule and preemption policy (:mod:`mlsyslab.solvers.load_engines`).
         prefix_hit_rate : float in [0, 1)
             Fraction of each prompt (a shared system prompt) found in the prefix cache; its
             full blocks are stored once.
@@ -208,8 +245,13 @@ class LoadSolver:
         """
         m, hw, cost, spec, blocks, pool, tp, prec = self.setup(model, hardware, precision, tensor_parallel,
                                                                kv_precision, block_size, memory_utilization,
-                                                               draft_model, speculative_tokens, acceptance_rate)
-        bs = int(block_size)
+                                                               draft_model, speculative_tokens, acceptance_rate, engine)
+        prof = _engines.get(self.engine if engine is None else engine)
+        bs = int(prof.block_size if block_size is None else block_size)
+        if spec is not None and chunked_prefill is None:
+            chunked_prefill = False  # speculative decoding is simulated with prefill-only steps
+        prof, max_seqs, budget, chunked = self.scheduler(engine, hw, m, tp, blocks, bs, max_num_seqs,
+                                                         max_batched_tokens, chunked_prefill)
         seed = _seed(seed)
         rng = np.random.default_rng(seed)
         modes = [x is not None for x in (arrival_rate, arrival_times, concurrency)]
@@ -245,17 +287,14 @@ class LoadSolver:
         cached = np.minimum(np.round(hit * inp).astype(np.int64), inp - 1)
         shared_blocks = int((cached // bs).max()) if hit > 0 else 0
         total_blocks = blocks - shared_blocks
-        max_seqs = inputs.positive_int(max_num_seqs, "max_num_seqs", maximum=1_000_000)
-        budget = inputs.positive_int(max_batched_tokens, "max_batched_tokens", "token", maximum=10_000_000)
-        chunked = _bool(chunked_prefill, "chunked_prefill")
         if chunked and spec is not None:
             raise ValidationError("chunked_prefill=True with a draft_model is not modelled; use one or the other.",
                                   field="chunked_prefill", value=True, allowed="False with speculative decoding")
-        if chunked and budget <= max_seqs:
-            raise ValidationError(f"max_batched_tokens={budget} must exceed max_num_seqs={max_seqs} with chunked prefill "
+        if chunked and budget < max_seqs:
+            raise ValidationError(f"max_batched_tokens={budget} must be at least max_num_seqs={max_seqs} with chunked prefill "
                                   "(each step first decodes one token per running sequence).",
-                                  field="max_batched_tokens", value=budget, allowed=f"> {max_seqs}")
-        watermark = int(0.01 * blocks)
+                                  field="max_batched_tokens", value=budget, allowed=f">= {max_seqs}")
+        watermark = int(prof.watermark * blocks)
         longest = int(((inp + out + bs - 1) // bs).max())
         if longest > total_blocks - watermark:
             raise ValidationError(
@@ -272,36 +311,46 @@ class LoadSolver:
         from .load_sim import simulate
 
         raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,
-                       block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark)
+                       block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark,
+                       profile=prof)
         sla_ttft, sla_itl = _sla(sla)
         return _result(raw, inp, out, sla_ttft, sla_itl, model=m, hardware=hw, precision=prec, tensor_parallel=tp,
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
-                       prefix_hit_rate=hit, kv_blocks=blocks, kv_pool=pool, shared_blocks=shared_blocks)
+                       prefix_hit_rate=hit, kv_blocks=blocks, kv_pool=pool, shared_blocks=shared_blocks,
+                       engine=prof.name, max_num_seqs=max_seqs, max_batched_tokens=budget, block_size=bs)
 
     # ------------------------------------------------------------------ the fast path
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
-                 tensor_parallel=1, sla=None, *, kv_precision=None, block_size=16, max_num_seqs=256,
-                 max_batched_tokens=8192, chunked_prefill=False, prefix_hit_rate=0.0, memory_utilization=0.9,
-                 draft_model=None, speculative_tokens=4, acceptance_rate=0.7):
+                 tensor_parallel=1, sla=None, *, kv_precision=None, block_size=None, max_num_seqs=None,
+                 max_batched_tokens=None, chunked_prefill=None, prefix_hit_rate=0.0, memory_utilization=None,
+                 draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
-        arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s)."""
+        arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s) and
+        ``engine`` (the profile's name). Same scheduler keywords and ``engine`` as :meth:`solve`."""
         from .load_analytic import fluid
 
         m, hw, cost, spec, blocks, pool, tp, prec = self.setup(model, hardware, precision, tensor_parallel,
                                                                kv_precision, block_size, memory_utilization,
-                                                               draft_model, speculative_tokens, acceptance_rate)
+                                                               draft_model, speculative_tokens, acceptance_rate, engine)
+        prof = _engines.get(self.engine if engine is None else engine)
+        bs = int(prof.block_size if block_size is None else block_size)
+        if spec is not None and chunked_prefill is None:
+            chunked_prefill = False
+        prof, max_seqs, budget, chunked = self.scheduler(engine, hw, m, tp, blocks, bs, max_num_seqs,
+                                                         max_batched_tokens, chunked_prefill)
         rate = _rates(arrival_rate)
         I = inputs.positive_int(input_tokens, "input_tokens", "token", maximum=10_000_000)
         O = inputs.positive_int(output_tokens, "output_tokens", "token", maximum=10_000_000)
         _check_context(m, np.array([I]), np.array([O]))
         hit = inputs.fraction(prefix_hit_rate, "prefix_hit_rate")
         cached = min(int(round(hit * I)), I - 1)
-        bs = int(block_size)
         sla_ttft, sla_itl = _sla(sla)
-        return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
-                     max_seqs=int(max_num_seqs), max_tokens=int(max_batched_tokens),
-                     chunked=_bool(chunked_prefill, "chunked_prefill"), sla_ttft=sla_ttft, sla_itl=sla_itl)
+        out = fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
+                    max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
+                    watermark=prof.watermark, reserve=prof.reserve_min)
+        out["engine"] = prof.name
+        return out
 
 
 # ---------------------------------------------------------------------- helpers

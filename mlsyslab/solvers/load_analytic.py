@@ -49,8 +49,13 @@ def step_time(cost, n_tokens, attn, kv_tokens, n_decode, prefill):
     """:meth:`StepCost.step` on numpy arrays."""
     n_tokens = np.asarray(n_tokens, float)
     comm = np.where(n_tokens > 0, cost.comm_per_token * n_tokens + cost.comm_fixed, 0.0)
-    return (np.maximum(n_tokens * cost.tok_c + attn * cost.attn_c, _weight_time(cost, n_tokens) + kv_tokens * cost.kv_m)
-            + comm + np.where(prefill, cost.ov_pre, cost.ov_dec) + n_decode * cost.tok_ov)
+    if cost.split:
+        core = (np.maximum(n_tokens * cost.tok_c, _weight_time(cost, n_tokens))
+                + np.maximum(attn * cost.attn_c, kv_tokens * cost.kv_m))
+    else:
+        core = np.maximum(n_tokens * cost.tok_c + attn * cost.attn_c, _weight_time(cost, n_tokens) + kv_tokens * cost.kv_m)
+    return (core + comm + np.where(prefill, cost.ov_pre, cost.ov_dec)
+            + np.minimum(n_decode, cost.seq_cap) * cost.tok_ov)
 
 
 def decode_time(cost, spec, B, ctx):
@@ -76,10 +81,11 @@ def prefill_time(cost, spec, K, new, cached):
 
 def decode_lines(cost, spec, ctx):
     """Decode time per token-step of B sequences at context ``ctx`` as ``max_i(A_i + S_i B)``:
-    the list of lines ``(A_i, S_i)``; None for an MoE model (its weight traffic is not linear in B)."""
+    the list of lines ``(A_i, S_i)``; None for an MoE model (its weight traffic is not linear in B)
+    and for the calibrated kernel model (a sum of maxima, with a capped per-sequence term)."""
     def lines(c, tau):
-        if c.model is not None and c.model.is_moe:
-            return None
+        if (c.model is not None and c.model.is_moe) or c.split:
+            return None  # not a max of lines in B: bisection
         a0 = c.comm_fixed + c.ov_dec
         s0 = tau * c.comm_per_token + c.tok_ov
         return [(a0, tau * (c.tok_c + 2.0 * ctx * c.attn_c) + s0), (c.w_m + a0, ctx * c.kv_m + s0)]
@@ -145,20 +151,23 @@ def _erlang_c(c, a):
 
 
 def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, max_tokens, chunked,
-          sla_ttft=None, sla_itl=None):
+          sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0):
     """Steady-state figures for each arrival rate in ``lam`` (see module doc).
 
     Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
     ``goodput``, ``ttft_p50``, ``ttft_p99``, ``itl_p50``, ``itl_p99``, ``tpot``, ``e2e_p50``,
     ``e2e_p99``, ``mean_batch``, ``kv_utilization``, ``utilization`` (lam / capacity) and the
-    scalars ``capacity`` (req/s) and ``max_batch``.
+    scalars ``capacity`` (req/s) and ``max_batch``. ``watermark``: fraction of blocks kept free at
+    admission; ``reserve``: fraction of a request's remaining output whose blocks admission holds
+    back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler).
     """
     lam = np.atleast_1d(np.asarray(lam, float))
     bs = block_size
     new = I - cached
     ctx = I + O / 2.0
     blocks_per_seq = ctx / bs + 0.5
-    b_kv = (total_blocks - int(0.01 * total_blocks)) / blocks_per_seq
+    held = (ctx + reserve * O / 2.0) / bs + (1.0 if reserve >= 1.0 else 0.5)  # blocks a running request holds back
+    b_kv = (total_blocks - int(watermark * total_blocks)) / held
     b_max = max(1.0, min(float(max_seqs), b_kv))
     dec = max(O - 1.0, 0.0)
 

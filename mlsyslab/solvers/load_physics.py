@@ -9,7 +9,22 @@ scheduler can price any mix of work in one iteration. One step processes ``n`` n
     M = W_touched(n) + kv_tok x K                 (kv_tok = 2 L max(H_kv/t, 1) d_h b_kv)
     T = max(F / (peak eta_c), M / (BW eta_m)) + t_comm(n) + L x overhead + L x B_dec x token_overhead
 
-with overhead the prefill one when the step holds a prefill chunk, else the decode one.
+with overhead the prefill one when the step holds a prefill chunk, else the decode one. That
+single roofline is the ``ideal`` mode's (the hand formula of ``ServingSolver``). The calibrated
+mode prices the kernels of a step apart, as engines run them: the GEMMs (compute ``2 P_a n``
+against the weight reads) and the attention (compute ``2 L a A`` against the KV reads), and
+the per-sequence overhead is paid by at most ``TOKEN_OVERHEAD_BATCH`` sequences::
+
+    T = max(F_gemm / (peak eta_c), W_touched(n) / (BW eta_m)) + max(F_attn / (peak eta_c), kv_tok K / (BW eta_m))
+        + t_comm(n) + L x overhead + L x min(B_dec, 128) x token_overhead
+
+At batch 1 and in a prefill both forms agree (each kernel is memory-bound, resp. compute-bound,
+on the same side as the whole step). At hundreds of sequences the GEMMs are compute-bound
+while attention still streams the KV-cache, so the two add up instead of hiding each other;
+and the per-sequence work (norms, RoPE, KV append, sampling), fitted at batches <= 64, runs
+across the GPU's SMs in parallel once the batch fills them instead of growing without bound
+(fitted: the large-batch decode points of the calibration set, 70B at 512 sequences, want a
+cap of 111-144; 128 is used).
 Attention units: a prefill chunk of ``c`` tokens after ``o`` cached tokens adds
 ``A = c (2 o + c)`` and ``K = o + c``; a decoding sequence at context ``s`` adds ``A = 2 s``
 and ``K = s``. A whole prompt of ``S`` tokens (o = 0) gives ``2 L S^2 a`` FLOPs and ``B``
@@ -30,6 +45,9 @@ import math
 from dataclasses import dataclass
 
 from .serving_physics import ACT_BYTES, allreduce_time, touched_weight_params
+
+#: most sequences of a decode step that pay the calibrated per-sequence overhead (see module doc)
+TOKEN_OVERHEAD_BATCH = 128.0
 
 
 def expected_tokens(alpha, k):
@@ -58,6 +76,8 @@ class StepCost:
     b_w: float = 2.0
     tp: int = 1
     bw_eff: float = 1.0
+    split: bool = False  # price GEMMs and attention as separate kernels (calibrated mode)
+    seq_cap: float = math.inf  # most sequences paying tok_ov
 
     def weight_time(self, n_tokens: float) -> float:
         """Seconds to read the weights ``n_tokens`` tokens touch (all of them unless MoE)."""
@@ -70,8 +90,13 @@ class StepCost:
 
     def step(self, n_tokens, attn, kv_tokens, n_decode, prefill) -> float:
         """Time of one step (see module doc)."""
-        return (max(n_tokens * self.tok_c + attn * self.attn_c, self.weight_time(n_tokens) + kv_tokens * self.kv_m)
-                + self.comm(n_tokens) + (self.ov_pre if prefill else self.ov_dec) + n_decode * self.tok_ov)
+        if self.split:
+            core = (max(n_tokens * self.tok_c, self.weight_time(n_tokens))
+                    + max(attn * self.attn_c, kv_tokens * self.kv_m))
+        else:
+            core = max(n_tokens * self.tok_c + attn * self.attn_c, self.weight_time(n_tokens) + kv_tokens * self.kv_m)
+        return (core + self.comm(n_tokens) + (self.ov_pre if prefill else self.ov_dec)
+                + min(n_decode, self.seq_cap) * self.tok_ov)
 
     def prefill(self, new_tokens, cached=0.0) -> float:
         """One prompt's prefill: ``new_tokens`` after ``cached`` tokens already in the KV-cache."""
@@ -81,12 +106,18 @@ class StepCost:
         """One decode (or verify) step of ``batch`` sequences as ``(terms, const)`` in the total context C:
         time = sum(w x max(a1 + b1 C, a2 + b2 C) for w, a1, b1, a2, b2 in terms) + const."""
         n = batch * tokens_per_seq
-        return ([(1.0, n * self.tok_c, 2.0 * tokens_per_seq * self.attn_c, self.weight_time(n), self.kv_m)],
-                self.comm(n) + self.ov_dec + batch * self.tok_ov)
+        const = self.comm(n) + self.ov_dec + min(batch, self.seq_cap) * self.tok_ov
+        if self.split:
+            return ([(1.0, n * self.tok_c, 0.0, self.weight_time(n), 0.0),
+                     (1.0, 0.0, 2.0 * tokens_per_seq * self.attn_c, 0.0, self.kv_m)], const)
+        return ([(1.0, n * self.tok_c, 2.0 * tokens_per_seq * self.attn_c, self.weight_time(n), self.kv_m)], const)
 
 
-def step_cost(model, hw, b_w, b_kv, eff_peak, tp, cal) -> StepCost:
-    """The :class:`StepCost` of ``model`` on ``hw`` (same inputs as ``serving_terms``)."""
+def step_cost(model, hw, b_w, b_kv, eff_peak, tp, cal, kernels=False) -> StepCost:
+    """The :class:`StepCost` of ``model`` on ``hw`` (same inputs as ``serving_terms``); ``kernels``:
+    the calibrated load model (GEMMs and attention apart, capped per-sequence overhead; see module
+    doc), used by ``LoadSolver`` outside the ideal mode. ``ServingSolver`` keeps the single roofline."""
+    kernels = bool(kernels) and cal.name != "ideal"
     L, a = model.layers, model.attention_dim
     bw_eff = hw.memory_bandwidth_Bps * cal.eta_memory
     kv_tok = 2.0 * L * max(model.kv_heads / tp, 1.0) * model.head_dim * b_kv
@@ -103,7 +134,7 @@ def step_cost(model, hw, b_w, b_kv, eff_peak, tp, cal) -> StepCost:
         ov_pre=L * cal.layer_overhead_prefill_s, ov_dec=L * cal.layer_overhead_decode_s,
         tok_ov=L * cal.token_overhead_decode_s, comm_per_token=per_tok, comm_fixed=fixed,
         kv_bytes_per_token=kv_tok, weights_bytes=model.n_parameters * b_w / tp, model=model, b_w=b_w, tp=tp,
-        bw_eff=bw_eff)
+        bw_eff=bw_eff, split=kernels, seq_cap=TOKEN_OVERHEAD_BATCH if kernels else math.inf)
 
 
 @dataclass(frozen=True)

@@ -47,11 +47,13 @@ def _weighted_quantiles(values, weights, qs):
 
 
 def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, total_blocks, block_size,
-             max_seqs, max_tokens, chunked=False, watermark=0):
+             max_seqs, max_tokens, chunked=False, watermark=0, profile=None):
     """Serve requests ``i`` with ``inp[i]`` prompt tokens (``cached[i]`` of them in the prefix
     cache) and ``out[i]`` output tokens; arrivals at the sorted times ``arrivals`` (open loop),
     or ``concurrency`` clients that each send a new request when their previous one ends (their
-    first requests at the times ``arrivals``, when given).
+    first requests at the times ``arrivals``, when given). ``profile`` (an
+    :class:`~mlsyslab.solvers.load_engines.EngineProfile`) sets the admission reserve, whether
+    prompts are split at the step's budget, and whether a step that preempted admits anyone.
 
     Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
     ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
@@ -96,6 +98,14 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     ts = []  # (t, queue, running, blocks used, tokens out) at each event
     dcache = {}
     draft = spec.draft if spec is not None else None
+    split = True if profile is None else profile.split_prompts
+    reserving = profile is not None and profile.reserve_init > 0
+    full_reserve = reserving and profile.reserve_min >= 1.0  # TensorRT-LLM: never evict
+    s_gf = 0  # sum of G_finish over running: their remaining output = s_gf - B G
+    rem_pre = 0  # remaining output of the admitted requests still in prefill
+    n_pre = 0  # how many of them
+    hold = False  # a preemption happened: admit no one until a step has run
+    last_preempt = 0  # decode steps at the last preemption (SGLang's ratio decays from there)
 
     def dcost(B):
         d = dcache.get(B)
@@ -117,7 +127,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
 
     def start_decoding(i, P):
         """Prefill of P tokens for i just ended at t: it emitted a token."""
-        nonlocal s_off, tokens_out
+        nonlocal s_off, tokens_out, s_gf
         gen[i] += 1
         tokens_out += 1
         if first[i] != first[i]:  # nan: the first token
@@ -133,22 +143,26 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         running[i] = (G, P, gf)
         cnt[(G - P) % bs] += 1
         s_off += P - G
+        s_gf += gf
         heapq.heappush(heap, (gf, i))
 
     def preempt():
-        nonlocal used, s_off, preemptions
-        i, (ga, ca, _) = running.popitem()
+        nonlocal used, s_off, preemptions, s_gf, hold, last_preempt
+        i, (ga, ca, gfi) = running.popitem()
         c = ca + G - ga
         used -= blocks_for(i, c)
         cnt[(ga - ca) % bs] -= 1
         s_off -= ca - ga
+        s_gf -= gfi
+        hold = True
+        last_preempt = dec_steps
         gen[i] = c - inp[i] + 1
         last_tok[i] = t
         waiting.appendleft(i)
         preemptions += 1
 
     def pop_finished():
-        nonlocal s_off
+        nonlocal s_off, s_gf
         while heap and heap[0][0] <= G:
             gf, i = heapq.heappop(heap)
             rec = running.get(i)
@@ -158,15 +172,27 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             del running[i]
             cnt[(ga - ca) % bs] -= 1
             s_off -= ca - ga
+            s_gf -= gf
             finish(i, ca + G - ga)
+
+    def reserved():
+        """Blocks held back for the output the running (and prefilling) requests have still to write."""
+        if not reserving:
+            return 0
+        r = profile.reserve(dec_steps - last_preempt)
+        rem = s_gf - len(running) * G + rem_pre
+        return r * rem / bs + (len(running) + n_pre if full_reserve else 0)
 
     def admissible(free, tokens, seats, first_one):
         """Pop and return the next admissible request id (or None), checking seats, blocks and budget."""
-        if not waiting or seats <= 0:
+        if not waiting or seats <= 0 or hold:
             return None
         i = waiting[0]
         P = inp[i] + gen[i]
         need = blocks_for(i, P)
+        if reserving:
+            r = profile.reserve(dec_steps - last_preempt)
+            need += r * (out[i] - gen[i]) / bs + (1 if full_reserve else 0) + reserved()
         if free - need < watermark:
             return None
         if not first_one and tokens + (P - cached[i]) > max_tokens:
@@ -253,6 +279,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 P = inp[i] + gen[i]
                 o = cached[i] + dn
                 c = min(P - o, budget)
+                if not split and c < P - o and chunks:
+                    break
                 chunks.append((i, o, c, P))
                 budget -= c
                 n_new += c
@@ -264,6 +292,11 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 if i is None:
                     break
                 P = inp[i] + gen[i]
+                if not split and P - cached[i] > budget and (chunks or B):
+                    waiting.appendleft(i)  # a whole prompt only (no chunking): it waits for a step with room
+                    break
+                rem_pre += out[i] - gen[i]
+                n_pre += 1
                 used += blocks_for(i, P)
                 free -= blocks_for(i, P)
                 seats -= 1
@@ -288,9 +321,12 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                     itl_v.append(d)
                     itl_w.append(B)
                     pop_finished()
+                hold = False
                 for i, o, c, P in chunks:
                     if o + c >= P:
                         del prefilling[i]
+                        rem_pre -= out[i] - gen[i]
+                        n_pre -= 1
                         start_decoding(i, P)
                     else:
                         prefilling[i] = o + c - cached[i]
@@ -310,6 +346,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 used += need
                 seats -= 1
                 tokens += P - cached[i]
+                rem_pre += out[i] - gen[i]
+                n_pre += 1
                 adm.append((i, P))
             if adm:
                 new = [P - cached[i] for i, P in adm]
@@ -320,9 +358,12 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 if draft is not None:
                     d += draft.step(n_new, attn, kvt, 0, True)
                 t += d
+                hold = False
                 if B:
                     stalls.append((d, B))
                 for i, P in adm:
+                    rem_pre -= out[i] - gen[i]
+                    n_pre -= 1
                     start_decoding(i, P)
                 continue
 
@@ -359,6 +400,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 acc += s
                 mm = ke
             m = max(1, min(m, mm))
+        hold = False
         skip = bool(stalls)
         if skip:
             flush_stalls(pieces[0][2], B)

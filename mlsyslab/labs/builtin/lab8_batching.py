@@ -164,7 +164,7 @@ NOTEBOOK = [
     """ + HOW_TO),
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")   # step times: the ideal roofline
-    load = ml.LoadSolver(efficiency="ideal")        # the server under load, with the same step times
+    load = ml.LoadSolver(efficiency="ideal", engine="vllm-v0")  # the server under load (vLLM V0's scheduler), same step times
     model, gpu = ml.Models.get(v.model), ml.Hardware.get(v.gpu)
     print(lab.describe())
     print(model.name, "| P", f"{model.n_parameters:.4g}", "| layers", model.layers, "| a = heads x head_dim",

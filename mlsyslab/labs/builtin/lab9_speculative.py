@@ -316,7 +316,7 @@ NOTEBOOK = [
         compare("TTFT with the cache", ttft_cached_ms, hit.ttft_s * 1e3, "ms")
         print(f"TTFT {plain.ttft.to('ms'):~.1f} -> {hit.ttft.to('ms'):~.1f}; 1 / (1 - hit) would say "
               f"{1 / (1 - v.hit):.2f}x")
-        under_load = ml.LoadSolver(efficiency="ideal")
+        under_load = ml.LoadSolver(efficiency="ideal", engine="vllm-v0")
         for h in (0.0, v.hit):
             r = under_load.solve(model, gpu, arrival_rate=2.0, input_tokens=v.S_prompt, output_tokens=128,
                                  n_requests=300, prefix_hit_rate=h)

@@ -1,0 +1,155 @@
+"""Engine profiles of the load simulator: each serving engine's documented scheduler defaults.
+
+A profile sets how many requests run at once (fixed, or derived from the KV pool), the token
+budget of a step, whether prompt chunks ride in decode steps (mixed steps) or run in
+prefill-only steps, the memory given to weights + KV-cache, the KV block (page) size, the
+admission rule (watermark, tokens reserved for the running requests' future output) and the
+preemption policy. Every value names its source (code path or docs page, with the version).
+
+``PROFILES[name].resolve(hw, model, tp)`` returns the plain settings for one deployment (some
+defaults depend on the device's memory or the TP degree, as in the engines).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ValidationError
+
+GiB = 2 ** 30
+
+#: The engine when none is named: vLLM with its V1 scheduler. vLLM is the most used open
+#: engine (the most-installed of the three on PyPI and the one most published benchmarks run),
+#: and V1 has been its default scheduler since v0.8.0 and its only one since v0.11.0.
+DEFAULT_ENGINE = "vllm"
+
+
+@dataclass(frozen=True)
+class EngineProfile:
+    """One engine's scheduler defaults (see module doc); ``sources`` cites each of them."""
+
+    name: str
+    label: str
+    mixed: bool  # prompt chunks ride in decode steps (else prefill-only steps, decodes wait)
+    split_prompts: bool  # a prompt longer than the step's budget left is cut into chunks
+    block_size: int  # tokens per KV block (page)
+    memory_rule: str  # "total": util x memory - weights; "free": util x (memory - weights)
+    watermark: float  # fraction of KV blocks kept free at admission
+    reserve_init: float  # fraction of each running request's remaining output reserved at admission
+    reserve_min: float  # ... after decaying (SGLang's new_token_ratio)
+    reserve_decay_steps: int  # decode steps to decay from init to min (0: no decay)
+    preempt: bool  # running requests are preempted (recompute) when the pool runs out
+    sources: dict = field(default_factory=dict)
+
+    def resolve(self, hw, model, tp):
+        """``dict(max_num_seqs, max_batched_tokens, memory_utilization, seats_from_pool)`` for a deployment."""
+        mem = hw.memory_bytes
+        if self.name == "vllm":
+            big = mem >= 70 * GiB and "a100" not in hw.key.lower()
+            return dict(max_num_seqs=1024 if big else 256, max_batched_tokens=8192 if big else 2048,
+                        memory_utilization=0.9, seats_from_pool=False)
+        if self.name == "vllm-v0":
+            return dict(max_num_seqs=256, max_batched_tokens=8192, memory_utilization=0.9, seats_from_pool=False)
+        if self.name == "sglang":
+            util = 0.79 if tp >= 16 else 0.81 if tp >= 8 else 0.85 if tp >= 4 else 0.87 if tp >= 2 else 0.88
+            chunk = 2048 if mem < 35 * GiB else 8192 if mem < 160 * GiB else 16384
+            return dict(max_num_seqs=None, max_batched_tokens=chunk, memory_utilization=util, seats_from_pool=True)
+        return dict(max_num_seqs=2048, max_batched_tokens=8192, memory_utilization=0.9, seats_from_pool=False)
+
+    def seats_from_pool(self, pool_tokens, context_len):
+        """SGLang: max_running_requests = min(pool // 2, min(max(pool / context_len x 512, 2048), 4096))."""
+        ctx = context_len or 8192
+        reqs = min(max(int(pool_tokens / ctx * 512), 2048), 4096)
+        return max(1, min(int(pool_tokens) // 2, reqs))
+
+    def reserve(self, decode_steps: int) -> float:
+        """Fraction of the running requests' remaining output held back at admission after
+        ``decode_steps`` decode steps without a preemption."""
+        if self.reserve_decay_steps <= 0:
+            return self.reserve_init
+        r = self.reserve_init - (self.reserve_init - self.reserve_min) * decode_steps / self.reserve_decay_steps
+        return max(self.reserve_min, r)
+
+
+_VLLM_ARGS = "vllm/engine/arg_utils.py, EngineArgs._set_default_args / get_batch_defaults (vLLM v0.9.0-v0.11)"
+_VLLM_CACHE = "vllm/config.py CacheConfig: block_size=16 on CUDA, gpu_memory_utilization=0.9 (vLLM v0.6-v0.11)"
+_SGL_ARGS = "python/sglang/srt/server_args.py, ServerArgs.__post_init__ (SGLang v0.4.x)"
+_TRT_ARGS = "tensorrt_llm/llmapi/llm_args.py and tensorrt_llm/builder.py BuildConfig (TensorRT-LLM v0.17-v1.0)"
+
+PROFILES = {
+    "vllm": EngineProfile(
+        "vllm", "vLLM (V1 scheduler)", mixed=True, split_prompts=True, block_size=16, memory_rule="total",
+        watermark=0.0, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
+        sources={
+            "max_num_seqs": f"1024 on devices with >= 70 GiB that are not A100 (H100, H200, MI300X), else 256; {_VLLM_ARGS}",
+            "max_batched_tokens": f"8192 on those devices for the OpenAI server (16384 for the offline LLM class), else 2048; {_VLLM_ARGS}",
+            "mixed steps": "V1 always schedules decodes first, then fills the token budget with prompt chunks "
+                           "(vllm/v1/core/sched/scheduler.py Scheduler.schedule; chunked prefill on by default since v0.8.0)",
+            "memory_utilization": f"gpu_memory_utilization=0.9 of device memory for weights + KV; {_VLLM_CACHE}",
+            "block_size": f"16 tokens; {_VLLM_CACHE}",
+            "watermark": "none: a waiting request is admitted when its chunk's blocks are free "
+                         "(vllm/v1/core/kv_cache_manager.py allocate_slots); no new request is scheduled in a step that preempted",
+            "preemption": "recompute, most recently scheduled request first (vllm/v1/core/sched/scheduler.py); V1 has no swap",
+        }),
+    "vllm-v0": EngineProfile(
+        "vllm-v0", "vLLM (V0 scheduler)", mixed=False, split_prompts=False, block_size=16, memory_rule="total",
+        watermark=0.01, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
+        sources={
+            "max_num_seqs": "256 (vllm/config.py SchedulerConfig, vLLM v0.4-v0.7)",
+            "max_batched_tokens": "max(max_model_len, 2048) without chunked prefill; 8192 here, a round figure for 8k-context models "
+                                  "(vllm/config.py SchedulerConfig, vLLM v0.4-v0.7)",
+            "mixed steps": "none: a step with admissions is prefill-only, running requests wait "
+                           "(vllm/core/scheduler.py Scheduler._schedule_default, chunked prefill off by default before v0.6 "
+                           "except for long-context models)",
+            "memory_utilization": f"gpu_memory_utilization=0.9; {_VLLM_CACHE}",
+            "block_size": f"16 tokens; {_VLLM_CACHE}",
+            "watermark": "1 % of blocks kept free at admission (vllm/core/block_manager.py, watermark=0.01)",
+            "preemption": "recompute for single sequences, most recently admitted first (vllm/core/scheduler.py PreemptionMode)",
+        }),
+    "sglang": EngineProfile(
+        "sglang", "SGLang", mixed=False, split_prompts=True, block_size=1, memory_rule="total",
+        watermark=0.0, reserve_init=0.7, reserve_min=0.7 * 0.14, reserve_decay_steps=600, preempt=True,
+        sources={
+            "max_num_seqs": "derived from the KV pool: min(pool tokens // 2, min(max(pool / context_len x 512, 2048), 4096)) "
+                            "(python/sglang/srt/model_executor/model_runner.py init_memory_pool and managers/scheduler.py, SGLang v0.4.x)",
+            "max_batched_tokens": f"chunked_prefill_size: 2048 below 35 GB, 8192 up to 160 GB (H100, H200), 16384 above; {_SGL_ARGS}",
+            "mixed steps": "none by default: a step is a prefill (extend) batch or a decode batch, prefill first "
+                           f"(enable_mixed_chunk=False; {_SGL_ARGS})",
+            "memory_utilization": f"mem_fraction_static 0.88 at TP 1, 0.87 at TP 2, 0.85 at TP 4, 0.81 at TP 8; {_SGL_ARGS}",
+            "block_size": f"page_size=1 token; {_SGL_ARGS}",
+            "watermark": "admission reserves new_token_ratio x each running request's remaining max_new_tokens; the ratio starts "
+                         "at 0.7 x schedule_conservativeness (1.0) and decays to 0.14 of that over 600 decode steps, and is reset "
+                         "when requests are retracted (python/sglang/srt/managers/schedule_policy.py PrefillAdder, "
+                         "global_config.py / environ SGLANG_INIT_NEW_TOKEN_RATIO, SGLang v0.4.x)",
+            "preemption": "retract by recompute when a decode step runs out of memory (ScheduleBatch.retract_decode)",
+        }),
+    "trtllm": EngineProfile(
+        "trtllm", "TensorRT-LLM", mixed=True, split_prompts=False, block_size=32, memory_rule="free",
+        watermark=0.0, reserve_init=1.0, reserve_min=1.0, reserve_decay_steps=0, preempt=False,
+        sources={
+            "max_num_seqs": f"max_batch_size=2048; {_TRT_ARGS}",
+            "max_batched_tokens": f"max_num_tokens=8192; {_TRT_ARGS}",
+            "mixed steps": "in-flight batching: context (prompt) requests and generation requests run in the same step; "
+                           "chunked context off by default (enable_chunked_prefill=False)",
+            "memory_utilization": "KvCacheConfig.free_gpu_memory_fraction=0.9 of the memory left after the weights",
+            "block_size": "tokens_per_block=32 (KvCacheConfig / plugin_config)",
+            "watermark": "capacity scheduler GUARANTEED_NO_EVICT (SchedulerConfig default): a request starts only when "
+                         "blocks for its prompt and all its max_tokens are free",
+            "preemption": "none under GUARANTEED_NO_EVICT (a started request is never evicted)",
+        }),
+}
+
+
+def get(engine) -> EngineProfile:
+    """The profile called ``engine`` (None: :data:`DEFAULT_ENGINE`); one-line error otherwise."""
+    if engine is None:
+        engine = DEFAULT_ENGINE
+    if isinstance(engine, EngineProfile):
+        return engine
+    if not isinstance(engine, str) or engine.lower() not in PROFILES:
+        raise ValidationError(f"engine={engine!r} is not known; use one of {', '.join(PROFILES)}.", field="engine",
+                              value=engine, allowed=", ".join(PROFILES))
+    return PROFILES[engine.lower()]
+
+
+__all__ = ["EngineProfile", "PROFILES", "DEFAULT_ENGINE", "get"]
