@@ -215,6 +215,7 @@ def test_lab_print_command(tmp_path):
     cmd = proc.stdout.strip().split()
     assert Path(cmd[0]).name == "jupyter" and cmd[1] == "lab"
     assert cmd[2] == f"--notebook-dir={tmp_path.resolve()}" and cmd[3] == str((tmp_path / "lab2_kv_cache.ipynb").resolve())
+    assert "--ServerApp.tornado_settings=mathjax_url=null" in cmd  # Voila typesets with the bundled MathJax 3
     listing = mlsyslab("lab", "--dir", tmp_path, "--list")
     assert listing.stdout.split() == ["lab1_roofline.ipynb", "lab2_kv_cache.ipynb"]
     ambiguous = mlsyslab("lab", "lab", "--dir", tmp_path, "--dry-run")

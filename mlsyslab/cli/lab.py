@@ -80,12 +80,14 @@ def jupyter_executable() -> str:
 
 
 def command(lab: str | None, root: Path, extra=()) -> list[str]:
+    from ..labs.offline import SERVER_ARGS
+
     cmd = [jupyter_executable(), "lab", f"--notebook-dir={root}"]
     if lab:  # absolute: jupyter checks the file from its cwd, then opens it relative to the root
         cmd.append(str(find_lab(lab, root).resolve()))
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root; jupyter refuses by default
         cmd.append("--allow-root")
-    return cmd + list(extra)
+    return cmd + list(SERVER_ARGS) + list(extra)  # SERVER_ARGS: Voila's MathJax served locally, no CDN
 
 
 def run(args) -> int:
