@@ -65,7 +65,12 @@ def configure(c, *, root: str | None = None, course_id: str = "mlsyslab", varian
         refuse_unless_sandboxed()
     for name, value in {**LIMITS, **(limits or {})}.items():
         setattr(c.SandboxedKernelManager, name, value)
-    c.HTMLExporter.sanitize_html = True              # feedback / formgrader HTML: belt and braces
+    # feedback and formgrader pages: allow-listed student content, CSP nonces, files as downloads,
+    # the autograde button in a child process (mlsyslab/grading/webpage.py)
+    from .webpage import SafeHTMLExporter, harden_formgrader
+
+    c.GenerateFeedback.exporter_class = SafeHTMLExporter
+    harden_formgrader()
 
     # Per-student variants (docs/instructors.md, "Variants"), exported as MLSYSLAB_VARIANTS /
     # MLSYSLAB_COURSE_SEED to this process and its kernels, and baked into each released notebook.
