@@ -37,9 +37,15 @@ def open_lab(name: str, *, variants: bool = True, seed: str = "", student: str |
     """The lab ``name`` for the current student (``student``: override the id, for instructors).
 
     ``variants`` / ``seed`` are the course's settings, baked into the released notebook; the
-    environment variables ``MLSYSLAB_VARIANTS`` / ``MLSYSLAB_COURSE_SEED`` win when set.
+    environment variables ``MLSYSLAB_VARIANTS`` / ``MLSYSLAB_COURSE_SEED`` win when set. A course's
+    own lab is read from ``<name>_public.py`` beside the notebook (the release puts it there).
     """
+    import os
+
     from .lab import Lab
+    from .registry import use_public
+
+    use_public(name, os.getcwd())
 
     return Lab(name, variants_on=variants, seed=seed, student=student)
 
