@@ -20,7 +20,8 @@ def explorer():
 
 def test_curves_are_the_fast_path(explorer):
     e = explorer
-    fast = ml.LoadSolver().analytic("Llama3_8B", "H100", e.curve["rates"], 512, 256, sla={"ttft": 300, "itl": 40})
+    fast = ml.LoadSolver().analytic("Llama3_8B", "H100", e.curve["rates"], 512, 256, sla={"ttft": 300, "itl": 40},
+                                    max_num_seqs=e.max_num_seqs, chunked_prefill=e.chunked_prefill, engine=e.engine)
     assert e.capacity == pytest.approx(fast["capacity"])
     # latencies in ms; past capacity (unbounded) drawn far above the top so that the clip cuts them there
     off = e.ly.max * 1e3
@@ -58,6 +59,8 @@ def test_inputs_resolve_and_redraw():
     assert e.capacity < 0.5 * cap
     e.chunked_prefill = True
     assert e.result.chunked_prefill is True
+    e.engine = "trtllm"  # the profile shows in the result and the readout
+    assert e.result.engine == "trtllm" and "TensorRT-LLM" in e.readout.value
 
 
 def test_bad_input_is_refused_and_named():

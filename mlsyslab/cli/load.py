@@ -28,12 +28,18 @@ def register(subparsers) -> None:
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel GPUs (default 1)")
     p.add_argument("--ttft-sla", default=None, help="SLA on time to first token, ms or a quantity ('0.5 s')")
     p.add_argument("--itl-sla", default=None, help="SLA on time per output token, ms or a quantity")
-    p.add_argument("--chunked-prefill", action="store_true", help="mix prompt chunks into decode steps")
-    p.add_argument("--max-num-seqs", type=int, default=256, help="most requests in the running batch (default 256)")
-    p.add_argument("--max-batched-tokens", type=int, default=8192, help="token budget per step (default 8192)")
-    p.add_argument("--block-size", type=int, default=16, help="KV block size in tokens (default 16)")
-    p.add_argument("--memory-utilization", type=float, default=0.9,
-                   help="fraction of device memory for weights + KV-cache (default 0.9)")
+    p.add_argument("--engine", default=None, help="engine profile: vllm (V1 scheduler, default), vllm-v0, sglang, trtllm; "
+                                                  "sets the scheduler defaults below")
+    chunk = p.add_mutually_exclusive_group()
+    chunk.add_argument("--chunked-prefill", dest="chunked_prefill", action="store_const", const=True, default=None,
+                       help="mix prompt chunks into decode steps (default: as the engine does)")
+    chunk.add_argument("--no-chunked-prefill", dest="chunked_prefill", action="store_const", const=False,
+                       help="prefill-only steps: running requests wait while prompts are processed")
+    p.add_argument("--max-num-seqs", type=int, default=None, help="most requests in the running batch (default: the engine's)")
+    p.add_argument("--max-batched-tokens", type=int, default=None, help="token budget per step (default: the engine's)")
+    p.add_argument("--block-size", type=int, default=None, help="KV block size in tokens (default: the engine's)")
+    p.add_argument("--memory-utilization", type=float, default=None,
+                   help="fraction of device memory for weights + KV-cache (default: the engine's)")
     p.add_argument("--prefix-hit-rate", type=float, default=0.0,
                    help="fraction of each prompt found in the prefix cache (default 0)")
     p.add_argument("--draft-model", default=None, help="speculative decoding with this draft model")
@@ -68,7 +74,7 @@ def _common(args):
                 block_size=args.block_size, max_num_seqs=args.max_num_seqs, max_batched_tokens=args.max_batched_tokens,
                 chunked_prefill=args.chunked_prefill, prefix_hit_rate=args.prefix_hit_rate,
                 memory_utilization=args.memory_utilization, draft_model=args.draft_model,
-                speculative_tokens=args.spec_tokens, acceptance_rate=args.acceptance)
+                speculative_tokens=args.spec_tokens, acceptance_rate=args.acceptance, engine=args.engine)
 
 
 def _is_number(text):
@@ -84,7 +90,8 @@ def result_dict(r) -> dict:
     v = r.raw
     return {
         "model": r.model.key, "hardware": r.hardware.key, "precision": r.precision,
-        "tensor_parallel": r.tensor_parallel, "efficiency": r.efficiency,
+        "tensor_parallel": r.tensor_parallel, "efficiency": r.efficiency, "engine": r.engine,
+        "max_num_seqs": r.max_num_seqs, "max_batched_tokens": r.max_batched_tokens, "block_size": r.block_size,
         "arrival_rate_per_s": r.arrival_rate, "concurrency": r.concurrency, "n_requests": r.n_requests,
         "throughput_tokens_per_s": v["throughput"], "request_throughput_per_s": v["request_throughput"],
         "goodput_per_s": v["goodput"], "goodput_fraction": r.goodput_fraction,
@@ -112,6 +119,7 @@ def _analytic_rows(out, rates):
 def run(args) -> int:
     from ..errors import ValidationError
     from ..solvers.load import LoadSolver
+    from ..solvers.load_engines import get as get_engine
 
     solver = LoadSolver(efficiency="ideal" if args.ideal else "calibrated")
     common = _common(args)
@@ -121,11 +129,12 @@ def run(args) -> int:
             raise ValidationError("--analytic needs finite Poisson rates (--rate 5,10,20), not --concurrency or 'inf'.",
                                   field="rate", value=args.rate, allowed="finite numbers > 0")
         out = solver.analytic(args.model, args.hardware, rates, args.input, args.output, **common)
+        out["engine"] = get_engine(args.engine).name
         rows = _analytic_rows(out, rates)
         if args.json:
-            emit_json({"mode": "analytic", "capacity_per_s": out["capacity"], "rows": rows})
+            emit_json({"mode": "analytic", "engine": out["engine"], "capacity_per_s": out["capacity"], "rows": rows})
             return 0
-        print(f"{args.model} on {args.hardware}, {args.input}/{args.output} tokens, fast path "
+        print(f"{args.model} on {args.hardware}, {args.input}/{args.output} tokens, fast path, engine {out['engine']} "
               f"(capacity {fmt_number(out['capacity'])} req/s)")
         _print_rows(rows)
         return 0
@@ -139,8 +148,10 @@ def run(args) -> int:
         emit_json(runs[0] if len(runs) == 1 else {"mode": "simulation", "rows": runs})
         return 0
     load = f"concurrency {args.concurrency}" if args.concurrency else f"{args.rate} req/s"
+    d0 = runs[0]
     print(f"{args.model} on {args.hardware}: {args.requests} requests of {args.input}/{args.output} tokens, {load}, "
-          f"{runs[0]['efficiency']}")
+          f"{d0['efficiency']}, engine {d0['engine']} ({d0['max_num_seqs']} seats, {d0['max_batched_tokens']} tokens "
+          f"per step, {d0['block_size']}-token blocks)")
     if len(runs) > 1:
         _print_rows(runs)
         return 0

@@ -250,6 +250,7 @@ class LoadSolver:
         bs = int(prof.block_size if block_size is None else block_size)
         if spec is not None and chunked_prefill is None:
             chunked_prefill = False  # speculative decoding is simulated with prefill-only steps
+        split = prof.split_prompts if chunked_prefill is None else True
         prof, max_seqs, budget, chunked = self.scheduler(engine, hw, m, tp, blocks, bs, max_num_seqs,
                                                          max_batched_tokens, chunked_prefill)
         seed = _seed(seed)
@@ -312,7 +313,7 @@ class LoadSolver:
 
         raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,
                        block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark,
-                       profile=prof)
+                       profile=prof, split=split)
         sla_ttft, sla_itl = _sla(sla)
         return _result(raw, inp, out, sla_ttft, sla_itl, model=m, hardware=hw, precision=prec, tensor_parallel=tp,
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
@@ -326,8 +327,8 @@ class LoadSolver:
                  draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
-        arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s) and
-        ``engine`` (the profile's name). Same scheduler keywords and ``engine`` as :meth:`solve`."""
+        arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s). Same
+        scheduler keywords and ``engine`` as :meth:`solve`."""
         from .load_analytic import fluid
 
         m, hw, cost, spec, blocks, pool, tp, prec = self.setup(model, hardware, precision, tensor_parallel,
@@ -346,11 +347,9 @@ class LoadSolver:
         hit = inputs.fraction(prefix_hit_rate, "prefix_hit_rate")
         cached = min(int(round(hit * I)), I - 1)
         sla_ttft, sla_itl = _sla(sla)
-        out = fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
-                    max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
-                    watermark=prof.watermark, reserve=prof.reserve_min)
-        out["engine"] = prof.name
-        return out
+        return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
+                     max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
+                     watermark=prof.watermark, reserve=prof.reserve_min)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -245,9 +245,30 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     # ---- inter-token intervals: a decode step, or one that follows (or holds) prompts
     p_stall = 1.0 - np.exp(-x * interval)
     stall = tp_K
+    if dec > 0 and not chunked:
+        # prefill-only steps come in episodes: the prompts that arrived during a decode step, then those
+        # that arrive during their prefill, and so on (K_ep = (1 + x td) / (1 - x t1) prompts), x / K_ep
+        # episodes per second among (1 - f_pre) / td intervals
+        k_ep = 1.0 + x * td
+        for _ in range(8):  # K_ep = 1 + x (td + T_pre(K_ep)), the prefill sublinear in K for short prompts
+            k_ep = np.minimum(1.0 + x * (td + t_prefill(k_ep, B)), 1e4)
+        p_stall = np.minimum(1.0, x * td / (k_ep * np.maximum(1.0 - f_pre, 1e-12)))
+        stall = t_prefill(k_ep, B)
+    elif dec > 0:
+        # intervals as a two-state chain: one holds prompts (a mixed step, or a prefill-only step before
+        # the decode step) when a prompt arrived during the previous interval (td plain, td + s with
+        # prompts, s what one prompt adds)
+        s1 = t_prefill(np.ones_like(x), B)
+        p_pm = -np.expm1(-x * td)
+        p_mm = -np.expm1(-x * (td + s1))
+        p_stall = p_pm / np.maximum(1.0 - p_mm + p_pm, 1e-300)
+        mu = x * (td + s1)
+        stall = t_prefill(np.where(mu > 1e-9, mu / np.maximum(-np.expm1(-mu), 1e-300), 1.0), B)
     k99 = np.minimum(1.0 + _poisson_q(x * td, 0.99), max(1.0, (max_tokens - 1.0) / max(new, 1)))
     stall99 = t_prefill(k99, B) * (1.0 + u_p)  # another prefill often follows while prompts keep coming
-    itl50 = np.where(p_stall > 0.5, td + stall, td)
+    # the median moves from the plain interval to the one with prompts as their share passes 1/2; the
+    # durations spread, so it moves over a band of shares (35-65 %), not at one point
+    itl50 = td + stall * np.clip((p_stall - 0.35) / 0.3, 0.0, 1.0)
     itl99 = np.where(p_stall > 0.01, td + stall99, td)
     e2e_mid = dec * interval
     out = {

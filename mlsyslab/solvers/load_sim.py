@@ -47,13 +47,14 @@ def _weighted_quantiles(values, weights, qs):
 
 
 def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, total_blocks, block_size,
-             max_seqs, max_tokens, chunked=False, watermark=0, profile=None):
+             max_seqs, max_tokens, chunked=False, watermark=0, profile=None, split=True):
     """Serve requests ``i`` with ``inp[i]`` prompt tokens (``cached[i]`` of them in the prefix
     cache) and ``out[i]`` output tokens; arrivals at the sorted times ``arrivals`` (open loop),
     or ``concurrency`` clients that each send a new request when their previous one ends (their
     first requests at the times ``arrivals``, when given). ``profile`` (an
-    :class:`~mlsyslab.solvers.load_engines.EngineProfile`) sets the admission reserve, whether
-    prompts are split at the step's budget, and whether a step that preempted admits anyone.
+    :class:`~mlsyslab.solvers.load_engines.EngineProfile`) sets the admission reserve; ``split``:
+    prompts are cut at the step's token budget (else a whole prompt waits for a step with room).
+    No request is admitted in the step right after a preemption.
 
     Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
     ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
@@ -98,7 +99,6 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     ts = []  # (t, queue, running, blocks used, tokens out) at each event
     dcache = {}
     draft = spec.draft if spec is not None else None
-    split = True if profile is None else profile.split_prompts
     reserving = profile is not None and profile.reserve_init > 0
     full_reserve = reserving and profile.reserve_min >= 1.0  # TensorRT-LLM: never evict
     s_gf = 0  # sum of G_finish over running: their remaining output = s_gf - B G

@@ -2,7 +2,7 @@
 
 Inputs (traits): ``model``, ``hardware``, ``precision``, ``tensor_parallel``, ``arrival_rate``
 (req/s), ``input_tokens``, ``output_tokens``, ``ttft_sla`` and ``itl_sla`` (ms),
-``max_num_seqs``, ``chunked_prefill``, ``efficiency``. Outputs: ``curve`` (the fast path,
+``max_num_seqs``, ``chunked_prefill``, ``engine`` (the scheduler profile, ``LoadSolver``'s), ``efficiency``. Outputs: ``curve`` (the fast path,
 :meth:`~mlsyslab.LoadSolver.analytic`, over 0-130 % of capacity), ``result`` (a simulated
 :class:`~mlsyslab.LoadResult` of ``n_requests`` requests at ``arrival_rate``),
 ``capacity`` (req/s), ``overloaded`` (``arrival_rate >= capacity``: the queue grows without
@@ -27,6 +27,7 @@ import traitlets
 
 from ..errors import OOMError
 from ..solvers.load import LoadResult, LoadSolver
+from ..solvers.load_engines import DEFAULT_ENGINE, PROFILES
 from .component import (Component, HardwareName, ModelName, PositiveInt, PrecisionName, _checked, bind, hold_sync,
                         tp_trait)
 from .figures import FONT_PX, figure, lin_pos, set_y_axis, thin_ticks
@@ -118,6 +119,7 @@ class LoadExplorer(Component):
     itl_sla = PositiveFloat(50.0, unit="ms", help="SLA on time per output token (ms)")
     max_num_seqs = PositiveInt(256, maximum=100_000, help="most requests in the running batch")
     chunked_prefill = traitlets.Bool(False, help="mix prompt chunks into decode steps")
+    engine = traitlets.Enum(tuple(PROFILES), DEFAULT_ENGINE, help="engine profile: its admission, memory and blocks")
     n_requests = PositiveInt(200, maximum=20_000, help="requests in the simulated run")
 
     curve = traitlets.Dict(read_only=True)
@@ -128,7 +130,7 @@ class LoadExplorer(Component):
     oom = traitlets.Bool(False, read_only=True)
 
     _inputs = ("model", "hardware", "precision", "tensor_parallel", "arrival_rate", "input_tokens", "output_tokens",
-               "ttft_sla", "itl_sla", "max_num_seqs", "chunked_prefill", "n_requests")
+               "ttft_sla", "itl_sla", "max_num_seqs", "chunked_prefill", "engine", "n_requests")
 
     @property
     def load_solver(self) -> LoadSolver:
@@ -235,7 +237,8 @@ class LoadExplorer(Component):
     # ------------------------------------------------------------------ model -> view
     def _kwargs(self):
         return dict(precision=self.precision, tensor_parallel=self.tensor_parallel, max_num_seqs=self.max_num_seqs,
-                    chunked_prefill=self.chunked_prefill, sla={"ttft": self.ttft_sla, "itl": self.itl_sla})
+                    chunked_prefill=self.chunked_prefill, sla={"ttft": self.ttft_sla, "itl": self.itl_sla},
+                    engine=self.engine)
 
     def _refresh(self):
         s = self.load_solver
@@ -437,6 +440,8 @@ class LoadExplorer(Component):
              if over else "queue + the step under way + prefill"),
             ("ITL p50 / p99", f"{t(a['itl_p50'])} / {t(a['itl_p99'])}", "decode steps; the tail pays prefill stalls"),
             ("Mean batch", num(a["mean_batch"]), f"KV-cache {a['kv_utilization']:.0%} in use"),
+            ("Engine", PROFILES[r.engine].label, f"{r.max_num_seqs} seats, {r.block_size}-token blocks, "
+                                                 f"{'mixed' if r.chunked_prefill else 'prefill-only'} steps"),
             ("Simulated run", f"{r.n_requests} requests",
              f"KV-cache peak {r.peak_kv_utilization:.0%}, {r.preemptions} preemptions, TTFT p99 "
              f"{time_text(r.raw['ttft_p99'])} (KV-cache plot)"),
