@@ -23,8 +23,10 @@ import subprocess
 import sys
 import threading
 
-#: seconds a worker may spend on one submission beyond the sandbox's wall-clock deadline
-MARGIN_S = 240
+#: seconds a worker may spend on one submission beyond the course's whole-notebook deadline (``wall_seconds``):
+#: starting the sandbox, then post-processing (re-scoring, sanitizing, feedback); past it the worker is replaced
+START_S = 60
+POST_S = 120
 
 
 class _GradebookLock:
@@ -92,7 +94,6 @@ def _lock_gradebook_sessions(lock: _GradebookLock) -> None:
 
 def worker(course: str, slot: int) -> int:
     """Grade submissions named on stdin, one JSON line in, one JSON line out."""
-    os.environ["MLSYSLAB_SANDBOX_SLOT"] = str(slot)  # its own kernel uid when the grader is root
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything else printed goes to the log, not into the protocol
     os.chdir(course)
@@ -132,8 +133,22 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run(course: pathlib.Path, tasks: list, jobs: int, log_dir: pathlib.Path, wall_seconds: float = 300.0) -> dict:
-    """Grade ``tasks`` [(lab, student)] with ``jobs`` workers; {(lab, student): error message or ''}."""
+def course_wall_seconds(course: pathlib.Path) -> float:
+    """The course's whole-notebook deadline (``c.SandboxedKernelManager.wall_seconds`` in its nbgrader_config.py)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from .config import LIMITS
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return float(config.SandboxedKernelManager.get("wall_seconds", LIMITS["wall_seconds"]) or LIMITS["wall_seconds"])
+
+
+def run(course: pathlib.Path, tasks: list, jobs: int, log_dir: pathlib.Path, wall_seconds: float | None = None) -> dict:
+    """Grade ``tasks`` [(lab, student)] with ``jobs`` workers; {(lab, student): error message or ''}.
+    A worker gets ``wall_seconds`` (default: the course's) + :data:`START_S` + :data:`POST_S` per submission."""
+    if wall_seconds is None:
+        wall_seconds = course_wall_seconds(course)
+    deadline = wall_seconds + START_S + POST_S
     todo: queue.Queue = queue.Queue()
     for task in tasks:
         todo.put(task)
@@ -159,12 +174,13 @@ def run(course: pathlib.Path, tasks: list, jobs: int, log_dir: pathlib.Path, wal
                 except OSError:
                     pass
                 reader.start()
-                reader.join(wall_seconds + MARGIN_S)
+                reader.join(deadline)
                 line = reply[0] if reply else ""
                 if not line:  # the worker died or hung on this submission: replace it
                     _kill(proc)
                     proc = None
-                    results[(lab, student)] = "the grading process for this submission died or hung"
+                    results[(lab, student)] = (f"the grading process for this submission died or took longer than "
+                                               f"{deadline:g} s (the course's wall_seconds + {START_S + POST_S} s)")
                     continue
                 answer = json.loads(line)
                 results[(lab, student)] = "" if answer["ok"] else (answer["error"] or "nbgrader failed")

@@ -16,13 +16,25 @@ grades them as ``nbgrader autograde lab2_kv_cache --force`` would (each afresh),
 from __future__ import annotations
 
 import pathlib
+import sys
 
 from ..errors import ValidationError
 
 
 def collected_students(course: pathlib.Path, lab: str) -> list[str]:
-    """Students with ``submitted/<student>/<lab>/<lab>.ipynb`` (what ``nbgrader collect`` made)."""
-    return sorted(p.parent.parent.name for p in (pathlib.Path(course) / "submitted").glob(f"*/{lab}/{lab}.ipynb"))
+    """Students with ``submitted/<student>/<lab>/<lab>.ipynb`` (what ``nbgrader collect`` made) whose id is
+    valid (:func:`.intake.valid_student_id`; any other is skipped with one line)."""
+    from .intake import STUDENT_ID_RULE, printable, valid_student_id
+
+    out = []
+    for path in (pathlib.Path(course) / "submitted").glob(f"*/{lab}/{lab}.ipynb"):
+        student = path.parent.parent.name
+        if valid_student_id(student):
+            out.append(student)
+        else:
+            print(f"skipped: submitted/{printable(student)!r}: not a valid student id ({STUDENT_ID_RULE})",
+                  file=sys.stderr)
+    return sorted(out)
 
 
 def autograde_collected(lab: str, course: pathlib.Path, jobs: int = 1, sandbox: bool = True,

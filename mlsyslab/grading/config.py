@@ -63,6 +63,10 @@ def configure(c, *, root: str | None = None, course_id: str = "mlsyslab", varian
     # working bwrap, `nbgrader autograde` refuses; MLSYSLAB_UNSAFE_NO_SANDBOX=1 grades unsandboxed.
     if refuse_without_sandbox:
         refuse_unless_sandboxed()
+    # collect and autograde take regular files only: no links, FIFOs or hard links, capped (intake.py)
+    from .intake_nbgrader import install as guard_intake
+
+    guard_intake()
     for name, value in {**LIMITS, **(limits or {})}.items():
         setattr(c.SandboxedKernelManager, name, value)
     # feedback and formgrader pages: allow-listed student content, CSP nonces, files as downloads,
@@ -75,8 +79,9 @@ def configure(c, *, root: str | None = None, course_id: str = "mlsyslab", varian
     # Per-student variants (docs/instructors.md, "Variants"), exported as MLSYSLAB_VARIANTS /
     # MLSYSLAB_COURSE_SEED to this process and its kernels, and baked into each released notebook.
     configure_course(variants=variants, seed=seed)
-    if BakeCourseSettings not in c.GenerateAssignment.preprocessors:
-        c.GenerateAssignment.preprocessors.append(BakeCourseSettings)
+    steps = c.GenerateAssignment.preprocessors  # a LazyConfigValue while unset (a fresh config): append is lazy
+    if not isinstance(steps, list) or BakeCourseSettings not in steps:
+        steps.append(BakeCourseSettings)
     return c
 
 

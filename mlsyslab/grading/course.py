@@ -29,6 +29,7 @@ import subprocess
 import sys
 
 from ..errors import MLSysError, ValidationError
+from . import intake
 from .answers import SCORES_MIME
 from ..labs.registry import names as lab_names
 
@@ -87,7 +88,6 @@ def release(course: pathlib.Path = COURSE, labs_dir: pathlib.Path | None = LABS_
     return out
 
 
-STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 
 
 def _blank_with_note(course: pathlib.Path, lab: str, reason: str):
@@ -128,21 +128,22 @@ def _collect(submissions: pathlib.Path, course: pathlib.Path) -> tuple[dict, dic
         student, lab = nb.parent.name, nb.stem
         if lab not in known:
             continue
-        if not STUDENT_ID.fullmatch(student):
-            notes[(lab, student)] = (f"skipped: folder name {student!r} is not a valid student id "
-                                     "(letters, digits, . _ @ + -)")
+        if not intake.valid_student_id(student):
+            notes[(lab, intake.printable(student))] = (f"skipped: folder name {intake.printable(student)!r} is not a "
+                                                       f"valid student id ({intake.STUDENT_ID_RULE})")
             continue
         dest = course / "submitted" / student / lab
         for old in (dest, course / "autograded" / student / lab, course / "feedback" / student / lab):
-            if old.exists():  # a resubmission is graded afresh
-                shutil.rmtree(old)
+            intake.rmtree(old)  # a resubmission is graded afresh
         dest.mkdir(parents=True)
-        problem = _readable(nb)
+        try:  # a plain file only: not a link (to source/, keys/, another student), a FIFO or a hard link
+            (dest / nb.name).write_bytes(intake.read_file(nb, root=submissions))
+            problem = _readable(dest / nb.name)
+        except intake.Refused as exc:
+            problem = f"refused: {exc}"
         if problem:
             nbformat.write(_blank_with_note(course, lab, problem), dest / nb.name)
             notes[(lab, student)] = f"graded as blank: {problem}"
-        else:
-            shutil.copyfile(nb, dest / nb.name)
         labs.setdefault(lab, []).append(student)
     if not labs:
         raise ValidationError(f"no <student>/<lab>.ipynb for a known lab under {submissions.resolve()}; labs: "

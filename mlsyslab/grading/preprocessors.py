@@ -28,6 +28,7 @@ from nbgrader.utils import is_grade, is_solution
 
 from . import keys
 from .answers import ANSWERS_MIME, SCORES_MIME
+from .intake_outputs import CappedOutputs
 from .rubric import score_item
 from .sandbox import SandboxedKernelManager, SandboxUnavailable
 
@@ -50,7 +51,7 @@ def lab_key(preprocessor, resources: dict):
     return keys.get(info.get("notebook"), student=info.get("student"), root=course_root(preprocessor))
 
 
-class TrustedExecute(Execute):
+class TrustedExecute(CappedOutputs, Execute):
     """nbgrader's Execute: the kernel in a sandbox (:class:`~.sandbox.SandboxedKernelManager`), the
     answer key computed first, and a kernel that dies, hangs or hits a limit tolerated (the cells
     not run score 0; the reason is recorded for the feedback)."""

@@ -36,11 +36,13 @@ import threading
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
+from . import intake, intake_limits
+
 UNSAFE_ENV = "MLSYSLAB_UNSAFE_NO_SANDBOX"
+#: memory cap of the start-up probe's sandbox (MiB)
+LIMITS_PROBE_MB = 1024
 #: course-wide settings passed into the kernel from the grader's environment when set
 PASS_ENV = ("MLSYSLAB_VARIANTS", "MLSYSLAB_COURSE_SEED")
-#: first uid of the kernels when the grader is root (one per parallel slot: MLSYSLAB_SANDBOX_SLOT)
-BASE_UID = 61000
 HOME = "/home/student"
 ETC = ("alternatives", "fonts", "localtime", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "mime.types",
        "nsswitch.conf", "passwd", "group", "hosts", "matplotlibrc")
@@ -81,7 +83,45 @@ def check() -> str:
             "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0, or a pod that permits "
             f"them), or pass --no-sandbox / {UNSAFE_ENV}=1 to grade UNSANDBOXED.")
     _checked["bwrap"] = bwrap
+    try:
+        _probe()
+    except SandboxUnavailable:
+        del _checked["bwrap"]
+        raise
     return bwrap
+
+
+def _probe() -> None:
+    """Start Python in a real sandbox, as a kernel would be (same folder, uid, cgroup, binds): a layout where
+    kernels cannot start (a TMPDIR bwrap cannot bind, a venv the uid cannot read) is refused here, in one
+    line, before any student is graded."""
+    try:
+        box = intake_limits.Box(memory_mb=LIMITS_PROBE_MB, tasks=64, disk_mb=16, files=1000)
+    except OSError as exc:
+        raise SandboxUnavailable(f"cannot make a sandbox folder, cgroup or uid here: {exc}") from None
+    try:
+        work = pathlib.Path(box.path) / "work"
+        work.mkdir()
+        if box.uid is not None:
+            os.chmod(box.path, 0o755)
+            _chown_tree(pathlib.Path(box.path), box.uid)
+        code = "import ipykernel, mlsyslab; open('ok', 'w').write('ok')"
+        cmd = bwrap_command([sys.executable, "-c", code], box.path, str(work), kernel_env("probe", {}),
+                            memory_mb=4096, processes=64 + (_tasks_of_uid(os.getuid()) if box.uid is None else 0),
+                            file_size_mb=1, cpu_seconds=60, tmp_mb=16, uid=box.uid)
+        try:
+            proc = subprocess.run(box.wrap(cmd), capture_output=True, text=True, timeout=120)
+            ok = proc.returncode == 0 and (work / "ok").is_file()
+            why = intake.printable((proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1])
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            ok, why = False, intake.printable(exc)
+        if not ok:
+            raise SandboxUnavailable(
+                f"cannot start Python in the sandbox here ({why}); grader {sys.executable} as uid {os.geteuid()}, "
+                f"TMPDIR {tempfile.gettempdir()}: the venv and mlsyslab must be readable by all (not under a 0700 "
+                f"HOME), and bwrap must bind {box.path}; or pass --no-sandbox / {UNSAFE_ENV}=1 to grade UNSANDBOXED.")
+    finally:
+        box.close()
 
 
 def refuse_unless_sandboxed(argv=None) -> None:
@@ -130,8 +170,10 @@ def bwrap_command(kernel_cmd: list, sandbox_dir: str, workdir: str, env: dict, *
     # the private /tmp first: a venv or checkout that lives under /tmp (a CI clone, say) is bound on top
     # of it below; mounted after them, the tmpfs would hide them and the kernel could not start
     cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
-    parents = sorted({str(a) for r in roots + [HOME, "/etc"] for a in pathlib.PurePosixPath(r).parents} - {"/"})
-    for parent in parents:  # bwrap would make missing parents 0700: unreadable once the uid is dropped
+    parents = sorted({str(a) for r in roots + [HOME, "/etc", sandbox_dir] for a in pathlib.PurePosixPath(r).parents}
+                     - {"/"})
+    for parent in parents:  # bwrap would make missing parents 0700 (a TMPDIR below /tmp, say): unreadable once
+        # the uid is dropped
         cmd += ["--perms", "0755", "--dir", parent]
     cmd += ["--ro-bind", "/usr", "/usr"]
     for link in ("bin", "sbin", "lib", "lib64", "lib32"):
@@ -177,26 +219,25 @@ def kernel_env(student: str | None, extra: dict) -> dict:
     return env
 
 
-def _copy_working_folder(src: pathlib.Path, dest: pathlib.Path) -> None:
-    """The student's files beside the notebook, without notebooks (the graded one holds the tests)."""
+def _copy_working_folder(src: pathlib.Path, dest: pathlib.Path) -> list[str]:
+    """The student's files beside the notebook, without notebooks (the graded one holds the tests), dot-files
+    or start-up files; regular files only, never following a link (:func:`.intake.copy_tree`, capped)."""
+    def skip(rel: str, is_dir: bool) -> bool:
+        name = os.path.basename(rel)
+        top = os.sep not in rel
+        return name.endswith(".ipynb") or (top and (name.startswith(".") or bool(STARTUP_FILES.match(name))))
+
     dest.mkdir(parents=True)
     if not src.is_dir():
-        return
-    for path in src.iterdir():
-        if path.is_symlink() or path.suffix == ".ipynb" or path.name.startswith(".") or STARTUP_FILES.match(path.name):
-            continue
-        if path.is_dir():
-            shutil.copytree(path, dest / path.name, symlinks=False, ignore_dangling_symlinks=True,
-                            ignore=shutil.ignore_patterns("*.ipynb"))
-        elif path.is_file():
-            shutil.copyfile(path, dest / path.name)
+        return []
+    return intake.copy_tree(src, dest, skip=skip)
 
 
 def _chown_tree(path: pathlib.Path, uid: int) -> None:
     for root, dirs, files in os.walk(path):
-        os.chown(root, uid, uid)
+        os.chown(root, uid, uid, follow_symlinks=False)
         for name in files:
-            os.chown(os.path.join(root, name), uid, uid)
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -209,6 +250,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     file_size_mb = Integer(64, help="Largest file the kernel may write (RLIMIT_FSIZE), MiB.").tag(config=True)
     cpu_seconds = Integer(600, help="CPU time of each kernel process (RLIMIT_CPU), s.").tag(config=True)
     tmp_mb = Integer(256, help="Size of the private /tmp and HOME (tmpfs), MiB each.").tag(config=True)
+    sandbox_memory_mb = Integer(0, help="Memory (RSS + tmpfs) of the whole sandbox, all its processes together "
+                                        "(a cgroup, where the machine has one), MiB; 0: memory_mb.").tag(config=True)
+    disk_mb = Integer(512, help="Size of the sandbox's working folder (a tmpfs when the grader is root), MiB."
+                      ).tag(config=True)
+    disk_files = Integer(20000, help="Files and folders the sandbox's working folder may hold (tmpfs nr_inodes, "
+                                     "when the grader is root).").tag(config=True)
     wall_seconds = Float(300.0, help="Wall-clock deadline for the whole notebook, from kernel start: then the "
                                      "sandbox is killed and the cells not run score 0.").tag(config=True)
     extra_env = Dict({}, help="Extra environment variables of the kernel (e.g. MLSYSLAB_VARIANTS).").tag(config=True)
@@ -217,6 +264,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     ro_binds: tuple = ()
 
     _sandbox_dir = None
+    _box = None
     _timer = None
     deadline_hit = False
     log_tail = ""
@@ -225,11 +273,6 @@ class SandboxedKernelManager(AsyncKernelManager):
     def sandboxed(self) -> bool:
         return self.enabled and not unsafe_opt_out()
 
-    def _uid(self) -> int | None:
-        if os.geteuid() != 0:
-            return None
-        return BASE_UID + int(os.environ.get("MLSYSLAB_SANDBOX_SLOT", os.getpid() % 1000))
-
     async def _async_pre_start_kernel(self, **kw):
         if not self.sandboxed:
             env = dict(kw.get("env") or os.environ)
@@ -237,17 +280,20 @@ class SandboxedKernelManager(AsyncKernelManager):
             kw["env"] = env
             return await super()._async_pre_start_kernel(**kw)
         check()
-        self._sandbox_dir = tempfile.mkdtemp(prefix="mlsg-")  # short: unix socket paths are <= 107 bytes
+        self._box = intake_limits.Box(memory_mb=self.sandbox_memory_mb or self.memory_mb,
+                                      tasks=self.processes, disk_mb=self.disk_mb, files=self.disk_files)
+        self._sandbox_dir = self._box.path
         box = pathlib.Path(self._sandbox_dir)
         work = box / "work"
-        _copy_working_folder(pathlib.Path(kw.get("cwd") or os.getcwd()), work)
+        for line in _copy_working_folder(pathlib.Path(kw.get("cwd") or os.getcwd()), work):
+            self.log.warning("Files beside the notebook: %s", line)
         self.transport = "ipc"
         self.ip = str(box / "k")
         self.connection_file = str(box / "kernel.json")
         kw["cwd"] = str(box)
         kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}  # bwrap's own; the kernel's is set below
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        uid = self._uid()
+        uid = self._box.uid
         if uid is not None:
             os.chmod(box, 0o755)
             _chown_tree(box, uid)
@@ -256,7 +302,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         if uid is None:  # RLIMIT_NPROC counts every process of the grading user: allow for those running now
             limits["processes"] = self.processes + _tasks_of_uid(os.getuid())
         cmd = bwrap_command(kernel_cmd, str(box), str(work), kernel_env(self.student, self.extra_env), **limits)
-        return cmd, kw
+        return self._box.wrap(cmd), kw
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandboxed:  # the kernel's own stdout/stderr go to a file, not into the grader's console
@@ -309,12 +355,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if self._sandbox_dir and not restart:
             try:  # what bwrap or a kernel that failed to start said (for the grader's error message)
-                with open(pathlib.Path(self._sandbox_dir) / "kernel.log", "rb") as f:
-                    f.seek(max(0, os.fstat(f.fileno()).st_size - 1500))
-                    self.log_tail = f.read().decode("utf-8", "replace")
-            except OSError:
+                tail = intake.read_file(pathlib.Path(self._sandbox_dir) / "kernel.log", max_bytes=1500, tail=True,
+                                        deadline_s=5)
+                self.log_tail = intake.printable(tail.decode("utf-8", "replace"), 1500)
+            except (OSError, intake.Refused):
                 pass
-            shutil.rmtree(self._sandbox_dir, ignore_errors=True)
+            if self._box is not None:
+                self._box.close()  # kills what is left in its cgroup, unmounts, removes; never raises
+                self._box = None
+            else:
+                intake.rmtree(self._sandbox_dir)
             self._sandbox_dir = None
 
     cleanup_resources = _async_cleanup_resources
