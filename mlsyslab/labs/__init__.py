@@ -42,6 +42,10 @@ def open_lab(name: str, *, variants: bool = True, seed: str = "", student: str |
     """
     import os
 
+    from . import grading_mode
+
+    if grading_mode.active():  # the grader's oracle-free run: the public view it wrote, no checks
+        return grading_mode.graded_lab(name)
     from .lab import Lab
     from .registry import use_public
 
