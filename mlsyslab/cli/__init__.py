@@ -13,7 +13,7 @@ import importlib
 import sys
 
 #: subcommand modules, in the order ``--help`` lists them
-SUBCOMMANDS = ("zoo", "serve", "load", "roofline", "train", "sustain", "run", "validate", "lab", "grade")
+SUBCOMMANDS = ("zoo", "serve", "load", "roofline", "train", "sustain", "run", "validate", "lab", "course", "grade")
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):

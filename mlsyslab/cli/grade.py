@@ -2,7 +2,8 @@
 
 Usage::
 
-    mlsyslab grade release                      # autograder/release/* and labs/*.ipynb
+    mlsyslab grade release [LAB]                # release/<lab>/<lab>.ipynb and the student copies
+                                                # (student/ in a course; labs/ for the checkout's autograder/)
     mlsyslab grade variant LAB --student ID [--json]   # a student's parameters (per-student variants)
     mlsyslab grade autograde SUBMISSIONS_DIR    # SUBMISSIONS_DIR/<student>/<lab>.ipynb
         [--out grading-output]                  # grades.csv (per item), gradebook.csv (nbgrader export),
@@ -10,7 +11,8 @@ Usage::
         [--jobs N] [--no-sandbox]               # N sandboxed kernels at once; --no-sandbox: UNSAFE opt-out
     mlsyslab grade autograde LAB [--jobs N]     # on a hub: what `nbgrader collect LAB` put in submitted/
     mlsyslab grade export [--to canvas.csv]     # Canvas gradebook CSV: a row per student, a column per lab
-    --course DIR                                # the nbgrader course (default ./autograder, or the checkout's)
+    --course DIR                                # the nbgrader course (default: the current folder when it is
+                                                # one, else ./autograder, else the checkout's)
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import pathlib
 def register(subparsers) -> None:
     p = subparsers.add_parser("grade", help="release the lab notebooks / autograde submissions (nbgrader)")
     sub = p.add_subparsers(dest="grade_command", metavar="ACTION", required=True)
-    r = sub.add_parser("release", help="generate the student versions (nbgrader generate_assignment) into labs/")
-    r.add_argument("--course", default=None, help="nbgrader course folder (default: ./autograder, else the checkout's)")
-    r.add_argument("--labs-dir", default=None, help="where the student versions go (default: labs/ beside the course)")
+    r = sub.add_parser("release", help="generate the student versions (nbgrader generate_assignment) and copy them "
+                                       "to the student folder")
+    r.add_argument("lab", nargs="?", default=None, help="one lab of source/ (default: every lab there)")
+    r.add_argument("--course", default=None, help="nbgrader course folder (default: ., ./autograder, else the checkout's)")
+    r.add_argument("--labs-dir", default=None, help="where the student copies go (default: <course>/student; the "
+                                                    "checkout's labs/ for its autograder/)")
     r.set_defaults(func=_release)
     a = sub.add_parser("autograde", help="autograde a folder of <student>/<lab>.ipynb; write a CSV and HTML feedback")
     a.add_argument("submissions", help="folder holding <student>/<lab>.ipynb, or a lab name: grade what "
@@ -52,10 +57,12 @@ def register(subparsers) -> None:
 def _release(args) -> int:
     from ..grading import course
 
+    from ..labs.build import student_dir
+
     home = course.find_course(args.course)
-    labs_dir = pathlib.Path(args.labs_dir or home.parent / "labs").resolve()
-    for path in course.release(course=home, labs_dir=pathlib.Path(labs_dir)):
-        print(f"released {path} -> {pathlib.Path(labs_dir) / path.name}")
+    labs_dir = pathlib.Path(args.labs_dir).resolve() if args.labs_dir else student_dir(home)
+    for path in course.release(course=home, labs_dir=labs_dir, names=[args.lab] if args.lab else None):
+        print(f"released {path} -> {labs_dir / path.name}")
     return 0
 
 
@@ -67,13 +74,24 @@ def _autograde(args) -> int:
 
         raise ValidationError(f"jobs={args.jobs} must be at least 1.", field="jobs", value=args.jobs,
                               allowed="an integer >= 1")
-    if args.submissions in course.lab_names(args.course) and not pathlib.Path(args.submissions).is_dir():  # a lab
+    if args.submissions in course.lab_names(_course_or_none(args.course)) \
+            and not pathlib.Path(args.submissions).is_dir():  # a lab name
         return _autograde_collected(args)  # grade what `nbgrader collect` put in the course (a hub)
     csv_path = course.autograde(args.submissions, args.out, course=course.find_course(args.course), jobs=args.jobs,
                                 sandbox=not args.no_sandbox)
     print(f"per-item scores: {csv_path}; nbgrader totals: {csv_path.parent / 'gradebook.csv'}; "
           f"feedback: {csv_path.parent / 'feedback'}")
     return 0
+
+
+def _course_or_none(given):
+    from ..errors import ValidationError
+    from ..grading import course
+
+    try:
+        return course.find_course(given)
+    except ValidationError:
+        return None
 
 
 def _autograde_collected(args) -> int:
@@ -106,18 +124,28 @@ def _export(args) -> int:
 def _variant(args) -> int:
     import json
 
+    from ..errors import ValidationError
     from ..labs import variants
 
-    variants.load_course_settings(args.course)
-    v = variants.variant(args.lab, args.student)
+    from ..grading.course import find_course
+
+    try:  # a course's variant switch, seed and own labs; a built-in lab needs no course
+        home = find_course(args.course)
+    except ValidationError:
+        if args.course:
+            raise
+        home = None
+    if home is not None:
+        variants.load_course_settings(home)
+    v = variants.variant(args.lab, args.student, course=home)
     on, seed = variants.settings()
     params = {k: val for k, val in v.items() if k != "variant"}
     if args.json:
         print(json.dumps({"lab": args.lab, "student": args.student, "variant": v["variant"],
-                          "pool_size": len(variants.spec(args.lab).POOL), "variants": on, "seed": seed,
+                          "pool_size": len(variants.spec(args.lab, home).POOL), "variants": on, "seed": seed,
                           "parameters": params}))
     else:
         shown = ", ".join(f"{k} = {val}" for k, val in params.items()) or "(the lab has one variant)"
-        print(f"{args.lab}, student {args.student!r}: variant {v['variant']} of {len(variants.spec(args.lab).POOL)}"
+        print(f"{args.lab}, student {args.student!r}: variant {v['variant']} of {len(variants.spec(args.lab, home).POOL)}"
               f" (variants {'on' if on else 'off'}, course seed {seed!r}): {shown}")
     return 0

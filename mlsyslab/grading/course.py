@@ -71,19 +71,51 @@ def nbgrader(*args: str, course: pathlib.Path = COURSE, check: bool = True, time
 
 
 def source_labs(course: pathlib.Path = COURSE) -> list[str]:
-    return [lab for lab in lab_names(course) if (course / "source" / lab / f"{lab}.ipynb").exists()]
+    """The labs in ``<course>/source/``; one line naming any folder there that is not a known lab
+    (a built-in one or ``<course>/labs/<name>.py``) or lacks its notebook, never a silent skip."""
+    course = pathlib.Path(course)
+    known = lab_names(course)
+    folders = sorted(p.name for p in (course / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
+    unknown = [name for name in folders if name not in known]
+    if unknown:
+        raise ValidationError(f"{course / 'source'}: {', '.join(unknown)} is not a known lab (no labs/{unknown[0]}.py in "
+                              f"the course, not built-in); known labs: {', '.join(known)}.", field="lab",
+                              value=unknown[0], allowed=", ".join(known))
+    missing = [name for name in folders if not (course / "source" / name / f"{name}.ipynb").is_file()]
+    if missing:
+        raise ValidationError(f"{course / 'source' / missing[0]} has no {missing[0]}.ipynb: run `mlsyslab course build "
+                              f"{missing[0]} --course {course}`.", field="lab", value=missing[0],
+                              allowed="source/<lab>/<lab>.ipynb")
+    if not folders:
+        raise ValidationError(f"{course / 'source'} holds no lab: run `mlsyslab course build --course {course}`.",
+                              field="course", value=str(course), allowed="source/<lab>/<lab>.ipynb")
+    return folders
 
 
-def release(course: pathlib.Path = COURSE, labs_dir: pathlib.Path | None = LABS_DIR) -> list[pathlib.Path]:
-    """Generate the student version of every lab (and refresh ``labs_dir`` unless None)."""
-    out = []
+def release(course: pathlib.Path = COURSE, labs_dir: pathlib.Path | None = LABS_DIR, names=None) -> list[pathlib.Path]:
+    """Generate the student version of every lab in ``source/`` (``names``: some of them) and copy it,
+    with a course lab's public module (``<lab>_public.py``), into ``labs_dir`` unless None."""
+    course = pathlib.Path(course)
     labs = source_labs(course)
-    nbgrader("generate_assignment", "*" if len(labs) > 1 else labs[0], "--force", course=course)
+    for name in names or ():
+        if name not in labs:
+            raise ValidationError(f"lab={name!r} is not in {course / 'source'}; labs there: {', '.join(labs)}.",
+                                  field="lab", value=name, allowed=", ".join(labs))
+    if names:
+        labs = list(names)
+        for lab in labs:
+            nbgrader("generate_assignment", lab, "--force", course=course)
+    else:  # every lab in source/, in one nbgrader run
+        nbgrader("generate_assignment", "*" if len(labs) > 1 else labs[0], "--force", course=course)
+    out = []
     for lab in labs:
         released = course / "release" / lab / f"{lab}.ipynb"
         if labs_dir is not None:
             labs_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(released, labs_dir / f"{lab}.ipynb")
+            public = released.with_name(f"{lab}_public.py")
+            if public.is_file():
+                shutil.copyfile(public, labs_dir / public.name)
         out.append(released)
     return out
 

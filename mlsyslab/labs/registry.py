@@ -5,7 +5,9 @@
   its own), plus the modules of ``mlsyslab/labs/builtin/`` (so a checkout whose installed
   metadata is older than its sources still finds them);
 * **a course's labs**: ``<course>/labs/<name>.py``, imported by file path under a private module
-  name (never through ``sys.path``); a course lab of a built-in lab's name replaces it for that course.
+  name (never through ``sys.path``); a course lab of a built-in lab's name replaces it for that course;
+* **in a student's kernel**, a course lab's public copy ``<name>_public.py`` that the release put
+  beside the notebook (:func:`use_public`, called by ``open_lab``; never on the grader's side).
 
 :func:`load` returns the lab module (``TITLE``, ``POOL``, ``context``, ``cells``, ``NOTEBOOK``...,
 see :mod:`mlsyslab.labs.authoring`); an unknown or broken lab raises
@@ -31,7 +33,10 @@ NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 #: what every lab module defines (NOTEBOOK only where the instructor notebook is built from it)
 REQUIRED = ("POOL", "context", "cells")
 
+PUBLIC_SUFFIX = "_public.py"
+
 _loaded: dict = {}
+_public: dict = {}
 
 
 def _entry_points() -> dict:
@@ -117,6 +122,15 @@ def load_file(path, name: str | None = None, course=None):
     return module
 
 
+def use_public(name: str, folder) -> bool:
+    """Student side: use ``<folder>/<name>_public.py`` for lab ``name`` if it is there (True if so)."""
+    path = pathlib.Path(folder) / f"{name}{PUBLIC_SUFFIX}"
+    if NAME.fullmatch(str(name)) and path.is_file():
+        _public[name] = path.resolve()
+        return True
+    return False
+
+
 def load(name: str, course=None):
     """The lab module ``name``: ``<course>/labs/<name>.py`` if the course has it, else the built-in lab."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
@@ -125,6 +139,8 @@ def load(name: str, course=None):
     folder = course_dir(course)
     if folder is not None and (folder / f"{name}.py").is_file():
         return load_file(folder / f"{name}.py", name, course)
+    if course is None and name in _public and _public[name].is_file():
+        return load_file(_public[name], name)
     target = builtin().get(name)
     if target is None:
         where = f" (course {course}: no labs/{name}.py)" if course is not None else ""
