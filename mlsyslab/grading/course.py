@@ -38,14 +38,21 @@ COURSE = ROOT / "autograder"
 LABS_DIR = ROOT / "labs"
 
 
+def is_course(path) -> bool:
+    """True if ``path`` holds an nbgrader_config.py and a source/ folder."""
+    path = pathlib.Path(path)
+    return (path / "nbgrader_config.py").is_file() and (path / "source").is_dir()
+
+
 def find_course(given=None) -> pathlib.Path:
-    """``given``, else ``./autograder`` or ``.`` when they hold an nbgrader_config.py, else the checkout's."""
-    candidates = [pathlib.Path(given)] if given else [pathlib.Path.cwd() / "autograder", pathlib.Path.cwd(), COURSE]
+    """``given``, else ``.`` or ``./autograder`` when it is a course, else the checkout's ``autograder/``."""
+    candidates = [pathlib.Path(given)] if given else [pathlib.Path.cwd(), pathlib.Path.cwd() / "autograder", COURSE]
     for path in candidates:
-        if (path / "nbgrader_config.py").exists() and (path / "source").is_dir():
+        if is_course(path):
             return path.resolve()
-    raise ValidationError(f"course={str(candidates[0])!r} is not an nbgrader course folder (nbgrader_config.py and "
-                          "source/); pass --course.", field="course", value=str(candidates[0]),
+    where = str(candidates[0]) if given else str(pathlib.Path.cwd())
+    raise ValidationError(f"course={where!r} is not an nbgrader course folder (nbgrader_config.py and source/); "
+                          "pass --course DIR, or create one: mlsyslab course init DIR.", field="course", value=where,
                           allowed="a folder with nbgrader_config.py and source/<lab>/<lab>.ipynb")
 
 
