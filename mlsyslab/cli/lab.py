@@ -1,4 +1,10 @@
-"""``mlsyslab lab [LAB]``: open JupyterLab on the lab notebooks (``labs/``), optionally on one lab."""
+"""``mlsyslab lab [LAB]``: open JupyterLab on the lab notebooks, optionally on one lab.
+
+The notebooks: ``--dir``, else ``./labs``, else a checkout's ``labs/``, else (a pip install) the
+user folder :func:`user_dir` (``$XDG_DATA_HOME/mlsyslab/labs``, else ``~/mlsyslab-labs``), filled
+once from the package (:mod:`mlsyslab.labs.student`; your work there is never overwritten).
+``mlsyslab lab --copy DIR`` writes the student labs and ``explorers/`` into DIR and exits.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,10 @@ def register(subparsers) -> None:
                               description="Start JupyterLab with labs/ as its root; with LAB (a notebook name or "
                                           "part of it, e.g. 'lab2' or 'kv_cache'), open that notebook.")
     p.add_argument("lab", nargs="?", default=None, help="lab notebook to open (name, stem or unique prefix)")
-    p.add_argument("--dir", default=None, help="folder of the lab notebooks (default: ./labs, else the package's)")
+    p.add_argument("--dir", default=None, help="folder of the lab notebooks (default: ./labs, a checkout's labs/, "
+                                               "else a copy in your user folder)")
+    p.add_argument("--copy", metavar="DIR", default=None,
+                   help="write the student labs and explorers/ into DIR (existing notebooks are kept) and exit")
     p.add_argument("--list", action="store_true", help="list the labs and exit")
     p.add_argument("--print-command", "--dry-run", dest="print_command", action="store_true",
                    help="print the jupyter command instead of running it")
@@ -33,11 +42,56 @@ def labs_dir(given: str | None) -> Path:
         if not d.is_dir():
             raise ValidationError(f"--dir={given!r} is not a folder.", field="dir", value=given, allowed="a folder")
         return d.resolve()
-    for d in (Path.cwd() / "labs", Path(__file__).resolve().parents[2] / "labs"):
-        if d.is_dir():
-            return d
-    raise ValidationError("no labs/ folder here or next to the mlsyslab package; pass --dir.", field="dir",
-                          value=None, allowed="a folder of lab notebooks")
+    checkout = Path(__file__).resolve().parents[2]
+    if (Path.cwd() / "labs").is_dir():
+        return Path.cwd() / "labs"
+    if (checkout / "labs").is_dir() and (checkout / "pyproject.toml").is_file():  # a source checkout
+        return checkout / "labs"
+    return user_copy()
+
+
+def user_dir() -> Path:
+    """``$XDG_DATA_HOME/mlsyslab/labs`` when XDG_DATA_HOME is set, else ``~/mlsyslab-labs``."""
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    return Path(xdg) / "mlsyslab" / "labs" if xdg else Path.home() / "mlsyslab-labs"
+
+
+def copy_labs(dest: Path) -> tuple[list[Path], list[Path]]:
+    """Write the student labs and explorers into ``dest``; (written, kept): an existing notebook is
+    kept as it is (it may hold a student's work)."""
+    import tempfile
+
+    from ..errors import ValidationError
+    from ..labs.student import copy_material
+
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=dest, prefix=".mlsyslab-write-test-")
+        probe.close()
+    except OSError as exc:
+        raise ValidationError(f"cannot write the labs to {str(dest)!r} ({exc.strerror or exc}); pass --dir or --copy "
+                              "with a folder you can write, or set XDG_DATA_HOME.", field="dir", value=str(dest),
+                              allowed="a writable folder") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        written, kept = [], []
+        for path in copy_material(tmp):
+            target = dest / Path(path).relative_to(tmp)
+            if target.exists():
+                kept.append(target)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            written.append(target)
+    return written, kept
+
+
+def user_copy() -> Path:
+    """The user folder of labs, filled from the package the first time (never inside site-packages)."""
+    dest = user_dir()
+    if not dest.is_dir() or not any(dest.glob("*.ipynb")):
+        written, _ = copy_labs(dest)
+        print(f"copied {len(written)} lab notebooks to {dest} (once; your work there is kept)")
+    return dest
 
 
 def notebooks(root: Path) -> list[Path]:
@@ -91,6 +145,14 @@ def command(lab: str | None, root: Path, extra=()) -> list[str]:
 
 
 def run(args) -> int:
+    if args.copy:
+        dest = Path(args.copy)
+        written, kept = copy_labs(dest)
+        print(f"wrote {len(written)} notebooks to {dest.resolve()}"
+              + (f"; kept {len(kept)} that were there ({', '.join(str(p.relative_to(dest)) for p in kept[:3])}"
+                 f"{', ...' if len(kept) > 3 else ''})" if kept else "")
+              + f". Open them: mlsyslab lab --dir {dest}")
+        return 0
     root = labs_dir(args.dir)
     if args.list:
         for p in notebooks(root):
