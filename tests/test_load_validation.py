@@ -1,53 +1,122 @@
-"""The load simulator against published concurrency sweeps (mlsyslab/calibration/load_measurements.json).
+"""The load solver against published serving benchmarks (mlsyslab/calibration/load_measurements.json).
 
-Checks that every point carries its source, that the replay reproduces the published
-figures within the median errors docs/validation.md states (throughput and ITL within the
-20 % aim; TTFT is reported as missing it), and that the docs page is current.
+Fast checks: every sweep is well-formed and sourced; the harness's error for one point equals
+the error worked out by hand from a direct LoadSolver run; the summary statistics match a
+hand-computed set. Slow checks (the whole replay): the issue-21 targets where they are met,
+and for the metrics that miss them the bound measured on the current model (docs/validation.md
+says by how much the target is missed); the docs page is current.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
+from mlsyslab import zoo
 from mlsyslab.calibration import load_validate as lv
+
+OLD = {"nim-benchmarking-guide", "rahman-rtx4090-blog"}  # the load validation's sources before issue 21
+PROFILES = {"vllm", "vllm-v0", "sglang", "trtllm"}
+METRIC_KEYS = {"throughput", "ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"}
+
+
+def test_every_sweep_is_sourced_and_fully_configured():
+    data = lv.load_data()
+    pubs = {p["id"]: p for p in data["publications"]}
+    for p in pubs.values():
+        assert p["title"] and p["publisher"] and p["date"] and p["split"] in ("tuning", "held-out"), p["id"]
+    for s in data["sweeps"]:
+        where = s["id"]
+        assert s["publication"] in pubs, where
+        assert s["publisher"] and s["source"] and s["table"] and s["date"], where
+        assert s["url"].startswith("https://"), where
+        assert s["engine"] and s["engine_version"] and s["profile"] in PROFILES, where
+        assert s["split"] == pubs[s["publication"]]["split"], where
+        assert s["model"] in zoo.Models and s["hardware"] in zoo.Hardware, where
+        assert s["precision"] in ("fp16", "bf16", "fp8") and s["tp"] in (1, 2, 4, 8), where
+        assert s["input"] >= 1 and s["output"] >= 2 and s["lengths"] in ("fixed", "sharegpt-means"), where
+        assert s["arrival"] in ("closed", "poisson", "burst") and s["points"], where
+        for p in s["points"]:
+            metrics = set(p) & METRIC_KEYS
+            assert metrics and all(p[k] > 0 for k in metrics), where
+            assert all(s["stat"][k] in ("mean", "median") for k in metrics - {"throughput"}), where
+            if s["arrival"] == "closed":
+                assert p["concurrency"] >= 1, where
+            elif s["arrival"] == "poisson":
+                assert p["rate"] > 0 and p["requests"] >= 1, where
+            else:
+                assert p["requests"] >= 1 and set(p) <= {"requests", "throughput"}, where
+
+
+def test_new_publishers_cover_sglang_trtllm_open_loop_and_bursts():
+    sweeps = [s for s in lv.load_sweeps() if s["publication"] not in OLD]
+    assert len({s["publisher"] for s in sweeps}) >= 2
+    assert {"sglang", "trtllm"} <= {s["profile"] for s in sweeps}
+    assert {"poisson", "burst"} <= {s["arrival"] for s in sweeps}
+
+
+def test_harness_error_equals_the_hand_computed_one():
+    # TensorRT-LLM v0.14 perf-overview, Llama 3.1 8B, H100 FP8, 128/128: 30000 requests queued at once,
+    # 26,933.1886 output tok/s published. Run the solver directly with that configuration and the sweep's
+    # engine profile, and work out the error by hand.
+    sweep = next(s for s in lv.load_sweeps() if s["id"] == "trtllm-v014-llama3_8b-h100-fp8-tp1-128-128")
+    assert sweep["points"] == [{"requests": 30000, "throughput": 26933.1886}]
+    from mlsyslab.solvers.load import LoadSolver
+
+    solver = LoadSolver(engine="trtllm") if lv.engine_support() else LoadSolver()
+    r = solver.solve("Llama3_8B", "H100", arrival_rate=math.inf, input_tokens=128, output_tokens=128, precision="fp8",
+                     tensor_parallel=1, n_requests=30000, seed=0)
+    # throughput = all output tokens / (last completion - first arrival)
+    span = float((r.requests["arrival"] + r.requests["e2e"]).max() - r.requests["arrival"].min())
+    by_hand = 30000 * 128 / span / 26933.1886 - 1.0
+    report = lv.validate(sweeps=[sweep])
+    (row,) = report["rows"]
+    assert row["metric"] == "throughput" and row["measured"] == 26933.1886
+    assert row["simulator_error"] == pytest.approx(by_hand, rel=1e-9)
+    # the fast path's burst figure is its saturation throughput: capacity (req/s) x 128 output tokens
+    a = solver.analytic("Llama3_8B", "H100", 1.0, input_tokens=128, output_tokens=128, precision="fp8")
+    assert row["analytic_error"] == pytest.approx(float(a["capacity"]) * 128 / 26933.1886 - 1.0, rel=1e-9)
+
+
+def test_summary_statistics_by_hand():
+    rows = [{"metric": "ttft", "split": "held-out", "publication": "p", "scored": True, "exempt_2x": e,
+             "simulator_error": err, "analytic_error": None} for err, e in
+            ((0.10, False), (-0.20, False), (0.30, False), (1.50, False), (-0.60, True), (5.0, False))]
+    rows.append(dict(rows[0], simulator_error=9.0, scored=False))  # listed, not summarised
+    s = lv.summarize(rows)["simulator"]
+    st = s["held-out"]["ttft"]
+    # |errors| 0.1 0.2 0.3 1.5 0.6 5.0 -> sorted 0.1 0.2 0.3 0.6 1.5 5.0: median 0.45; p90 (linear) 1.5 + 0.5 x 3.5
+    assert st["n"] == 6 and st["median"] == pytest.approx(0.45) and st["p90"] == pytest.approx(3.25)
+    # off by more than 2x: ratio 2.5 and 6.0 (the 0.4 ratio is exempt: overloaded open-loop latency)
+    assert st["off_2x"] == 2
+    assert s["all"] == s["held-out"] == s["p"]
+    assert "analytic" in lv.summarize(rows) and lv.summarize(rows)["analytic"] == {}
 
 
 @pytest.fixture(scope="module")
 def report():
-    return lv.validate(("calibrated",))
+    return lv.validate()
 
 
-def test_every_sweep_has_a_source_and_a_full_configuration():
-    for s in lv.load_sweeps():
-        assert s["url"].startswith("https://") and s["source"] and s["table"]
-        for key in ("model", "hardware", "precision", "tp", "input", "output"):
-            assert s[key], key
-        assert s["points"] and all(p["concurrency"] >= 1 and p["throughput"] > 0 for p in s["points"])
+# Bounds measured on the current model (docs/validation.md, "Targets"): where a target is missed the test
+# holds the model to what it reaches now, so a regression fails, and the page says the target is missed.
+TARGET_OR_BOUND = {"throughput": 0.19, "ttft": 0.36, "tpot": 0.15, "itl": 0.15}
 
 
-def test_throughput_and_itl_within_the_aim(report):
-    summary = report["summary"]["calibrated"]
-    assert summary["n_throughput"] == 13 and summary["n_itl"] == 8 and summary["n_ttft"] == 13
-    assert summary["throughput"] <= 0.20
-    assert summary["itl"] <= 0.20
-    # TTFT misses the aim (docs/validation.md says so and why); it stays within a factor 2 in median
-    assert summary["ttft"] <= 1.0
+@pytest.mark.slow
+def test_median_errors_meet_the_targets_or_the_measured_bound(report):
+    s = report["summary"]["simulator"]["all"]
+    for metric, bound in TARGET_OR_BOUND.items():
+        assert s[metric]["median"] <= bound, (metric, s[metric])
+    met = [m for m in TARGET_OR_BOUND if s[m]["median"] <= lv.TARGETS[m]]
+    assert {"tpot", "itl"} <= set(met)
 
 
-def test_saturation_is_where_the_measurements_saturate(report):
-    # NIM 70B: measured throughput stops growing at 100 clients (917 -> 920 tok/s), because the KV-cache
-    # holds ~90 requests of 5500 tokens; the simulator's throughput must also be flat from 100 to 250
-    rows = [r for r in report["rows"] if r["sweep"].startswith("nim") and r["metric"] == "throughput"]
-    pred = {r["concurrency"]: r["calibrated_pred"] for r in rows}
-    assert pred[250] / pred[100] < 1.03
-    assert pred[50] / pred[5] > 2.5
-
-
-def test_validation_page_has_the_load_section(report):
+@pytest.mark.slow
+def test_validation_page_is_current(report):
     text = (Path(__file__).resolve().parents[1] / "docs" / "validation.md").read_text()
-    s = report["summary"]["calibrated"]
     assert "## Under load" in text
-    assert f"| calibrated | {s['throughput'] * 100:.1f} % (n=13) | {s['ttft'] * 100:.1f} % (n=13) |" in text, \
-        "docs/validation.md is stale: python -m mlsyslab.calibration.validate --markdown > docs/validation.md"
+    line = next(l for l in lv.summary_table(report).splitlines() if l.startswith("| all | simulator |"))
+    assert line in text, "docs/validation.md is stale: python -m mlsyslab.calibration.validate --markdown > docs/validation.md"

@@ -1,183 +1,369 @@
-"""Predicted vs measured under load: the load simulator against published concurrency sweeps.
+"""Predicted vs measured under load: the load solver against published serving benchmarks.
 
-Each point of ``load_measurements.json`` (a closed loop of ``concurrency`` clients, fixed
-prompt and output lengths, each point with its source) is replayed through
-:class:`~mlsyslab.solvers.load.LoadSolver` with the scheduler's defaults (vLLM's: 16-token
-blocks, 256 sequences, 8192-token budget, 90 % of memory, no chunked prefill). Compared:
+Each sweep of ``load_measurements.json`` names its publisher, publication, engine, the engine
+profile that stands for it (``vllm``, ``vllm-v0``, ``sglang``, ``trtllm``), the configuration
+(model, hardware, precision, TP, prompt/output tokens) and how the load was made:
+
+* ``closed``: ``concurrency`` clients in a closed loop;
+* ``poisson``: open loop, Poisson arrivals at ``rate`` req/s, ``requests`` requests;
+* ``burst``: ``requests`` requests all queued at t = 0 (offline maximum throughput).
+
+Each point is replayed through :class:`~mlsyslab.solvers.load.LoadSolver` (the simulator) and,
+for open-loop and burst points, its fast path :meth:`~mlsyslab.solvers.load.LoadSolver.analytic`
+(Poisson: the fluid/queueing figures at that rate; burst: ``capacity x output`` tokens/s).
+Compared, each with the statistic the source publishes (``stat``):
 
 * ``throughput``: output tokens/s of the server;
-* ``ttft``: the published statistic (mean or median) of time to first token;
-* ``itl``: the published mean of each request's (E2E - TTFT) / (output - 1), i.e. the
-  simulator's ``tpot_mean`` (or the median step interval when the source gives a median).
+* ``ttft``: time to first token (mean or median);
+* ``tpot``: per-request (E2E - TTFT) / (output - 1) (mean or median over requests); a source's
+  mean ``itl`` is the same figure for fixed lengths and is compared with the mean TPOT;
+* ``itl``: median interval between two tokens of a request;
+* ``e2e``: request latency (mean or median).
 
-A sweep may carry ``"scheduler": {...}`` (LoadSolver keyword arguments) when its source
-states the engine's settings; none of the shipped ones does.
+``error = predicted / measured - 1``. A value is *off by more than 2x* when the ratio is
+above 2 or below 1/2; latencies of open-loop points flagged ``overloaded`` (the real server
+could not keep up) are exempt from that count. Values a sweep marks in ``scored`` as false
+are listed but not summarised (e.g. medians of E2E when the replay uses mean lengths).
 
-``error = predicted / measured - 1``. Run ``python -m mlsyslab.calibration.load_validate [--json]``.
+The engine profile goes to ``LoadSolver(engine=...)`` when the installed solver takes it;
+otherwise every point runs on the solver's defaults and the report says so.
+Run ``python -m mlsyslab.calibration.load_validate [--json | --markdown]`` or
+``mlsyslab validate --load``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
 PATH = Path(__file__).parent / "load_measurements.json"
-METRICS = ("throughput", "ttft", "itl")
+METRICS = ("throughput", "ttft", "tpot", "itl", "e2e")
+#: median |error| targets per metric (issue 21)
+TARGETS = {"throughput": 0.15, "ttft": 0.25, "tpot": 0.15, "itl": 0.15, "e2e": 0.15}
+PREDICTORS = ("simulator", "analytic")
+_KEYS = {"throughput": "throughput", "ttft_ms": "ttft", "tpot_ms": "tpot", "itl_ms": "itl", "e2e_ms": "e2e"}
+
+
+def load_data() -> dict:
+    """The whole data file (``about``, ``publications``, ``sweeps``)."""
+    return json.loads(PATH.read_text())
 
 
 def load_sweeps() -> list[dict]:
     """The published sweeps (each with its source and points)."""
-    return json.loads(PATH.read_text())["sweeps"]
+    return load_data()["sweeps"]
 
 
-def predict(sweep: dict, point: dict, efficiency="calibrated") -> dict:
-    """The simulator's throughput (tokens/s), TTFT and ITL (ms) for one published point."""
+def engine_support() -> bool:
+    """Whether the installed :class:`LoadSolver` takes ``engine=`` (engine profiles)."""
     from ..solvers.load import LoadSolver
 
-    c = int(point["concurrency"])
-    n = sweep.get("requests") or max(200, 10 * c)
-    r = LoadSolver(efficiency).solve(sweep["model"], sweep["hardware"], concurrency=c, input_tokens=sweep["input"],
-                                     output_tokens=sweep["output"], precision=sweep["precision"],
-                                     tensor_parallel=sweep["tp"], n_requests=n, seed=0, **sweep.get("scheduler", {}))
-    stat = sweep.get("stat", {})
+    return "engine" in inspect.signature(LoadSolver).parameters
+
+
+def _solver(efficiency, profile):
+    from ..solvers.load import LoadSolver
+
+    if profile and engine_support():
+        return LoadSolver(efficiency, engine=profile), profile
+    return LoadSolver(efficiency), "default"
+
+
+def _config(s):
+    return dict(precision=s["precision"], tensor_parallel=s["tp"], **s.get("scheduler", {}))
+
+
+def _n_requests(s, p):
+    if p.get("requests"):
+        return int(p["requests"])
+    if s.get("requests"):
+        return int(s["requests"])
+    return max(200, 10 * int(p["concurrency"]))
+
+
+def simulate(sweep: dict, point: dict, efficiency="calibrated", engine=True) -> dict:
+    """The simulator's figures for one published point, in the units and statistics it publishes
+    (tokens/s, ms). ``engine=False`` runs the solver's defaults instead of the sweep's profile."""
+    solver, used = _solver(efficiency, sweep.get("profile") if engine else None)
+    kw = dict(input_tokens=sweep["input"], output_tokens=sweep["output"], n_requests=_n_requests(sweep, point), seed=0,
+              **_config(sweep))
+    arrival = sweep.get("arrival", "closed")
+    if arrival == "closed":
+        kw["concurrency"] = int(point["concurrency"])
+    elif arrival == "poisson":
+        kw["arrival_rate"] = float(point["rate"])
+    else:
+        kw["arrival_rate"] = math.inf
+    r = solver.solve(sweep["model"], sweep["hardware"], **kw)
     raw = r.raw
+    tpot = r.requests["tpot"][r.requests["output_tokens"] > 1]
+    stat = sweep.get("stat", {})
+    mean = {k: stat.get(k) == "mean" for k in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms")}
     return {
+        "profile": used,
         "throughput": raw["throughput"],
-        "ttft": 1e3 * (raw["ttft_mean"] if stat.get("ttft_ms") == "mean" else raw["ttft_p50"]),
-        "itl": 1e3 * (raw["tpot_mean"] if stat.get("itl_ms", "mean") == "mean" else raw["itl_p50"]),
+        "ttft": 1e3 * (raw["ttft_mean"] if mean["ttft_ms"] else raw["ttft_p50"]),
+        "tpot": 1e3 * (raw["tpot_mean"] if mean["tpot_ms"] else float(np.median(tpot))),
+        "itl": 1e3 * (raw["tpot_mean"] if mean["itl_ms"] else raw["itl_p50"]),
+        "e2e": 1e3 * (raw["e2e_mean"] if mean["e2e_ms"] else raw["e2e_p50"]),
     }
 
 
-def validate(efficiency=("calibrated",), sweeps=None) -> dict:
-    """Replay every point. Returns ``rows`` (one per point and metric) and ``summary``
-    (per mode and metric: median of the absolute errors, and n)."""
-    modes = [efficiency] if isinstance(efficiency, str) else list(efficiency)
+def fast_path(sweep: dict, point: dict, efficiency="calibrated", engine=True) -> dict | None:
+    """The analytic fast path's figures for a Poisson or burst point (None for a closed loop).
+    It gives medians only: a published mean is compared with nothing (the metric is left out)."""
+    arrival = sweep.get("arrival", "closed")
+    if arrival == "closed":
+        return None
+    solver, used = _solver(efficiency, sweep.get("profile") if engine else None)
+    rate = float(point["rate"]) if arrival == "poisson" else 1.0
+    a = solver.analytic(sweep["model"], sweep["hardware"], rate, input_tokens=sweep["input"],
+                        output_tokens=sweep["output"], **_config(sweep))
+    if arrival == "burst":
+        return {"profile": used, "throughput": float(a["capacity"]) * sweep["output"]}
+    stat = sweep.get("stat", {})
+    out = {"profile": used, "throughput": float(np.ravel(a["throughput"])[0])}
+    for metric, key, scale in (("ttft", "ttft_p50", 1e3), ("itl", "itl_p50", 1e3), ("tpot", "tpot", 1e3),
+                               ("e2e", "e2e_p50", 1e3)):
+        if stat.get(f"{metric}_ms") != "mean":
+            out[metric] = scale * float(np.ravel(a[key])[0])
+    return out
+
+
+def _x(sweep, p):
+    arrival = sweep.get("arrival", "closed")
+    if arrival == "closed":
+        return f"{p['concurrency']} clients"
+    if arrival == "poisson":
+        return f"{p['rate']:g} req/s"
+    return f"burst {p['requests']}"
+
+
+def validate(efficiency="calibrated", sweeps=None, engine=True) -> dict:
+    """Replay every point. Returns ``rows`` (one per point and metric, with both predictors'
+    values and errors), ``summary`` (per predictor, group and metric: median and p90 |error|,
+    n, values off by more than 2x) and ``engine_profiles`` (whether ``engine=`` was used)."""
     sweeps = load_sweeps() if sweeps is None else sweeps
     rows = []
     for s in sweeps:
+        scored = s.get("scored", {})
         for p in s["points"]:
-            preds = {m: predict(s, p, m) for m in modes}
-            for metric, key in (("throughput", "throughput"), ("ttft", "ttft_ms"), ("itl", "itl_ms")):
+            sim = simulate(s, p, efficiency, engine)
+            fast = fast_path(s, p, efficiency, engine)
+            for key, metric in _KEYS.items():
                 if key not in p:
                     continue
-                row = {"sweep": s["id"], "source": s["source"], "url": s["url"], "table": s["table"],
+                row = {"sweep": s["id"], "publisher": s.get("publisher", ""), "publication": s.get("publication", s["id"]),
+                       "split": s.get("split", "tuning"), "engine": s.get("engine", ""), "profile": s.get("profile", ""),
                        "model": s["model"], "hardware": s["hardware"], "precision": s["precision"], "tp": s["tp"],
-                       "input": s["input"], "output": s["output"], "concurrency": p["concurrency"], "metric": metric,
-                       "stat": s.get("stat", {}).get(key, "") if metric != "throughput" else "",
-                       "measured": float(p[key])}
-                for m in modes:
-                    row[f"{m}_pred"] = preds[m][metric]
-                    row[f"{m}_error"] = preds[m][metric] / float(p[key]) - 1.0
+                       "input": s["input"], "output": s["output"], "arrival": s.get("arrival", "closed"), "x": _x(s, p),
+                       "metric": metric, "stat": s.get("stat", {}).get(key, "") if metric != "throughput" else "",
+                       "measured": float(p[key]), "scored": scored.get(key, True),
+                       "exempt_2x": bool(p.get("overloaded")) and metric != "throughput",
+                       "simulator_profile": sim["profile"]}
+                for name, pred in (("simulator", sim), ("analytic", fast)):
+                    v = None if pred is None else pred.get(metric)
+                    row[f"{name}_pred"] = v
+                    row[f"{name}_error"] = None if v is None else (v / float(p[key]) - 1.0 if math.isfinite(v) else math.inf)
                 rows.append(row)
-    summary = {}
-    for m in modes:
-        summary[m] = {}
-        for metric in METRICS:
-            errs = [abs(r[f"{m}_error"]) for r in rows if r["metric"] == metric]
-            summary[m][metric] = float(np.median(errs)) if errs else float("nan")
-            summary[m][f"n_{metric}"] = len(errs)
-    return {"rows": rows, "summary": summary}
+    return {"rows": rows, "summary": summarize(rows), "engine_profiles": engine and engine_support(),
+            "efficiency": efficiency}
 
 
-def _unit(metric):
-    return "tok/s" if metric == "throughput" else "ms"
+def _stats(errs, exempt):
+    e = np.asarray(errs, float)
+    ratio = 1.0 + e
+    off = (ratio > 2.0) | (ratio < 0.5)
+    return {"median": float(np.median(np.abs(e))), "p90": float(np.percentile(np.abs(e), 90)), "n": int(e.size),
+            "off_2x": int(np.sum(off & ~np.asarray(exempt, bool)))}
+
+
+def summarize(rows) -> dict:
+    """``{predictor: {group: {metric: stats}}}``; groups: ``all``, ``tuning``, ``held-out`` and
+    each publication. ``off_2x`` leaves out the latencies of points flagged ``overloaded``."""
+    out = {}
+    for pred in PREDICTORS:
+        groups: dict = {}
+        for r in rows:
+            err = r[f"{pred}_error"]
+            if err is None or not r["scored"]:
+                continue
+            for g in ("all", r["split"], r["publication"]):
+                errs, exempt = groups.setdefault(g, {}).setdefault(r["metric"], ([], []))
+                errs.append(err)
+                exempt.append(r["exempt_2x"])
+        out[pred] = {g: {m: _stats(*v) for m, v in by_metric.items()} for g, by_metric in groups.items()}
+    return out
+
+
+# ---------------------------------------------------------------------- reporting
+
+def _cell(st):
+    if st is None:
+        return "-"
+    return f"{st['median'] * 100:.1f} % / {_p90(st['p90'])} (n={st['n']}{', ' + str(st['off_2x']) + ' >2x' if st['off_2x'] else ''})"
+
+
+def _p90(x):
+    return "inf" if not math.isfinite(x) else f"{x * 100:.0f} %"
+
+
+def publications(report) -> list[str]:
+    seen = []
+    for r in report["rows"]:
+        if r["publication"] not in seen:
+            seen.append(r["publication"])
+    return seen
+
+
+def summary_table(report: dict) -> str:
+    """Per publication (and all, tuning, held-out) and metric: median / p90 |error| for both predictors."""
+    head = "| group | predictor | " + " | ".join(METRICS) + " |"
+    out = [head, "|" + "---|" * (2 + len(METRICS))]
+    for g in ["all", "tuning", "held-out"] + publications(report):
+        for pred in PREDICTORS:
+            per = report["summary"][pred].get(g)
+            if not per:
+                continue
+            out.append(f"| {g} | {pred} | " + " | ".join(_cell(per.get(m)) for m in METRICS) + " |")
+    return "\n".join(out)
+
+
+def targets_table(report: dict) -> str:
+    """The issue-21 targets against the simulator's median |error| over all scored points."""
+    out = ["| metric | target (median \\|error\\|) | simulator, all | simulator, held-out | met | values off >2x (not exempt) |",
+           "|---|---|---|---|---|---|"]
+    s = report["summary"]["simulator"]
+    for m in METRICS:
+        a = s.get("all", {}).get(m)
+        h = s.get("held-out", {}).get(m)
+        if a is None:
+            continue
+        met = "yes" if a["median"] <= TARGETS[m] else f"**no** (+{(a['median'] - TARGETS[m]) * 100:.0f} points)"
+        out.append(f"| {m} | {TARGETS[m] * 100:.0f} % | {a['median'] * 100:.1f} % (n={a['n']}) | "
+                   f"{_med(h)} | {met} | {a['off_2x']} |")
+    return "\n".join(out)
+
+
+def _med(st):
+    return "-" if st is None else f"{st['median'] * 100:.1f} % (n={st['n']})"
+
+
+def _err(e):
+    if e is None:
+        return "-"
+    return "inf" if not math.isfinite(e) else f"{e * 100:+.0f} %"
+
+
+def _val(v):
+    if v is None:
+        return "-"
+    return "inf" if not math.isfinite(v) else f"{v:,.4g}"
+
+
+def points_table(report: dict, publication: str) -> str:
+    out = ["| model | hw | prec | TP | in/out | load | metric | measured | simulator | err | analytic | err |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["rows"]:
+        if r["publication"] != publication:
+            continue
+        unit = "tok/s" if r["metric"] == "throughput" else "ms"
+        label = r["metric"] + (f" ({r['stat']})" if r["stat"] else "") + ("" if r["scored"] else ", not scored")
+        if r["exempt_2x"]:
+            label += ", overloaded"
+        sp, ap = r["simulator_pred"], r["analytic_pred"]
+        out.append(f"| {r['model']} | {r['hardware']} | {r['precision']} | {r['tp']} | {r['input']}/{r['output']} | "
+                   f"{r['x']} | {label} | {r['measured']:,.4g} {unit} | {_val(sp)} | {_err(r['simulator_error'])} | "
+                   f"{_val(ap)} | {_err(r['analytic_error'])} |")
+    return "\n".join(out)
 
 
 def format_markdown(report: dict) -> str:
-    """The load section of ``docs/validation.md``."""
-    modes = list(report["summary"])
-    out = ["| mode | median \\|error\\| throughput | median \\|error\\| TTFT | median \\|error\\| ITL |", "|---|---|---|---|"]
-    for m, s in report["summary"].items():
-        out.append(f"| {m} | {s['throughput'] * 100:.1f} % (n={s['n_throughput']}) | {s['ttft'] * 100:.1f} % "
-                   f"(n={s['n_ttft']}) | {s['itl'] * 100:.1f} % (n={s['n_itl']}) |")
-    out += ["", "| # | model | hardware | prec | TP | in/out | clients | metric | measured | "
-            + " | ".join(f"{m} | {m} err" for m in modes) + " | src |", "|" + "---|" * (10 + 2 * len(modes))]
-    sources: dict = {}
-    for i, r in enumerate(report["rows"], 1):
-        sid = sources.setdefault((r["source"], r["table"], r["url"]), len(sources) + 1)
-        label = r["metric"].upper() if r["metric"] != "throughput" else "throughput"
-        if r["stat"]:
-            label += f" ({r['stat']})"
-        cells = [f"load-{i}", r["model"], r["hardware"], r["precision"], str(r["tp"]), f"{r['input']}/{r['output']}",
-                 str(r["concurrency"]), label, f"{r['measured']:,.4g} {_unit(r['metric'])}"]
-        for m in modes:
-            cells += [f"{r[m + '_pred']:,.4g}", f"{r[m + '_error'] * 100:+.0f} %"]
-        cells.append(f"[L{sid}]")
-        out.append("| " + " | ".join(cells) + " |")
-    out += ["", "Sources:", ""]
-    for (src, table, url), sid in sources.items():
-        out.append(f"- [L{sid}] {src}; {table}. <{url}>")
+    """Summary, targets, then one section per publication (source, how it was run, errors, points)."""
+    data = load_data()
+    pubs = {p["id"]: p for p in data.get("publications", [])}
+    by_pub: dict = {}
+    for s in load_sweeps():
+        by_pub.setdefault(s.get("publication", s["id"]), []).append(s)
+    eng = ("each source's engine profile (`LoadSolver(engine=...)`)" if report["engine_profiles"]
+           else "the solver's defaults for every source (the installed `LoadSolver` takes no `engine=` yet)")
+    out = [f"Predictors: the simulator (`LoadSolver.solve`) and the analytic fast path (`LoadSolver.analytic`, "
+           f"open-loop and burst points only), {report['efficiency']} step times, run with {eng}. Cells: median / p90 "
+           "|error| (n values; how many are off by more than 2x).", "", summary_table(report), "",
+           "### Targets (issue 21)", "", targets_table(report), ""]
+    for pid, sweeps in by_pub.items():
+        meta = pubs.get(pid, {})
+        s0 = sweeps[0]
+        out += [f"### {meta.get('title', s0.get('publisher', pid))}", ""]
+        out.append(f"- **Publisher:** {s0.get('publisher', '')}; **split:** {s0.get('split', 'tuning')}"
+                   + (f" ({meta['split_note']})" if meta.get("split_note") else ""))
+        out.append(f"- **Source:** {s0['source']}. <{s0['url']}> ({s0.get('date', 'date not stated')})")
+        engines = sorted({f"{s.get('engine', '')} -> profile `{s.get('profile', 'default')}`" for s in sweeps})
+        out.append("- **Engine:** " + "; ".join(engines))
+        arrivals = sorted({s.get("arrival", "closed") for s in sweeps})
+        out.append(f"- **Measured:** {len(sweeps)} configuration(s), {sum(len(s['points']) for s in sweeps)} point(s); "
+                   f"load: {', '.join(arrivals)}; models {', '.join(sorted({s['model'] for s in sweeps}))} on "
+                   f"{', '.join(sorted({s['hardware'] for s in sweeps}))}.")
+        if meta.get("how"):
+            out.append(f"- **How we ran it:** {meta['how']}")
+        out += ["", summary_table({"rows": [r for r in report["rows"] if r["publication"] == pid],
+                                   "summary": summarize([r for r in report["rows"] if r["publication"] == pid])}),
+                "", "<details><summary>every point</summary>", "", points_table(report, pid), "", "</details>", ""]
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mlsyslab.calibration.load_validate",
-                                 description="Compare the load simulator with published concurrency sweeps.")
+                                 description="Compare the load solver with published serving benchmarks.")
     fmt = ap.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
-    fmt.add_argument("--markdown", action="store_true")
+    fmt.add_argument("--markdown", action="store_true", help="the '## Under load' section of docs/validation.md")
+    ap.add_argument("--no-engine", action="store_true", help="run every point on the solver's default profile")
     args = ap.parse_args(argv)
-    if args.json:
-        json.dump(validate(("ideal", "calibrated")), sys.stdout, indent=1)
+    return run(args)
+
+
+def run(args) -> int:
+    """Shared by ``main`` and ``mlsyslab validate --load``."""
+    if getattr(args, "markdown", False):
+        sys.stdout.write(section() + "\n")
+        return 0
+    report = validate(engine=not getattr(args, "no_engine", False))
+    if getattr(args, "json", False):
+        json.dump(report, sys.stdout, indent=1, default=float)
         sys.stdout.write("\n")
-    elif args.markdown:
-        print(section())
     else:
-        print(format_markdown(validate(("ideal", "calibrated"))))
+        print(summary_table(report))
+        print()
+        print(targets_table(report))
     return 0
 
 
-
 def section() -> str:
-    """The ``## Under load`` section of ``docs/validation.md`` (summary, every point, sources, limits)."""
-    report = validate(("ideal", "calibrated"))
-    s = report["summary"]["calibrated"]
-    sweeps = load_sweeps()
-    chunked = [dict(sw, scheduler={"chunked_prefill": True}) for sw in sweeps]
-    alt = validate(("calibrated",), chunked)["summary"]["calibrated"]
+    """The ``## Under load`` section of ``docs/validation.md``."""
+    report = validate()
+    return f"""## Under load: the load solver against published serving benchmarks
 
-    def pct(x):
-        return f"{x * 100:.0f} %"
+`mlsyslab.LoadSolver` (continuous batching, paged KV-cache, queueing) and its analytic fast
+path replay published serving benchmarks: closed loops of clients, open-loop Poisson
+arrivals, and bursts of queued requests, on several engines (vLLM, SGLang, TensorRT-LLM) and
+publishers. Every point, with its source, is in `mlsyslab/calibration/load_measurements.json`;
+regenerate this section with `python -m mlsyslab.calibration.load_validate --markdown`
+(or the table alone with `mlsyslab validate --load`). Errors are `predicted / measured - 1`.
 
-    return f"""## Under load: the load simulator against published concurrency sweeps
+**Held out by publication.** Each publication is either *tuning* (its points were available
+to whoever changed the load model's scheduler or step costs, and may have been looked at
+while doing so) or *held-out* (added after the model was frozen for this round, never used to
+choose a constant or a default). The `split` field of each sweep says which; the summary
+gives both groups.
 
-`mlsyslab.LoadSolver` (continuous batching, paged KV-cache, queueing) replays each published
-point below: a closed loop of `clients` concurrent requests with fixed prompt and output
-lengths, on the calibrated step times above, with the scheduler's defaults (vLLM's: 16-token
-blocks, at most 256 sequences, 8192 tokens per step, 90 % of memory, no chunked prefill). No
-constant was fitted to these points. Regenerate with
-`python -m mlsyslab.calibration.load_validate --markdown`; the data, each point with its
-source, is `mlsyslab/calibration/load_measurements.json`.
-
-Aim: median |error| <= 20 % on throughput and p50 latencies. Met for throughput
-({pct(s['throughput'])}) and ITL ({pct(s['itl'])}); **not met for TTFT ({pct(s['ttft'])})**.
-
-{format_markdown(report)}
-
-What the TTFT misses, and why:
-
-- **Scheduler policy sets TTFT under load.** The simulator's default (vLLM v0) runs each
-  admitted prompt in a prefill-only step; TensorRT-LLM (NIM) and vLLM V1 mix prompt chunks
-  into decode steps. With `chunked_prefill=True` for both sources the medians become
-  throughput {pct(alt['throughput'])}, TTFT {pct(alt['ttft'])}, ITL {pct(alt['itl'])}: TTFT of the NIM sweep improves
-  at 25-50 clients, the decode steps that carry prompt chunks then make ITL worse, and
-  neither source states its scheduler, so the defaults are kept.
-- **Queueing in the client or the HTTP server.** The RTX 4090 sweep's median TTFT grows
-  from 97 ms to 840 ms between 16 and 48 clients while its throughput keeps rising; the
-  simulator's GPU is far from its KV or batch limit there, so it predicts little queueing. The
-  measured figures include tokenisation, HTTP and the benchmark client, which the model does not.
-- **Closed-loop start.** The clients' first requests are spread over one lone request's
-  duration (a steady loop, not one synchronised burst); real benchmarks start with a burst
-  and desynchronise through timing noise the model does not have.
-- **Coverage.** Two sources, one NVIDIA datacenter and one consumer GPU; no published QPS
-  (open-loop Poisson) sweep with its full configuration was found in the sources searched,
-  so the open-loop mode is checked against queueing laws (tests/test_load.py) rather than
-  against measurements.
-"""
+{format_markdown(report)}"""
 
 
 if __name__ == "__main__":  # pragma: no cover
