@@ -17,10 +17,11 @@ LAB_NAMES = [p.stem for p in SOURCES]
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
-def execute(path: pathlib.Path, tmp_path: pathlib.Path, monkeypatch):
+def execute(path: pathlib.Path, tmp_path: pathlib.Path, monkeypatch, allow_errors=False):
     monkeypatch.setenv("MLSYSLAB_PREDICTIONS", str(tmp_path / "predictions.jsonl"))
     nb = nbformat.read(path, 4)
-    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=allow_errors,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
     problems = [(i, o.get("ename") or o.get("text", "")[:300]) for i, c in enumerate(nb.cells) if c.cell_type == "code"
                 for o in c.outputs if o.output_type == "error" or (o.output_type == "stream" and o.name == "stderr")]
     return nb, problems
@@ -35,7 +36,8 @@ def test_there_are_labs():
 def test_instructor_version_runs_clean(lab, tmp_path, monkeypatch):
     nb, problems = execute(ROOT / "autograder" / "source" / lab / f"{lab}.ipynb", tmp_path, monkeypatch)
     assert problems == []
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") + "\n"
+                   for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Your prediction" in text  # predictions were committed, then revealed
     # every graded item was checked before submission, and the solution checks right
     assert "\u2713 " in text and "\u2717 " not in text and "\n~ " not in text
@@ -53,9 +55,16 @@ def test_instructor_version_runs_clean(lab, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("lab", LAB_NAMES)
 def test_student_version_runs_clean_unanswered(lab, tmp_path, monkeypatch):
-    nb, problems = execute(ROOT / "labs" / f"{lab}.ipynb", tmp_path, monkeypatch)
-    assert problems == []
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    """Unanswered, every autograder-test cell fails as nbgrader's Validate reads it: one
+    NotRightYet line naming its items (nothing else raises, nothing on stderr)."""
+    nb, problems = execute(ROOT / "labs" / f"{lab}.ipynb", tmp_path, monkeypatch, allow_errors=True)
+    graded = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert problems == [(i, "NotRightYet") for i in graded]
+    for i in graded:
+        error = next(o for o in nb.cells[i].outputs if o.output_type == "error")
+        assert len(error["traceback"]) == 1 and error["traceback"][0].startswith("NotRightYet: not right yet: ")
+    text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") + "\n"
+                   for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "Lock a prediction first" in text  # no reveal without a prediction
     assert "not answered yet" in text  # the checks say so, and nothing else
     assert "\u2713 " not in text

@@ -28,7 +28,13 @@ def commit(guess, checkpoint) -> None:
 
 def reveal(checkpoint, namespace: dict | None = None, *needs: str) -> bool:
     """Reveal the solver's answer if a prediction was locked and the graded answers ``needs`` (names
-    in ``namespace``) are assigned; say what is missing and return False if not."""
+    in ``namespace``) are assigned; say what is missing and return False if not (and in the grader's
+    oracle-free run, where there is no solver)."""
+    from ..labs import grading_mode
+
+    if grading_mode.active():
+        print("Reveal not available while grading.")
+        return False
     if not checkpoint.locked:
         print("Lock a prediction first: fill in my_guess above and run that cell; then run this one again.")
         return False

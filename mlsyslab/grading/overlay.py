@@ -111,6 +111,19 @@ def _literal(value) -> str | None:
     return text if len(text) <= LITERAL_MAX and "inf" not in text and "nan" not in text else None
 
 
+def _data(value, depth: int = 0) -> str:
+    """Code for a data constant of a stubbed module: a small literal as it is; a dict, list or tuple of
+    other objects with the same keys / length, its objects stubs (``tuple(PROFILES)`` still works)."""
+    if (text := _literal(value)) is not None:
+        return text
+    if depth < 3 and isinstance(value, dict) and len(value) <= 200 and all(_literal(k) for k in value):
+        return "{" + ", ".join(f"{_literal(k)}: {_data(v, depth + 1)}" for k, v in value.items()) + "}"
+    if depth < 3 and isinstance(value, (list, tuple)) and len(value) <= 200:
+        inner = ", ".join(_data(v, depth + 1) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    return "_Stub()"
+
+
 def _named_in(owner: str, value) -> bool:
     """Whether ``value`` is ``owner.<its name>`` itself (not a closure or lambda made there)."""
     name = getattr(value, "__name__", None)
@@ -143,8 +156,8 @@ def stub_source(module_name: str, solver: bool = False) -> str:
                          f"'__module__': {module_name!r}}})\n")
         elif callable(value):
             lines.append(f"{name} = _function({module_name + '.' + name!r})\n")
-        elif (text := _literal(value)) is not None and not module_name.startswith("mlsyslab.labs"):
-            lines.append(f"{name} = {text}\n")
+        elif not module_name.startswith("mlsyslab.labs"):
+            lines.append(f"{name} = {_data(value)}\n")
     return "".join(lines)
 
 

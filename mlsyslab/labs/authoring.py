@@ -5,7 +5,7 @@ A lab module (``mlsyslab/labs/builtin/<lab>.py``, or ``<course>/labs/<lab>.py``)
     NOTEBOOK = [md("# Lab ..."), code(IMPORTS + "..."), predict(...), answer(...), tests(...), *reflection(...)]
 
 * ``md(text)``: instructions (plain markdown, the same for every student);
-* ``say(template)``: text with the student's own numbers: a code cell (source collapsed) calling
+* ``say(template)``: text with the student's own numbers: a code cell (source readable) calling
   ``lab.md(template)``, formatted with the lab's ``context(v)`` (``{model.name}``);
 * ``code(src)``: a code cell the student runs (a reveal, a plot);
 * ``predict(name, question, unit, guess, answer)``: the prediction a student commits *before* any
@@ -64,10 +64,9 @@ def recorder(*names: str) -> str:
     """The body of a test cell recording ``names`` for the grader and checking them now."""
     args = ", ".join(repr(n).replace("'", '"') for n in names)
     return f"""
-    # autograder: records your answers; the grade is computed outside this notebook
-    from mlsyslab.grading import record
+    # autograder: records your answers (the grade is computed outside this notebook), then checks them
     record(globals(), {args})
-    lab.check(globals(), {args})   # right / close / wrong now, before you submit (never the answer)
+    lab.check(globals(), {args})   # right / close / wrong now (never the answer); Validate fails until right
     """
 
 
@@ -89,18 +88,24 @@ def md(text):
 
 
 def say(template):
-    """A code cell that renders ``template`` with the student's variant (its source collapsed)."""
-    src = 'lab.md(r"""\n' + _src(template) + '\n""")'
-    return {"cell_type": "code", "source": src, "metadata": {"jupyter": {"source_hidden": True}}}
+    """A code cell that renders ``template`` with the student's variant; its source stays readable, so
+    the question can be read before anything runs (``{S}`` is your variant's context length...)."""
+    src = '# run this cell: the question below with your numbers in place of the {braces}\nlab.md(r"""\n' \
+        + _src(template) + '\n""")'
+    return {"cell_type": "code", "source": src, "metadata": {}}
 
 
 def code(src):
     return {"cell_type": "code", "source": _src(src), "metadata": {}}
 
 
+#: how the guess's comment names a unit (as the widget shows it: req/s, not 1/s)
+_UNIT_LABEL = {"1/s": "req/s", "percent": "%", "token": "tokens", "us": "µs", "token/s": "tok/s"}
+
+
 def predict(name: str, question: str, unit: str, guess, answer: str) -> dict:
     """A PredictionCheckpoint ``name`` whose answer is the expression ``answer`` (evaluated on reveal)."""
-    label = "a number" if unit in ("", "dimensionless") else unit
+    label = "a number" if unit in ("", "dimensionless") else _UNIT_LABEL.get(unit, unit)
     src = f'''
     {name} = PredictionCheckpoint(lab.text({question!r}), answer=lambda: {answer}, unit={unit!r}, key={name!r})
     my_guess = None   # <- your prediction ({label}), BEFORE running anything below

@@ -159,7 +159,8 @@ class Report(list):
                         f"<span class='mlsyslab-check-mark' aria-hidden='true'>{MARK[kind]}</span> "
                         f"<b>{html.escape(name)}</b>: <span class='mlsyslab-check-word'>{WORD[kind]}</span>"
                         f"<span class='mlsyslab-check-msg'>{html.escape(_rest(kind, message))}</span></div>")
-        return f"<style>{CSS}</style>" + "".join(rows)
+        kinds = {kind for kind, _, _ in self}
+        return f"<style>{_css(kinds)}</style>" + "".join(rows)
 
 
 def _rest(kind: str, message: str) -> str:
@@ -170,10 +171,12 @@ def _rest(kind: str, message: str) -> str:
     return " - " + message
 
 
-def _css() -> str:
+def _css(kinds=tuple(COLOR)) -> str:
     out = [".mlsyslab-check{padding:1px 8px;margin:1px 0;border-left:4px solid;"
            "font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,13px)}"]
     for kind, (light, dark) in COLOR.items():
+        if kind not in kinds:
+            continue
         out.append(f".mlsyslab-check-{kind}{{border-color:{light}}}"
                    f".mlsyslab-check-{kind} .mlsyslab-check-mark,.mlsyslab-check-{kind} .mlsyslab-check-word"
                    f"{{color:{light};font-weight:bold}}"

@@ -150,7 +150,7 @@ def _display(report) -> None:
     if get_ipython is None or get_ipython() is None:
         print(report.text())
         return
-    display(report)
+    display(report._repr_mimebundle_(), raw=True)
 
 
 def _grading() -> bool:

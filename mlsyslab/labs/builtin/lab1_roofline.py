@@ -67,7 +67,7 @@ ITEMS = {
     ],
     "ex3_crossover": [
         Item("crossover_batch", 2, _first_compute_bound_batch, "smallest batch that is compute-bound",
-             rtol=0.0, atol=0.0,
+             rtol=0.0, atol=0.0, kind="integer",
              mistakes=(Mistake("forgot_activations", _crossover_without_activations,
                                "activations grow with the batch and keep the intensity below F1/(A b/4); "
                                "solve B F1 / (P b + B A b/4) >= R."),)),
@@ -124,7 +124,7 @@ NOTEBOOK = [
     """),
     tests("ex1_ridge", 2, recorder("ridge_h100")),
     code("""
-    if reveal(cp_ridge):
+    if reveal(cp_ridge, globals(), "ridge_h100"):
         for name in ("A100", "H100", "H200", "MI300X", "L4", "T4"):
             try:
                 print(f"{name:>7}: ridge {ml.roofline(name).ridge_point:~.0f}")
@@ -164,7 +164,7 @@ NOTEBOOK = [
     """),
     tests("ex2_batch1", 4, recorder("intensity_b1", "bound_b1", "latency_b1_us")),
     code("""
-    if reveal(cp_b1):
+    if reveal(cp_b1, globals(), "intensity_b1", "bound_b1", "latency_b1_us"):
         r = ml.Engine.solve("ResNet50", "H100", batch_size=1)
         print(r)
         compare("intensity", intensity_b1, r.raw["intensity"], "FLOP/B")
@@ -188,7 +188,7 @@ NOTEBOOK = [
     """),
     tests("ex3_crossover", 2, recorder("crossover_batch")),
     code("""
-    if reveal(cp_cross):
+    if reveal(cp_cross, globals(), "crossover_batch"):
         for b in (1, 4, 8, 9, 10, 16, 64, 256):
             r = ml.Engine.solve("ResNet50", "H100", batch_size=b)
             print(f"batch {b:>3}: I = {r.raw['intensity']:6.1f} FLOP/B -> {r.bound}-bound, "

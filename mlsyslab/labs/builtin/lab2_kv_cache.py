@@ -113,11 +113,11 @@ def cells(v) -> dict:
                  f"KV bytes of one {S}-token sequence", unit="B",
                  mistakes=tuple(Mistake(m.name, (lambda f=m.value: f() * S), m.message) for m in _kv_token_mistakes(M))),
             Item("max_batch", 2, lambda: solver().max_batch_size(M, G, S),
-                 f"largest batch before OOM at {S} tokens", rtol=0.0, atol=1.0, mistakes=_batch_mistakes(M, G, S)),
+                 f"largest batch before OOM at {S} tokens", rtol=0.0, atol=1.0, kind="integer", mistakes=_batch_mistakes(M, G, S)),
         ],
         "ex2_context_batch": [
             Item("max_batch_32k", 1, lambda: solver().max_batch_size(M, G, S_long),
-                 f"largest batch at {S_long} tokens", rtol=0.0, atol=1.0, mistakes=_batch_mistakes(M, G, S_long)),
+                 f"largest batch at {S_long} tokens", rtol=0.0, atol=1.0, kind="integer", mistakes=_batch_mistakes(M, G, S_long)),
             Item("kv_token_capacity", 2,
                  lambda: (_g(G).memory_bytes - _solve(M, G, S).weights_bytes) / (_solve(M, G, S).kv_per_seq_bytes / S),
                  "tokens of KV-cache that fit beside the weights (batch x context)", rtol=0.02,
@@ -132,7 +132,7 @@ def cells(v) -> dict:
                  mistakes=(Mistake("inverted", lambda: _solve(M, G, S).kv_per_seq_bytes / _solve(MHA, G, S).kv_per_seq_bytes,
                                    "you inverted the ratio: MHA over GQA is asked."),)),
             Item("llama2_max_batch", 2, lambda: solver().max_batch_size(MHA, G, S),
-                 f"largest {_m(MHA).name} batch at {S} tokens", rtol=0.0, atol=1.0, mistakes=_batch_mistakes(MHA, G, S)),
+                 f"largest {_m(MHA).name} batch at {S} tokens", rtol=0.0, atol=1.0, kind="integer", mistakes=_batch_mistakes(MHA, G, S)),
         ],
     }
 
@@ -203,6 +203,7 @@ NOTEBOOK = [
     code(IMPORTS + """
     solver = ml.ServingSolver(efficiency="ideal")   # pure roofline: the hand calculation
     model, gpu, S = ml.Models.get(v.model), ml.Hardware.get(v.gpu), v.S
+    mha = ml.Models.get(v.mha)   # exercise 3's multi-head-attention model
     print(lab.describe())
     print(model.name, "| layers", model.layers, "| heads", model.heads, "| kv_heads", model.kv_heads,
           "| head_dim", model.head_dim, "| parameters", f"{model.n_parameters:.4g}")
@@ -275,7 +276,7 @@ NOTEBOOK = [
     """),
     md("**Reveal.** The solver's memory model (same formulas) and its verdict one step past the wall:"),
     code("""
-    if reveal(cp_oom):
+    if reveal(cp_oom, globals(), "kv_bytes_per_token", "weights_bytes", "kv_bytes_per_sequence", "max_batch"):
         wall = solver.max_batch_size(model, gpu, seq_len=S)
         compare("max batch", max_batch, wall, "requests")
         compare("weights", weights_bytes, solver.solve(model, gpu, S).weights_bytes, "GB", 1e9)
@@ -303,7 +304,7 @@ NOTEBOOK = [
     predict("cp_32k", "Largest batch of {S_long}-token requests on one {gpu.key} ({model.name})", "dimensionless", 20,
             "solver.max_batch_size(model, gpu, seq_len=v.S_long)"),
     answer("ans_context_batch", """
-    max_batch_32k = None       # requests of v.S_long tokens
+    max_batch_32k = None       # requests of v.S_long tokens (an integer)
     kv_token_capacity = None   # tokens of KV-cache that fit beside the weights
     ### BEGIN SOLUTION
     kv_token_capacity = (gpu.memory_bytes - weights_bytes) / kv_bytes_per_token
@@ -312,7 +313,7 @@ NOTEBOOK = [
     """),
     tests("ex2_context_batch", 3, recorder("max_batch_32k", "kv_token_capacity")),
     code("""
-    if reveal(cp_32k):
+    if reveal(cp_32k, globals(), "max_batch_32k", "kv_token_capacity"):
         for ctx in sorted({1024, S, 8192, v.S_long, 131072}):
             b = solver.max_batch_size(model, gpu, seq_len=ctx)
             print(f"context {ctx:>6} tokens -> max batch {b:>4}  (batch x context = {b * ctx:,} tokens)")
@@ -345,16 +346,15 @@ NOTEBOOK = [
             "solver.solve(v.mha, gpu, 1).kv_per_seq_bytes / solver.solve(model, gpu, 1).kv_per_seq_bytes"),
     answer("ans_gqa", """
     gqa_ratio = None          # dimensionless
-    llama2_max_batch = None   # requests
+    llama2_max_batch = None   # requests (an integer)
     ### BEGIN SOLUTION
-    mha = ml.Models.get(v.mha)
     gqa_ratio = kv_cache_bytes(mha, 1, 1, 2) / kv_cache_bytes(model, 1, 1, 2)
     llama2_max_batch = math.floor((gpu.memory_bytes - mha.n_parameters * 2) / kv_cache_bytes(mha, S, 1, 2))
     ### END SOLUTION
     """),
     tests("ex3_gqa", 3, recorder("gqa_ratio", "llama2_max_batch")),
     code("""
-    if reveal(cp_gqa):
+    if reveal(cp_gqa, globals(), "gqa_ratio", "llama2_max_batch"):
         l2, l3 = solver.solve(v.mha, gpu, S), solver.solve(model, gpu, S)
         compare("GQA ratio", gqa_ratio, l2.kv_per_seq_bytes / l3.kv_per_seq_bytes, "x")
         compare("MHA model's wall", llama2_max_batch, solver.max_batch_size(v.mha, gpu, S), "requests")

@@ -188,7 +188,7 @@ NOTEBOOK = [
     """),
     tests("ex1_itl", 5, recorder("itl_fp16_ms", "itl_int8_ms", "gpu_most_ms_saved")),
     code("""
-    if reveal(cp_itl):
+    if reveal(cp_itl, globals(), "itl_fp16_ms", "itl_int8_ms", "gpu_most_ms_saved"):
         for g in gpus:
             a, b = (solver.solve(model, g, v.S1, v.B1, precision=p) for p in ("fp16", "int8"))
             print(f"{g.key:>7}: ITL fp16 {a.itl_s * 1e3:6.3f} ms -> int8 {b.itl_s * 1e3:6.3f} ms "
@@ -235,7 +235,7 @@ NOTEBOOK = [
     """),
     tests("ex2_weights_vs_kv", 3, recorder("saved_weights_only_gb", "saved_kv_only_gb", "bigger_saving")),
     code("""
-    if reveal(cp_kv):
+    if reveal(cp_kv, globals(), "saved_weights_only_gb", "saved_kv_only_gb", "bigger_saving"):
         for w_p, kv_p in (("fp16", "fp16"), ("int8", "fp16"), ("fp16", "int8"), ("int8", "int8")):
             r = solver.solve(model, gpu, v.S2, v.B2, precision=w_p, kv_precision=kv_p)
             print(f"weights {w_p}, KV {kv_p}: weights {r.weights_bytes / 1e9:5.2f} GB + KV {r.kv_bytes / 1e9:5.2f} GB"
@@ -278,7 +278,7 @@ NOTEBOOK = [
     """),
     tests("ex3_prefill", 5, recorder("ttft_fp16_ms", "ttft_int4_ms", "itl_speedup_int4")),
     code("""
-    if reveal(cp_prefill):
+    if reveal(cp_prefill, globals(), "ttft_fp16_ms", "ttft_int4_ms", "itl_speedup_int4"):
         for p in ("fp16", "int8", "int4"):
             r = solver.solve(model, gpu, v.S3, 1, precision=p, kv_precision="fp16")
             print(f"{p:>5} weights: TTFT {r.ttft_s * 1e3:6.1f} ms ({r.prefill_bottleneck}-bound, runs at {r.compute_precision}),"

@@ -156,7 +156,7 @@ NOTEBOOK = [
     """),
     tests("ex1_flops", 4, recorder("flops_linear_8k", "flops_attention_8k", "attention_fraction_8k")),
     code("""
-    if reveal(cp_frac):
+    if reveal(cp_frac, globals(), "flops_linear_8k", "flops_attention_8k", "attention_fraction_8k"):
         r = solver.solve(model, gpu, v.S)
         compare("prefill FLOPs", None if flops_linear_8k is None or flops_attention_8k is None
                 else flops_linear_8k + flops_attention_8k, r.raw["flops_pre"], "TFLOP", 1e12)
@@ -180,7 +180,7 @@ NOTEBOOK = [
     """),
     tests("ex2_crossover", 2, recorder("crossover_tokens")),
     code("""
-    if reveal(cp_cross):
+    if reveal(cp_cross, globals(), "crossover_tokens"):
         for ctx in sorted({1024, v.S, 32768, round(P / (L * a)), 131072}):
             f = solver.solve(model, gpu, ctx).raw["flops_pre"]
             print(f"S = {ctx:>6}: attention is {1 - 2 * P * ctx / f:5.1%} of prefill FLOPs")
@@ -213,7 +213,7 @@ NOTEBOOK = [
     """),
     tests("ex3_long_context", 4, recorder("ttft_128k_s", "itl_128k_ms")),
     code("""
-    if reveal(cp_ttft):
+    if reveal(cp_ttft, globals(), "ttft_128k_s", "itl_128k_ms"):
         r = solver.solve(model, gpu, v.S_long)
         compare(f"TTFT at {v.S_long}", ttft_128k_s, r.ttft_s, "s")
         compare(f"ITL at {v.S_long}", itl_128k_ms, r.itl_s * 1e3, "ms")

@@ -87,13 +87,13 @@ def cells(v) -> dict:
         ],
         "ex2_batch": [
             Item("max_batch_h100", 2, lambda: max_batch_under_sla(v, "H100"), f"largest batch with ITL <= {T} ms on an H100",
-                 rtol=0.0, atol=1.0,
+                 rtol=0.0, atol=1.0, kind="integer",
                  mistakes=(Mistake("forgot_weights", lambda: _by_hand_batch(v, "H100", weights=False),
                                    "each decode step reads all the weights too: BW x ITL - W is left for the KV-cache."),)),
-            Item("max_batch_a100", 2, lambda: max_batch_under_sla(v, "A100"), "the same on an A100", rtol=0.0, atol=1.0,
+            Item("max_batch_a100", 2, lambda: max_batch_under_sla(v, "A100"), "the same on an A100", rtol=0.0, atol=1.0, kind="integer",
                  mistakes=(Mistake("forgot_weights", lambda: _by_hand_batch(v, "A100", weights=False),
                                    "each decode step reads all the weights too: BW x ITL - W is left for the KV-cache."),)),
-            Item("max_batch_l4", 1, lambda: max_batch_under_sla(v, "L4"), "the same on an L4", rtol=0.0, atol=0.0),
+            Item("max_batch_l4", 1, lambda: max_batch_under_sla(v, "L4"), "the same on an L4", rtol=0.0, atol=0.0, kind="integer"),
         ],
         "ex3_cost": [
             Item("cost_h100", 2, lambda: _cost(v, "H100"), "$ per 1M output tokens on an H100 at that batch", unit="USD",
@@ -164,7 +164,7 @@ NOTEBOOK = [
     """),
     tests("ex1_ttft", 2, recorder("ttft_h100_ms", "ttft_l4_ms")),
     code("""
-    if reveal(cp_ttft):
+    if reveal(cp_ttft, globals(), "ttft_h100_ms", "ttft_l4_ms"):
         for name in ("H100", "A100", "L4"):
             r = solver.solve(model, name, S, 1)
             print(f"{name:>5}: TTFT {r.ttft_s * 1e3:6.1f} ms ({r.prefill_bottleneck}-bound) -> "
@@ -188,9 +188,9 @@ NOTEBOOK = [
     predict("cp_batch", "Largest batch on an H100 with ITL <= {itl_ms} ms ({S}-token contexts)", "dimensionless", 64,
             'max(b for b in range(1, 1000) if solver.solve(model, "H100", S, b).itl_s <= ITL_TARGET)'),
     answer("ans_batch", """
-    max_batch_h100 = None   # requests
-    max_batch_a100 = None
-    max_batch_l4 = None
+    max_batch_h100 = None   # requests (an integer)
+    max_batch_a100 = None   # requests (an integer)
+    max_batch_l4 = None     # requests (an integer)
     ### BEGIN SOLUTION
     def max_batch(name):
         g = ml.Hardware.get(name)
@@ -205,7 +205,7 @@ NOTEBOOK = [
     """),
     tests("ex2_batch", 5, recorder("max_batch_h100", "max_batch_a100", "max_batch_l4")),
     code("""
-    if reveal(cp_batch):
+    if reveal(cp_batch, globals(), "max_batch_h100", "max_batch_a100", "max_batch_l4"):
         for name in ("H100", "A100", "L4"):
             r = solver.solve(model, name, S, 1)
             print(f"{name:>5}: ITL at batch 1 = {r.itl_s * 1e3:5.1f} ms; memory allows {r.max_batch_size} requests")
@@ -244,7 +244,7 @@ NOTEBOOK = [
     """),
     tests("ex3_cost", 4, recorder("cost_h100", "cost_a100", "cheapest")),
     code("""
-    if reveal(cp_cost):
+    if reveal(cp_cost, globals(), "cost_h100", "cost_a100", "cheapest"):
         for name, b in (("H100", max_batch_h100 or 1), ("A100", max_batch_a100 or 1)):
             c = costs.serving_cost(model, name, seq_len=S, batch_size=b, efficiency="ideal")
             print(f"{name}: batch {b}, {c.decode_throughput:~.0f}, {c.cost_per_million_tokens:~.4f} per 1M tokens "

@@ -91,7 +91,7 @@ ITEMS = {
              "pipeline bubble, 4 stages, 8 microbatches", rtol=0.01,
              mistakes=(Mistake("over_m", lambda: 3 / 8, "the bubble is (p-1)/(m+p-1): divide by the whole step, m + p - 1 slots."),)),
         Item("microbatches_for_5pct", 2, lambda: next(m for m in range(1, 10_000) if pipeline_bubble(4, m) <= 0.05 + 1e-12),
-             "fewest microbatches for a bubble <= 5 % with 4 stages", rtol=0.0, atol=0.0),
+             "fewest microbatches for a bubble <= 5 % with 4 stages", rtol=0.0, atol=0.0, kind="integer"),
     ],
     "ex4_scaling": [
         Item("scaling_eff_32", 2, lambda: _solve(n_gpus=32, dp=32, zero_stage=1, global_batch_size=256).scaling_efficiency,
@@ -148,7 +148,7 @@ NOTEBOOK = [
     """),
     tests("ex1_memory", 4, recorder("train_state_gb", "zero3_gb")),
     code("""
-    if reveal(cp_state):
+    if reveal(cp_state, globals(), "train_state_gb", "zero3_gb"):
         for z in (0, 1, 2, 3):
             r = solver.solve(model, cluster, n_gpus=8, dp=8, zero_stage=z, global_batch_size=8, seq_len=4096)
             print(f"ZeRO-{z}: weights {r.raw['mem_weights'] / 1e9:5.2f} + grads {r.raw['mem_grads'] / 1e9:5.2f} + "
@@ -182,7 +182,7 @@ NOTEBOOK = [
     """),
     tests("ex2_allreduce", 4, recorder("allreduce_8_ms", "allreduce_32_s")),
     code("""
-    if reveal(cp_ar):
+    if reveal(cp_ar, globals(), "allreduce_8_ms", "allreduce_32_s"):
         for n in (2, 8, 16, 32, 256):
             bw = cluster.intra_Bps if n <= 8 else cluster.inter_Bps
             print(f"{n:>4} GPUs: {ring_allreduce_time(2 * P, n, bw) * 1e3:8.1f} ms  (2(n-1)/n = {2 * (n - 1) / n:.3f})")
@@ -212,7 +212,7 @@ NOTEBOOK = [
     """),
     tests("ex3_bubble", 3, recorder("bubble_pp4_m8", "microbatches_for_5pct")),
     code("""
-    if reveal(cp_bubble):
+    if reveal(cp_bubble, globals(), "bubble_pp4_m8", "microbatches_for_5pct"):
         for m in (1, 4, 8, 16, 57, 64):
             print(f"m = {m:>2}: bubble {pipeline_bubble(4, m):.1%}")
     """),
@@ -241,7 +241,7 @@ NOTEBOOK = [
     """),
     tests("ex4_scaling", 2, recorder("scaling_eff_32")),
     code("""
-    if reveal(cp_eff):
+    if reveal(cp_eff, globals(), "scaling_eff_32"):
         for n in (8, 16, 32, 64, 128, 256):
             r = solver.solve(model, cluster, n_gpus=n, dp=n, zero_stage=1, global_batch_size=256, seq_len=4096)
             print(f"{n:>4} GPUs: step {r.raw['step']:6.3f} s, all-reduce {r.raw['dp_comm']:5.3f} s, "

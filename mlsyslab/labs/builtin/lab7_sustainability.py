@@ -112,7 +112,7 @@ NOTEBOOK = [
     """),
     tests("ex1_energy", 4, recorder("energy_kwh", "energy_kwh_u50")),
     code("""
-    if reveal(cp_energy):
+    if reveal(cp_energy, globals(), "energy_kwh", "energy_kwh_u50"):
         for u in (0.0, 0.25, 0.5, 1.0):
             r = solver.solve("H100", n_devices=8, duration=24, utilization=u)
             print(f"u = {u:4.2f}: {r.raw['device_power_W']:5.0f} W per GPU, {r.raw['energy_kWh']:6.1f} kWh")
@@ -138,7 +138,7 @@ NOTEBOOK = [
     """),
     tests("ex2_grids", 3, recorder("carbon_france_kg", "carbon_poland_kg", "poland_over_france")),
     code("""
-    if reveal(cp_ratio):
+    if reveal(cp_ratio, globals(), "carbon_france_kg", "carbon_poland_kg", "poland_over_france"):
         job = solver.solve("H100", n_devices=8, duration=24, utilization=1.0)
         for r in solver.compare_grids(job):
             print(f"{r.grid.key:>11}: {r.raw['operational_kg']:7.2f} kg CO2e")
@@ -160,7 +160,7 @@ NOTEBOOK = [
     """),
     tests("ex3_shift", 2, recorder("kg_saved_moving")),
     code("""
-    if reveal(cp_move):
+    if reveal(cp_move, globals(), "kg_saved_moving"):
         compare("saved", kg_saved_moving, solver.solve("H100", n_devices=8, duration=24, grid="Poland").raw["operational_kg"]
                 - solver.solve("H100", n_devices=8, duration=24, grid="Norway").raw["operational_kg"], "kg")
     """),

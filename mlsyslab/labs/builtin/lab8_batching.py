@@ -118,13 +118,13 @@ def cells(v) -> dict:
         ],
         "ex2_kv_limit": [
             Item("kv_blocks", 1, lambda: kv_blocks(v), "KV blocks of 16 tokens in 90 % of memory beside the weights",
-                 rtol=0.0, atol=1.0,
+                 rtol=0.0, atol=1.0, kind="integer",
                  mistakes=(Mistake("gb_not_gib", lambda: kv_blocks(v, capacity=float(gib) * 1e9),
                                    f"the {G}'s memory is {gib} GiB (2^30 B), not {gib} GB.", credit=0.5),
                            Mistake("all_memory", lambda: kv_blocks(v, util=1.0),
                                    "vLLM gives the weights and the KV-cache 90 % of memory (gpu_memory_utilization)."))),
             Item("max_concurrency", 2, lambda: max_concurrency(v),
-                 f"requests of {v.I_long} + {v.O_long} tokens that fit at once", rtol=0.0, atol=0.0,
+                 f"requests of {v.I_long} + {v.O_long} tokens that fit at once", rtol=0.0, atol=0.0, kind="integer",
                  mistakes=(Mistake("prompt_only", lambda: kv_blocks(v) // math.ceil(v.I_long / 16),
                                    "a request's KV-cache grows while it generates: size it at prompt + output."),
                            Mistake("gb_not_gib", lambda: max_concurrency(v, capacity=float(gib) * 1e9),
@@ -175,7 +175,7 @@ NOTEBOOK = [
     md(r"""
     ## Exercise 1 - Capacity from the step time
 
-    With the queue never empty, `max_num_seqs` = $B$ requests run at once. Each needs one
+    With the queue never empty, $B$ requests run at once (vLLM's *max_num_seqs*; your `v.seats`). Each needs one
     prefill and $O - 1$ decode steps. Without chunked prefill (vLLM's classic scheduler) a
     step that admits a request is a **prefill-only** step: every running request waits for it.
     So while one batch of $B$ requests passes through, the server spends $B$ prefills plus
@@ -215,7 +215,7 @@ NOTEBOOK = [
     tests("ex1_capacity", 4, recorder("t_prefill_ms", "t_decode_ms", "capacity_req_s")),
     md("**Reveal.** All requests arrive at once and the simulator serves them with the seats full:"),
     code("""
-    if reveal(cp_capacity):
+    if reveal(cp_capacity, globals(), "t_prefill_ms", "t_decode_ms", "capacity_req_s"):
         r = load.solve(model, gpu, arrival_rate=math.inf, input_tokens=v.I, output_tokens=v.O, max_num_seqs=v.seats,
                        n_requests=10 * v.seats)
         compare("capacity", capacity_req_s, r.request_throughput.magnitude, "req/s")
@@ -224,7 +224,7 @@ NOTEBOOK = [
     """),
     *reflection("reflect_ex1", 1, """
     **Reflect.** Which term of the cycle dominates for your variant, the prefills or the decode
-    steps? What would doubling `max_num_seqs` do to the capacity, and why is it less than 2x?
+    steps? What would doubling $B$ (*max_num_seqs*) do to the capacity, and why is it less than 2x?
     """, """
     (Default variant.) 64 prefills of 16.9 ms = 1.08 s against 255 decode steps of 7.7 ms = 1.96 s:
     decode dominates but prefill is a third of the time. Doubling B doubles the requests per cycle
@@ -251,8 +251,8 @@ NOTEBOOK = [
             "load.solve(model, gpu, arrival_rate=1.0, input_tokens=v.I_long, output_tokens=v.O_long, "
             "n_requests=1).kv_blocks // -(-(v.I_long + v.O_long) // 16)"),
     answer("ans_kv", """
-    kv_blocks = None         # blocks of 16 tokens
-    max_concurrency = None   # requests
+    kv_blocks = None         # blocks of 16 tokens (an integer)
+    max_concurrency = None   # requests (an integer)
     ### BEGIN SOLUTION
     kv_blocks = math.floor((0.9 * gpu.memory_bytes - W) / (16 * kv))
     max_concurrency = kv_blocks // math.ceil((v.I_long + v.O_long) / 16)
@@ -260,7 +260,7 @@ NOTEBOOK = [
     """),
     tests("ex2_kv_limit", 3, recorder("kv_blocks", "max_concurrency")),
     code("""
-    if reveal(cp_kv):
+    if reveal(cp_kv, globals(), "kv_blocks", "max_concurrency"):
         r = load.solve(model, gpu, arrival_rate=math.inf, input_tokens=v.I_long, output_tokens=v.O_long,
                        n_requests=4 * max(max_concurrency or 1, 1))
         compare("KV blocks", kv_blocks, r.kv_blocks, "blocks")
@@ -316,7 +316,7 @@ NOTEBOOK = [
     """),
     tests("ex3_goodput", 3, recorder("best_rate")),
     code("""
-    if reveal(cp_goodput):
+    if reveal(cp_goodput, globals(), "best_rate"):
         for rate in lab_rates:
             r = load.solve(model, gpu, arrival_rate=rate, input_tokens=v.I, output_tokens=v.O, n_requests=2000, seed=0,
                            max_num_seqs=v.seats, sla={"ttft": v.ttft_ms, "itl": v.itl_ms})

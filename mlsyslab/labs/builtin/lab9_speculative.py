@@ -116,7 +116,7 @@ def cells(v) -> dict:
         ],
         "ex3_breakeven": [
             Item("breakeven_batch", 3, lambda: breakeven_batch(v),
-                 f"smallest batch (power of 2) where speculation stops paying at {v.S3} tokens", rtol=0.0, atol=0.0),
+                 f"smallest batch (power of 2) where speculation stops paying at {v.S3} tokens", rtol=0.0, atol=0.0, kind="integer"),
         ],
         "ex4_prefix": [
             Item("ttft_cached_ms", 2, lambda: _ttft_ms(v, v.hit),
@@ -178,7 +178,7 @@ NOTEBOOK = [
     """),
     tests("ex1_tokens", 2, recorder("tokens_per_round")),
     code("""
-    if reveal(cp_tokens):
+    if reveal(cp_tokens, globals(), "tokens_per_round"):
         for a in (0.5, 0.7, v.alpha, 0.9):
             print(f"alpha {a:.2f}: " + ", ".join(f"k={k}: {(1 - a ** (k + 1)) / (1 - a):.2f}" for k in (1, 2, 4, 8)))
     """),
@@ -220,7 +220,7 @@ NOTEBOOK = [
     """),
     tests("ex2_speedup", 4, recorder("t_draft_ms", "t_verify_ms", "speedup_b1")),
     code("""
-    if reveal(cp_speedup):
+    if reveal(cp_speedup, globals(), "t_draft_ms", "t_verify_ms", "speedup_b1"):
         r = solver.solve(model, gpu, v.S, 1, draft_model=draft, speculative_tokens=v.k, acceptance_rate=v.alpha)
         compare("speed-up", speedup_b1, r.speculative_speedup, "x")
         print(f"ITL {r.itl_without_speculation.to('ms'):~.2f} -> {r.itl.to('ms'):~.2f} per token; "
@@ -252,7 +252,7 @@ NOTEBOOK = [
             "next(b for b in (2 ** i for i in range(13)) if solver.solve(model, gpu, v.S3, b, draft_model=draft, "
             "speculative_tokens=v.k, acceptance_rate=v.alpha).speculative_speedup < 1)"),
     answer("ans_breakeven", """
-    breakeven_batch = None   # sequences
+    breakeven_batch = None   # sequences (an integer batch size)
     ### BEGIN SOLUTION
     for b in (2 ** i for i in range(13)):
         r = solver.solve(model, gpu, v.S3, b, draft_model=draft, speculative_tokens=v.k, acceptance_rate=v.alpha)
@@ -263,7 +263,7 @@ NOTEBOOK = [
     """),
     tests("ex3_breakeven", 3, recorder("breakeven_batch")),
     code("""
-    if reveal(cp_breakeven):
+    if reveal(cp_breakeven, globals(), "breakeven_batch"):
         for b in (1, 8, 32, 64, 128, 256, 512, 1024):
             r = solver.solve(model, gpu, v.S3, b, draft_model=draft, speculative_tokens=v.k, acceptance_rate=v.alpha)
             print(f"batch {b:>5}: speed-up {r.speculative_speedup:5.2f}, decode {r.decode_bottleneck}-bound")
@@ -311,7 +311,7 @@ NOTEBOOK = [
     """),
     tests("ex4_prefix", 3, recorder("ttft_cached_ms", "ttft_speedup")),
     code("""
-    if reveal(cp_prefix):
+    if reveal(cp_prefix, globals(), "ttft_cached_ms", "ttft_speedup"):
         plain, hit = solver.solve(model, gpu, v.S_prompt), solver.solve(model, gpu, v.S_prompt, prefix_hit_rate=v.hit)
         compare("TTFT with the cache", ttft_cached_ms, hit.ttft_s * 1e3, "ms")
         print(f"TTFT {plain.ttft.to('ms'):~.1f} -> {hit.ttft.to('ms'):~.1f}; 1 / (1 - hit) would say "
