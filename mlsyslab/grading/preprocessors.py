@@ -6,30 +6,38 @@ Configured in ``autograder/nbgrader_config.py``::
         ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 * :class:`TrustedExecute` is nbgrader's ``Execute`` that first computes every answer key (so
-  nothing the student's code does afterwards can change them) and survives a kernel that dies
+  nothing the student's code does afterwards can change them), runs the kernel over the
+  oracle-free copy of the package (:mod:`~mlsyslab.grading.overlay`: no solver, no expected
+  value), runs the lab's hidden calls as cells appended after the student's last cell and
+  removed again (only their captured answers are kept), and survives a kernel that dies
   (``os._exit``): the cells not executed simply record no answers.
 * :class:`RescoreAnswers` reads, in each autograder-test cell of a lab, only the answers that
-  cell captured (:data:`~mlsyslab.grading.answers.ANSWERS_MIME`), scores them with the key and
-  **replaces the cell's outputs** by feedback and one ``execute_result`` holding the score -
+  cell captured (:data:`~mlsyslab.grading.answers.ANSWERS_MIME`, checked by
+  :func:`~mlsyslab.grading.answers.read_payload` / :func:`~mlsyslab.grading.answers.typed_answer`),
+  scores them with the key and **replaces the cell's outputs** by feedback (hidden tests as one
+  line: points and how many passed) and one ``execute_result`` holding the score -
   what nbgrader's ``SaveAutoGrades`` then stores in the gradebook. Whatever the kernel printed,
   raised or patched is discarded.
 """
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import os
+import shutil
+import tempfile
 
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
-from . import keys
-from .answers import ANSWERS_MIME, SCORES_MIME
+from . import keys, overlay
+from .answers import ANSWERS_MIME, SCORES_MIME, Invalid, read_payload, typed_answer
 from .intake_outputs import CappedOutputs
-from .rubric import score_item
+from .rubric import ItemScore, score_item
 from .sandbox import SandboxedKernelManager, SandboxUnavailable
 
 
@@ -58,6 +66,9 @@ class TrustedExecute(CappedOutputs, Execute):
 
     _student = None
     _sandbox_km = None
+    _binds: tuple = ()
+    _first_hidden = None  # index of the first appended hidden-call cell (None: none appended)
+    _in_hidden = False
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -67,13 +78,79 @@ class TrustedExecute(CappedOutputs, Execute):
         km = super().create_kernel_manager()
         if isinstance(km, SandboxedKernelManager):
             km.student = str(self._student or "")
+            km.ro_binds = tuple(self._binds)
         self._sandbox_km = km  # nbclient drops self.km when the kernel is cleaned up
         return km
 
     def preprocess(self, nb, resources, km=None):
         self._student = resources.get("nbgrader", {}).get("student")
-        lab_key(self, resources)  # computed (and cached) before any student code runs
+        key = lab_key(self, resources)  # computed (and cached) before any student code runs
+        info = resources.setdefault("mlsyslab", {})
+        solver_nb = copy.deepcopy(nb) if key is not None and key.solver_items else None
+        n_student = len(nb.cells)
+        if key is not None:
+            nb.cells.extend(from_dict({"cell_type": "code", "metadata": {}, "source": keys.hidden_cell_source(call),
+                                       "outputs": [], "execution_count": None}) for call in key.hidden)
+            self._first_hidden = n_student if key.hidden else None
+        try:
+            nb, resources = self._run(nb, resources, km, key, solver=False)
+        finally:
+            hidden_cells = nb.cells[n_student:]
+            del nb.cells[n_student:]  # nothing of the hidden calls stays in the notebook
+            self._first_hidden = None
+        if key is not None:
+            info["hidden_answers"] = {call.item.id: _answer_from(cell, call.item.id)
+                                      for call, cell in zip(key.hidden, hidden_cells)}
+        if solver_nb is not None and not info.get("stopped"):
+            # an instructor allowed the solver for some items: those are graded from a second run with it
+            _, solver_resources = self._run(solver_nb, {"nbgrader": resources.get("nbgrader", {})}, None, key,
+                                            solver=True)
+            info["solver_answers"] = {
+                item_id: answer for cell in solver_nb.cells if cell.cell_type == "code" and is_grade(cell)
+                for item_id, answer in captured_answers(cell)[0].items() if item_id in key.solver_items}
+        return nb, resources
+
+    def _run(self, nb, resources, km, key, *, solver: bool):
+        """One sandboxed run of ``nb`` over the package overlay (``solver``: the one with the solvers)."""
+        view_dir = None
+        if key is not None and self._sandboxed():
+            view_dir = tempfile.mkdtemp(prefix="mlsyslab-view-")
+            os.chmod(view_dir, 0o755)
+            view = os.path.join(view_dir, "view.json")
+            with open(view, "w", encoding="utf-8") as f:
+                json.dump(key.view, f)
+            os.chmod(view, 0o644)
+            self._binds = tuple(overlay.binds(view, solver=solver))
+        elif key is not None:
+            self.log.warning("Grading UNSANDBOXED: the student's kernel has the solvers (grading is not oracle-free).")
+        try:
+            return self._execute(nb, resources, km)
+        finally:
+            self._binds = ()
+            if view_dir:
+                shutil.rmtree(view_dir, ignore_errors=True)
+
+    def _sandboxed(self) -> bool:
+        return issubclass(self.kernel_manager_class, SandboxedKernelManager) and \
+            SandboxedKernelManager(parent=self).sandboxed
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        self._in_hidden = self._first_hidden is not None and cell_index >= self._first_hidden
+        return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+    def process_message(self, msg, cell, cell_index):
+        """While the hidden calls run, no display update, widget message or display id reaches any cell."""
+        if self._in_hidden:
+            msg_type = msg.get("msg_type", "")
+            if msg_type == "update_display_data" or msg_type.startswith("comm"):
+                return None
+            if isinstance(msg.get("content"), dict) and msg["content"].get("transient"):
+                msg = dict(msg, content=dict(msg["content"], transient={}))
+        return super().process_message(msg, cell, cell_index)
+
+    def _execute(self, nb, resources, km=None):
         stop = None
+        self._in_hidden = False
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         except SandboxUnavailable:
@@ -90,6 +167,9 @@ class TrustedExecute(CappedOutputs, Execute):
         km, self._sandbox_km = self._sandbox_km, None
         if getattr(km, "deadline_hit", False):
             stop = f"the notebook ran past its time limit of {km.wall_seconds:g} s"
+        if stop and self._in_hidden:  # nothing of a hidden call (its source, its arguments) in any message
+            stop = "the kernel stopped during the hidden tests"
+        self._in_hidden = False
         if stop:
             self.log.warning("Grading of this notebook stopped: %s; the cells not run score 0.", stop)
             resources.setdefault("mlsyslab", {})["stopped"] = stop
@@ -135,36 +215,73 @@ def note_cell(text: str):
     return from_dict({"cell_type": "markdown", "metadata": {}, "source": f"**Grader's note:** {html.escape(text)}"})
 
 
-def captured_answers(cell) -> dict:
-    """Answers captured by this cell's own outputs (later captures override earlier ones)."""
-    answers = {}
-    for output in cell.get("outputs", []):
+def captured_answers(cell) -> tuple[dict, list]:
+    """(answers captured by this cell's own outputs, reasons for the outputs refused): each output
+    checked by :func:`~.answers.read_payload` (size, number of items, plain values); later captures
+    override earlier ones."""
+    answers, refused = {}, []
+    for output in cell.get("outputs", [])[:200]:
         if output.get("output_type") not in ("display_data", "execute_result"):
             continue
-        payload = output.get("data", {}).get(ANSWERS_MIME)
-        if isinstance(payload, str):
-            try:
-                payload = json.loads(payload)
-            except ValueError:
-                continue
-        if isinstance(payload, dict) and isinstance(payload.get("answers"), dict):
-            answers.update(payload["answers"])
-    return answers
+        data = output.get("data", {})
+        if not isinstance(data, dict) or ANSWERS_MIME not in data:
+            continue
+        found, reason = read_payload(data[ANSWERS_MIME])
+        if reason:
+            refused.append(reason)
+        answers.update(found)
+    return answers, refused
 
 
-def score_cell(key, grade_id: str, cell) -> tuple[float, list]:
-    """(score, [ItemScore]) of one grade cell from its captured answers."""
-    answers = captured_answers(cell)
-    scores = [score_item(item, answers.get(item.id), key.expected[item.id], key.mistakes[item.id])
-              for item in key.items(grade_id)]
+def _answer_from(cell, item_id: str):
+    """The answer ``item_id`` captured by one hidden-call cell (None if none)."""
+    return captured_answers(cell)[0].get(item_id)
+
+
+def judge_item(key, item, answer) -> ItemScore:
+    """Score one answer: refused by the channel (:func:`~.answers.typed_answer`), else by the rubric."""
+    value = typed_answer(item, answer)
+    if isinstance(value, Invalid):
+        return ItemScore(item.id, item.label, 0.0, item.points, "invalid", f"`{item.id}`: {value}.", None)
+    return score_item(item, value, key.expected[item.id], key.mistakes[item.id])
+
+
+def score_cell(key, grade_id: str, cell, hidden: dict | None = None, solver: dict | None = None) -> tuple[float, list]:
+    """(score, [ItemScore]) of one grade cell: its visible items from its own captured answers, hidden
+    items from ``hidden`` (the grader's own calls), solver-allowed items from ``solver`` when given."""
+    answers, _ = captured_answers(cell)
+    hidden, scores = hidden or {}, []
+    for item in key.items(grade_id):
+        if item.id in key.hidden_ids:
+            answer = hidden.get(item.id)
+        elif solver is not None and item.id in key.solver_items:
+            answer = solver.get(item.id)
+        else:
+            answer = answers.get(item.id)
+        score = judge_item(key, item, answer)
+        if item.id in key.hidden_ids:  # its label and answer name the configuration: never shown
+            score = ItemScore(item.id, "hidden test", score.points, score.max_points, score.verdict, "", None)
+        scores.append(score)
     return sum(s.points for s in scores), scores
 
 
+def _rows(scores: list) -> list:
+    """(label, points, max points, feedback) rows: visible items one each, hidden tests one line."""
+    rows = [(s.label, s.points, s.max_points, s.feedback) for s in scores if s.label != "hidden test"]
+    hidden = [s for s in scores if s.label == "hidden test"]
+    if hidden:
+        passed = sum(1 for s in hidden if s.points >= s.max_points)
+        total, got = sum(s.max_points for s in hidden), sum(s.points for s in hidden)
+        rows.append(("hidden tests", got, total, f"{total:g} points, {passed} of {len(hidden)} passed"))
+    return rows
+
+
 def feedback_outputs(grade_id: str, score: float, max_points: float, scores: list, note: str | None = None) -> list:
-    rows_txt = [f"[{s.points:g}/{s.max_points:g}] {s.label}: {s.feedback}" for s in scores]
+    rows = _rows(scores)
+    rows_txt = [f"[{p:g}/{m:g}] {label}: {text}" for label, p, m, text in rows]
     rows_html = "".join(
-        f"<tr><td>{html.escape(s.label)}</td><td>{s.points:g} / {s.max_points:g}</td>"
-        f"<td>{html.escape(s.feedback)}</td></tr>" for s in scores)
+        f"<tr><td>{html.escape(label)}</td><td>{p:g} / {m:g}</td>"
+        f"<td>{html.escape(text)}</td></tr>" for label, p, m, text in rows)
     summary = f"Trusted score for {grade_id}: {score:g} / {max_points:g}" + (f". {note}" if note else "")
     feedback = {
         "output_type": "display_data", "metadata": {},
@@ -191,8 +308,7 @@ class RescoreAnswers(NbGraderPreprocessor):
             self.log.info("RescoreAnswers: %s is not an mlsyslab lab; left as is.", notebook)
             return nb, resources
         if key is None:  # never fall back to the kernel's own outputs: every grade cell scores 0
-            self.log.error("RescoreAnswers: no answer key %s in %s; every autograded cell scores 0.",
-                           f"{notebook}.py", keys.keys_dir(course_root(self)))
+            self.log.error("RescoreAnswers: no lab %s for this course; every autograded cell scores 0.", notebook)
         reason = resources.get("mlsyslab", {}).get("stopped")
         stopped = f"Not run: grading stopped before this cell because {reason}." if reason else None
         found = set()
@@ -205,7 +321,8 @@ class RescoreAnswers(NbGraderPreprocessor):
             if key is None or not key.items(grade_id):  # a test cell the key does not know scores nothing
                 cell.outputs = feedback_outputs(grade_id, 0.0, max_points, [], note=stopped)
                 continue
-            score, scores = score_cell(key, grade_id, cell)
+            info = resources.get("mlsyslab", {})
+            score, scores = score_cell(key, grade_id, cell, info.get("hidden_answers"), info.get("solver_answers"))
             score = min(max(score * max_points / key.points(grade_id), 0.0), max_points)
             cell.outputs = feedback_outputs(grade_id, score, max_points, scores,
                                             note=stopped if cell.get("execution_count") is None else None)

@@ -41,6 +41,12 @@ class Item:
     atol: float = 0.0
     kind: str = "number"  # or "integer" (whole numbers only) or "choice"
     mistakes: tuple = field(default_factory=tuple)
+    #: unit strings a quantity answer may carry besides the usual ones of ``unit``'s dimension
+    #: (:func:`mlsyslab.grading.answers.allowed_units`; compared exactly, never parsed)
+    units: tuple = ()
+    #: the exercise asks the student to run the solver for this answer: graded from a second
+    #: sandboxed run with the solvers (docs/instructors.md, "Oracle-free grading")
+    solver_allowed: bool = False
 
 
 @dataclass

@@ -133,7 +133,7 @@ def cells(v) -> dict:
         "ex3_goodput": [
             Item("best_rate", 3, lambda: best_rate(v),
                  f"highest rate of [{context(v)['rates']}] req/s with >= 99 % of requests meeting the SLA",
-                 rtol=0.0, atol=1e-6),
+                 rtol=0.0, atol=1e-6, solver_allowed=True),   # the exercise runs the simulator
         ],
     }
 

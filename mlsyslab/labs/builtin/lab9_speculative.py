@@ -116,7 +116,8 @@ def cells(v) -> dict:
         ],
         "ex3_breakeven": [
             Item("breakeven_batch", 3, lambda: breakeven_batch(v),
-                 f"smallest batch (power of 2) where speculation stops paying at {v.S3} tokens", rtol=0.0, atol=0.0, kind="integer"),
+                 f"smallest batch (power of 2) where speculation stops paying at {v.S3} tokens", rtol=0.0, atol=0.0, kind="integer",
+                 solver_allowed=True),   # the exercise sweeps the solver
         ],
         "ex4_prefix": [
             Item("ttft_cached_ms", 2, lambda: _ttft_ms(v, v.hit),
