@@ -279,7 +279,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 P = inp[i] + gen[i]
                 o = cached[i] + dn
                 c = min(P - o, budget)
-                if not split and c < P - o and chunks:
+                if not split and c < P - o and chunks and P - cached[i] <= max_tokens - B:
                     break
                 chunks.append((i, o, c, P))
                 budget -= c
@@ -292,9 +292,9 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 if i is None:
                     break
                 P = inp[i] + gen[i]
-                if not split and P - cached[i] > budget and (chunks or B):
+                if not split and budget < P - cached[i] <= max_tokens - B and (chunks or B):
                     waiting.appendleft(i)  # a whole prompt only (no chunking): it waits for a step with room
-                    break
+                    break  # (one longer than any step's budget is chunked: the engine must, to run it at all)
                 rem_pre += out[i] - gen[i]
                 n_pre += 1
                 used += blocks_for(i, P)
