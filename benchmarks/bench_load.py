@@ -2,13 +2,15 @@
 
     python benchmarks/bench_load.py [--quick]
 
-1. Simulator: 10 000 requests (``LoadSolver().solve``), median wall time of 3 runs, for a few
-   configurations (below capacity, past capacity with preemptions, chunked prefill,
-   speculative decoding, random lengths). Target (issue 14): <= 1 s each.
+1. Simulator: 10 000 requests (``LoadSolver(engine=...).solve``), median wall time of 3 runs, for a
+   few configurations (below capacity, past capacity with preemptions, chunked prefill,
+   speculative decoding, random lengths, all queued at large batch, long outputs with more seats
+   than the KV pool holds) on each engine profile (``--quick``: the default one). Target
+   (issues 14, 21): <= 1 s each.
 2. Fast path (``LoadSolver().analytic``): one configuration (one arrival rate), median per
    call; and 1000 arrival rates in one vectorised call. Target: <= 1 ms per configuration.
 3. Agreement of the fast path with the simulator (4000 requests) at 10-80 % of capacity over
-   the grid of docs/solvers/load.md: median and max |analytic / simulated - 1| per metric.
+   the grid of docs/solvers/load.md, per engine profile: median and max |analytic / simulated - 1|.
 4. The LoadExplorer widget's update (fast path + plot data), median per update. Target <= 100 ms.
 """
 
@@ -37,7 +39,14 @@ SIM_CASES = {
     "Llama3_70B 4xH100 fp8, random lengths, 5 req/s": dict(
         model="Llama3_70B", hardware="H100", tensor_parallel=4, precision="fp8", arrival_rate=5.0,
         input_tokens=("lognormal", 1000, 0.8), output_tokens=("exponential", 300)),
+    "Llama3_8B H100 fp8 128/128, all queued (large batch)": dict(
+        model="Llama3_8B", hardware="H100", precision="fp8", arrival_rate=math.inf, input_tokens=128,
+        output_tokens=128),
+    "Llama3_8B H100 fp8 128/2048, all queued, 2048 seats (was thrash)": dict(
+        model="Llama3_8B", hardware="H100", precision="fp8", arrival_rate=math.inf, input_tokens=128,
+        output_tokens=2048, max_num_seqs=2048),
 }
+ENGINES = ("vllm", "vllm-v0", "sglang", "trtllm")
 
 AGREEMENT_GRID = [
     dict(model="Llama3_8B", hardware="H100", input_tokens=512, output_tokens=256),
@@ -65,12 +74,15 @@ def median_time(fn, repeats):
 def bench_sim(quick):
     from mlsyslab import LoadSolver
 
-    s = LoadSolver()
-    print("1. simulator, 10 000 requests (target <= 1 s)")
-    for name, kw in SIM_CASES.items():
-        t = median_time(lambda: s.solve(n_requests=10_000, **kw), 1 if quick else 3)
-        r = s.solve(n_requests=10_000, **kw)
-        print(f"   {name:<58} {t:6.3f} s   ({r.preemptions} preemptions, batch {r.mean_batch:.0f})")
+    print("1. simulator, 10 000 requests (target <= 1 s), per engine profile")
+    for engine in ENGINES[:1] if quick else ENGINES:
+        s = LoadSolver(engine=engine)
+        print(f"   engine {engine}")
+        for name, kw in SIM_CASES.items():
+            t = median_time(lambda: s.solve(n_requests=10_000, **kw), 1 if quick else 3)
+            r = s.solve(n_requests=10_000, **kw)
+            print(f"   {name:<66} {t:6.3f} s   ({r.preemptions} preemptions, batch {r.mean_batch:.0f}, "
+                  f"{r.throughput.magnitude:,.0f} tok/s)")
 
 
 def bench_fast(quick):
@@ -87,9 +99,14 @@ def bench_fast(quick):
 
 
 def bench_agreement(quick):
+    for engine in ENGINES[:1] if quick else ENGINES:
+        _agreement(quick, engine)
+
+
+def _agreement(quick, engine):
     from mlsyslab import LoadSolver
 
-    s = LoadSolver()
+    s = LoadSolver(engine=engine)
     errs = {m: [] for m in METRICS}
     cap_err = []
     grid = AGREEMENT_GRID[:3] if quick else AGREEMENT_GRID
@@ -104,7 +121,7 @@ def bench_agreement(quick):
             for m in METRICS:
                 ref = r.raw[m] if m in r.raw else getattr(r, m)
                 errs[m].append(fast[m][j] / ref - 1)
-    print(f"3. fast path vs simulator, {len(grid)} configurations x 5 loads (10-80 % of capacity)")
+    print(f"3. fast path vs simulator, engine {engine}, {len(grid)} configurations x 5 loads (10-80 % of capacity)")
     print(f"   {'metric':<12} {'median |err|':>12} {'max |err|':>10}")
     for m in METRICS:
         e = np.abs(errs[m])
