@@ -14,6 +14,41 @@ from .errors import MLSysError
 EXTRAS = {"widgets": ("ipywidgets", "bqplot"), "lab": ("jupyterlab",), "grading": ("nbgrader",)}
 
 
+#: optional module (top level) -> the extra that brings it (the extras' own modules and what they pull in)
+PROVIDED_BY = {"ipywidgets": "widgets", "bqplot": "widgets", "jupyterlab": "lab", "notebook": "lab", "voila": "lab",
+               "ipykernel": "lab", "IPython": "lab", "jupyter_client": "lab", "jupyter_core": "lab",
+               "jupyter_server": "lab", "nbformat": "lab", "nbconvert": "lab", "nbclient": "lab",
+               "nbgrader": "grading", "nh3": "grading"}
+#: command line -> the extra it needs (course and grade: nbgrader, which brings nbformat and the kernel too)
+COMMAND_EXTRA = {"lab": "lab", "course": "grading", "grade": "grading"}
+
+
+def command_hint(command: str, missing: str | None) -> str | None:
+    """One line for ``mlsyslab COMMAND`` that hit ``ModuleNotFoundError`` for ``missing``; None when that
+    module is no optional dependency (a broken install: the original error is the right one)."""
+    top = (missing or "").split(".")[0]
+    if top not in PROVIDED_BY:
+        return None
+    extra = COMMAND_EXTRA.get(command, PROVIDED_BY[top])
+    return f"mlsyslab {command} needs the {extra!r} extra ({top} is not installed): pip install 'mlsyslab[{extra}]'"
+
+
+#: command line -> a module it needs before it writes anything (checked first: no half-written folder)
+COMMAND_NEEDS = {"lab": "nbformat", "course": "nbformat"}
+
+
+def command_precheck(command: str) -> str | None:
+    """:func:`command_hint`'s line when ``command`` cannot run in this environment, else None (cheap: no import)."""
+    import importlib.util
+
+    module = COMMAND_NEEDS.get(command)
+    try:
+        present = module is None or importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # blocked (sys.modules[name] = None) or a broken install
+        present = False
+    return None if present else command_hint(command, module)
+
+
 class MissingExtraError(MLSysError, ImportError):
     """A part of mlsyslab was used without the optional dependencies (the extra) it needs."""
 
@@ -36,4 +71,5 @@ def require(extra: str, what: str) -> None:
             raise MissingExtraError(what, extra, module) from None
 
 
-__all__ = ["EXTRAS", "MissingExtraError", "require"]
+__all__ = ["COMMAND_EXTRA", "COMMAND_NEEDS", "EXTRAS", "PROVIDED_BY", "MissingExtraError", "command_hint",
+           "command_precheck", "require"]

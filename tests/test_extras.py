@@ -78,3 +78,16 @@ def test_lab_without_jupyter_names_the_lab_extra(monkeypatch, tmp_path):
     with pytest.raises(MLSysError) as err:
         lab.jupyter_executable()
     assert str(err.value) == "mlsyslab lab needs the 'lab' extra (jupyter is not installed): pip install 'mlsyslab[lab]'"
+
+
+@pytest.mark.parametrize("args, extra", [(["lab", "--copy", "out"], "lab"), (["course", "init", "out"], "grading")])
+def test_lab_and_course_without_nbformat_name_their_extra_and_write_nothing(args, extra, tmp_path):
+    """``pip install mlsyslab`` alone has no nbformat: the command says which extra, before writing a folder."""
+    code = ("import sys; sys.modules['nbformat'] = None\n"
+            f"from mlsyslab.cli import main; sys.exit(main({args!r}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env=dict(os.environ, HOME=str(tmp_path)))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"mlsyslab {args[0]}: error: mlsyslab {args[0]} needs the {extra!r} extra "
+                                   f"(nbformat is not installed): pip install 'mlsyslab[{extra}]'")
+    assert list(tmp_path.iterdir()) == []

@@ -48,6 +48,12 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from ..extras import command_hint, command_precheck
+
+    missing = command_precheck(args.command)
+    if missing:
+        print(f"mlsyslab {args.command}: error: {missing}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except MLSysError as exc:
@@ -55,6 +61,12 @@ def main(argv=None) -> int:
         return 2
     except FileNotFoundError as exc:
         print(f"mlsyslab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # an optional dependency: name the extra that brings it, in one line
+        hint = command_hint(args.command, exc.name)
+        if hint is None:
+            raise
+        print(f"mlsyslab {args.command}: error: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
