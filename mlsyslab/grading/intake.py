@@ -22,6 +22,7 @@ through here:
 
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import re
@@ -186,10 +187,10 @@ def copy_tree(src, dest, *, skip=None, max_files: int = MAX_FILES, max_depth: in
         top = os.open(os.fspath(src), _OPEN_DIR)
     except OSError as exc:
         return [f"{printable(src)}: not copied ({exc.strerror})"]
-    stack = [(top, os.fspath(dest), "", 0)]
+    stack = collections.deque([(top, os.fspath(dest), "", 0)])  # breadth first: the files nearest the top are kept
     files = total = 0
     while stack:
-        fd, out, rel, depth = stack.pop()
+        fd, out, rel, depth = stack.popleft()
         try:
             with os.scandir(fd) as entries:
                 names = sorted(e.name for e in entries)
@@ -198,7 +199,7 @@ def copy_tree(src, dest, *, skip=None, max_files: int = MAX_FILES, max_depth: in
                 shown = printable(relpath)
                 if time.monotonic() > deadline:
                     notes.append(f"{shown} and the rest: not copied (time limit)")
-                    return notes
+                    return _close_all(stack, notes)
                 try:
                     st = os.stat(name, dir_fd=fd, follow_symlinks=False)
                 except OSError:
@@ -223,7 +224,7 @@ def copy_tree(src, dest, *, skip=None, max_files: int = MAX_FILES, max_depth: in
                     continue
                 if files >= max_files:
                     notes.append(f"{shown} and the rest: not copied (more than {max_files} files)")
-                    return notes
+                    return _close_all(stack, notes)
                 try:
                     src_fd = os.open(name, _OPEN_FILE, dir_fd=fd)
                 except OSError as exc:
@@ -243,8 +244,13 @@ def copy_tree(src, dest, *, skip=None, max_files: int = MAX_FILES, max_depth: in
                     os.close(src_fd)
         finally:
             os.close(fd)
-    while stack:  # only after an early return above
-        os.close(stack.pop()[0])
+    return notes
+
+
+def _close_all(stack, notes: list) -> list:
+    for entry in stack:
+        os.close(entry[0])
+    stack.clear()
     return notes
 
 
