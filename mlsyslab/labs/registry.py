@@ -82,7 +82,8 @@ def _broken(name, where, exc, course) -> ValidationError:
     if line is None:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if pathlib.Path(f.filename).name == f"{name}.py"]
         line = frames[-1].lineno if frames else None
-    message = str(exc).splitlines()[0][:200] if str(exc) else ""
+    text = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)
+    message = text.splitlines()[0][:200] if text else ""
     at = f"{where}:{line}" if line else str(where)
     return ValidationError(f"lab {name!r} is broken: {at}: {type(exc).__name__}: {message}. Known labs: "
                            f"{_known(course)}.", field="lab", value=name, allowed=_known(course))
