@@ -212,7 +212,7 @@ class LoadSolver:
               tensor_parallel=1, sla=None, n_requests=None, seed=0, *, arrival_times=None, concurrency=None,
               kv_precision=None, block_size=None, max_num_seqs=None, max_batched_tokens=None, chunked_prefill=None,
               prefix_hit_rate=0.0, memory_utilization=None, draft_model=None, speculative_tokens=4,
-              acceptance_rate=0.7, engine=None) -> LoadResult:
+              acceptance_rate=0.7, engine=None, num_scheduler_steps=1) -> LoadResult:
         """Simulate serving ``n_requests`` requests (default 1000).
 
         Parameters
@@ -237,6 +237,9 @@ class LoadSolver:
         engine : str, optional
             ``"vllm"`` (V1, default), ``"vllm-v0"``, ``"sglang"`` or ``"trtllm"``: whose defaults,
             admission rule and preemption policy (:mod:`mlsyslab.solvers.load_engines`).
+        num_scheduler_steps : int
+            Multi-step scheduling (vLLM 0.6's ``--num-scheduler-steps``, default 1): while requests
+            run, new ones are admitted only every that many decode steps.
         prefix_hit_rate : float in [0, 1)
             Fraction of each prompt (a shared system prompt) found in the prefix cache; its
             full blocks are stored once.
@@ -313,7 +316,7 @@ class LoadSolver:
 
         raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,
                        block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark,
-                       profile=prof, split=split)
+                       profile=prof, split=split, scheduler_steps=_steps(num_scheduler_steps))
         sla_ttft, sla_itl = _sla(sla)
         return _result(raw, inp, out, sla_ttft, sla_itl, model=m, hardware=hw, precision=prec, tensor_parallel=tp,
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
@@ -324,7 +327,7 @@ class LoadSolver:
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
                  tensor_parallel=1, sla=None, *, kv_precision=None, block_size=None, max_num_seqs=None,
                  max_batched_tokens=None, chunked_prefill=None, prefix_hit_rate=0.0, memory_utilization=None,
-                 draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None):
+                 draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None, num_scheduler_steps=1):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
         arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s). Same
@@ -349,7 +352,7 @@ class LoadSolver:
         sla_ttft, sla_itl = _sla(sla)
         return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
                      max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
-                     watermark=prof.watermark, reserve=prof.reserve_min)
+                     watermark=prof.watermark, reserve=prof.reserve_min, scheduler_steps=_steps(num_scheduler_steps))
 
 
 # ---------------------------------------------------------------------- helpers
@@ -398,6 +401,10 @@ def _check_context(m, inp, out):
                 f"input_tokens + output_tokens = {int(inp[worst])} + {int(out[worst])} = {int(total[worst])} tokens is "
                 f"longer than {m.key}'s context window of {m.max_seq_len} tokens; shorten the prompt or the output.",
                 field="input_tokens", value=int(inp[worst]), allowed=f"prompt + output <= {m.max_seq_len} tokens")
+
+
+def _steps(value):
+    return inputs.positive_int(value, "num_scheduler_steps", maximum=256)
 
 
 def _bool(value, field):

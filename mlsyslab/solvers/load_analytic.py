@@ -151,7 +151,7 @@ def _erlang_c(c, a):
 
 
 def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, max_tokens, chunked,
-          sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0):
+          sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0, scheduler_steps=1):
     """Steady-state figures for each arrival rate in ``lam`` (see module doc).
 
     Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
@@ -159,7 +159,9 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     ``e2e_p99``, ``mean_batch``, ``kv_utilization``, ``utilization`` (lam / capacity) and the
     scalars ``capacity`` (req/s) and ``max_batch``. ``watermark``: fraction of blocks kept free at
     admission; ``reserve``: fraction of a request's remaining output whose blocks admission holds
-    back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler).
+    back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler); ``scheduler_steps`` k:
+    multi-step scheduling, a prompt waits on average (k - 1) / 2 decode intervals for the next
+    scheduling point while requests run.
     """
     lam = np.atleast_1d(np.asarray(lam, float))
     bs = block_size
@@ -239,8 +241,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         w = np.where(p_wait > 1.0 - q, mean_wait_if * np.log(np.maximum(p_wait, 1e-300) / (1.0 - q)), 0.0)
         return np.where(lam >= cap, np.inf, w)
 
-    ttft50 = r50 + own_prefill(r50) + wait_q(0.5)
-    ttft99 = r99 + own_prefill(r99) + wait_q(0.99)
+    # multi-step scheduling: the next scheduling point is uniform over the k steps under way
+    sched = (scheduler_steps - 1.0) * interval * np.minimum(B, 1.0)
+    ttft50 = r50 + own_prefill(r50) + wait_q(0.5) + 0.5 * sched
+    ttft99 = r99 + own_prefill(r99) + wait_q(0.99) + 0.99 * sched
 
     # ---- inter-token intervals: a decode step, or one that follows (or holds) prompts
     p_stall = 1.0 - np.exp(-x * interval)

@@ -46,15 +46,37 @@ def _weighted_quantiles(values, weights, qs):
     return [float(v[min(np.searchsorted(cw, q * cw[-1]), v.size - 1)]) for q in qs]
 
 
+def _step_fn(cost):
+    """``cost.step`` as a closure over plain floats (the mixed-step loop calls it once per step)."""
+    if cost.model is not None and cost.model.is_moe:
+        return cost.step
+    tok_c, attn_c, kv_m, w_m = cost.tok_c, cost.attn_c, cost.kv_m, cost.w_m
+    cpt, cf, ovp, ovd, tov, cap, split = (cost.comm_per_token, cost.comm_fixed, cost.ov_pre, cost.ov_dec, cost.tok_ov,
+                                          cost.seq_cap, cost.split)
+
+    def step(n, attn, kv, nd, prefill):
+        if split:
+            g, a, k = n * tok_c, attn * attn_c, kv * kv_m
+            core = (g if g > w_m else w_m) + (a if a > k else k)
+        else:
+            x, y = n * tok_c + attn * attn_c, w_m + kv * kv_m
+            core = x if x > y else y
+        return core + (cpt * n + cf if n > 0 else 0.0) + (ovp if prefill else ovd) + (nd if nd < cap else cap) * tov
+
+    return step
+
+
 def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, total_blocks, block_size,
-             max_seqs, max_tokens, chunked=False, watermark=0, profile=None, split=True):
+             max_seqs, max_tokens, chunked=False, watermark=0, profile=None, split=True, scheduler_steps=1):
     """Serve requests ``i`` with ``inp[i]`` prompt tokens (``cached[i]`` of them in the prefix
     cache) and ``out[i]`` output tokens; arrivals at the sorted times ``arrivals`` (open loop),
     or ``concurrency`` clients that each send a new request when their previous one ends (their
     first requests at the times ``arrivals``, when given). ``profile`` (an
     :class:`~mlsyslab.solvers.load_engines.EngineProfile`) sets the admission reserve; ``split``:
     prompts are cut at the step's token budget (else a whole prompt waits for a step with room).
-    No request is admitted in the step right after a preemption.
+    No request is admitted in the step right after a preemption. ``scheduler_steps`` k > 1: multi-step
+    scheduling (vLLM 0.6 ``--num-scheduler-steps``): while requests run, the scheduler admits only
+    every k decode steps.
 
     Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
     ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
@@ -99,6 +121,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     ts = []  # (t, queue, running, blocks used, tokens out) at each event
     dcache = {}
     draft = spec.draft if spec is not None else None
+    mstep = _step_fn(cost)
     reserving = profile is not None and profile.reserve_init > 0
     full_reserve = reserving and profile.reserve_min >= 1.0  # TensorRT-LLM: never evict
     s_gf = 0  # sum of G_finish over running: their remaining output = s_gf - B G
@@ -185,7 +208,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
 
     def admissible(free, tokens, seats, first_one):
         """Pop and return the next admissible request id (or None), checking seats, blocks and budget."""
-        if not waiting or seats <= 0 or hold:
+        if not waiting or seats <= 0 or hold or (scheduler_steps > 1 and running and G % scheduler_steps):
             return None
         i = waiting[0]
         P = inp[i] + gen[i]
@@ -287,7 +310,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 attn_pre += c * (2.0 * o + c)
                 kv_pre += o + c
             seats = max_seqs - B - len(prefilling)
-            while budget > 0:
+            while budget > 0 and waiting and not hold:
                 i = admissible(free - need_dec, 0, seats, True)
                 if i is None:
                     break
@@ -310,7 +333,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 kv_pre += o + c
             if chunks:
                 C = s_off + B * G
-                d = cost.step(B + n_new, 2.0 * C + attn_pre, C + kv_pre, B, True)
+                d = mstep(B + n_new, 2.0 * C + attn_pre, C + kv_pre, B, True)
                 t += d
                 if B:
                     used += need_dec
@@ -320,7 +343,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                     tokens_out += B
                     itl_v.append(d)
                     itl_w.append(B)
-                    pop_finished()
+                    if heap[0][0] <= G:
+                        pop_finished()
                 hold = False
                 for i, o, c, P in chunks:
                     if o + c >= P:
@@ -385,6 +409,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             preempt()
             continue
         m = min(n_fin, m_blk)
+        if scheduler_steps > 1 and (waiting or arr_q):  # run to the next scheduling point
+            m = min(m, scheduler_steps - G % scheduler_steps)
         dc = dcost(B)
         C0 = s_off + B * G
         pieces = dc.pieces(C0, B, m)
