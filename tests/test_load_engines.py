@@ -157,3 +157,23 @@ def test_long_outputs_with_many_seats_keep_serving():
                                             output_tokens=2048, precision="fp8", n_requests=3000, max_num_seqs=2048)
         assert 0.15 * bound < r.throughput.magnitude < bound, engine
         assert r.preemptions < 3000 * 3, engine
+
+
+def test_multi_step_scheduling_admits_every_k_steps():
+    # vLLM 0.6 --num-scheduler-steps k: a request arriving while another decodes waits for the next
+    # multiple of k decode steps. Ideal roofline, 8B fp16 on H100, vLLM V0 rules: request 0 arrives at
+    # t = 0 (512-token prompt, 64 outputs); request 1 arrives in the middle of its 4th decode step.
+    def prefill(S):
+        return max((2 * P * S + 2 * L * S * S * A) / H100_16, (2 * P + S * KV16) / H100_BW)
+
+    def decode(B, c):
+        return max((2 * P * B + 4 * L * c * A * B) / H100_16, (2 * P + B * c * KV16) / H100_BW)
+
+    t0 = prefill(512)
+    ends = [t0 + sum(decode(1, 512 + j) for j in range(n + 1)) for n in range(12)]  # end of decode step n
+    t_arrive = ends[2] + 0.5 * decode(1, 515)
+    s = LoadSolver("ideal", engine="vllm-v0")
+    for k, admitted_at in ((1, ends[3]), (10, ends[9])):
+        r = s.solve("Llama3_8B", "H100", arrival_times=[0.0, t_arrive], input_tokens=512, output_tokens=[64, 2],
+                    num_scheduler_steps=k)
+        assert r.requests["ttft"][1] == pytest.approx(admitted_at - t_arrive + prefill(512), rel=1e-6), k
