@@ -48,14 +48,18 @@ def _weight_time(cost, n):
 def step_time(cost, n_tokens, attn, kv_tokens, n_decode, prefill):
     """:meth:`StepCost.step` on numpy arrays."""
     n_tokens = np.asarray(n_tokens, float)
-    comm = np.where(n_tokens > 0, cost.comm_per_token * n_tokens + cost.comm_fixed, 0.0)
+    comm = (cost.comm_per_token * n_tokens + cost.comm_fixed) * (n_tokens > 0) if cost.tp > 1 else 0.0
+    w = cost.w_m if cost.model is None or not cost.model.is_moe else _weight_time(cost, n_tokens)
     if cost.split:
-        core = (np.maximum(n_tokens * cost.tok_c, _weight_time(cost, n_tokens))
-                + np.maximum(attn * cost.attn_c, kv_tokens * cost.kv_m))
+        core = np.maximum(n_tokens * cost.tok_c, w) + np.maximum(attn * cost.attn_c, kv_tokens * cost.kv_m)
     else:
-        core = np.maximum(n_tokens * cost.tok_c + attn * cost.attn_c, _weight_time(cost, n_tokens) + kv_tokens * cost.kv_m)
-    return (core + comm + np.where(prefill, cost.ov_pre, cost.ov_dec)
-            + np.minimum(n_decode, cost.seq_cap) * cost.tok_ov)
+        core = np.maximum(n_tokens * cost.tok_c + attn * cost.attn_c, w + kv_tokens * cost.kv_m)
+    if isinstance(prefill, bool):
+        ov = cost.ov_pre if prefill else cost.ov_dec
+    else:
+        ov = np.where(prefill, cost.ov_pre, cost.ov_dec)
+    tok = cost.tok_ov * (np.minimum(n_decode, cost.seq_cap) if cost.seq_cap < math.inf else n_decode)
+    return core + comm + ov + tok
 
 
 def decode_time(cost, spec, B, ctx):
@@ -99,12 +103,46 @@ def decode_lines(cost, spec, ctx):
     return [((k * ad + av) / E, (k * sd + sv) / E) for ad, sd in draft for av, sv in verify]
 
 
-def _solve_batch(lines, t_dec, target, b_hi):
+def decode_pieces(cost, spec, ctx):
+    """The calibrated kernel model's decode time of B sequences at context ``ctx`` as linear pieces
+    ``(lo, hi, alpha, beta)`` (t = alpha + beta B on lo <= B <= hi): breaks where the GEMMs turn
+    compute-bound and where the per-sequence overhead stops; None for MoE or speculation."""
+    if spec is not None or not cost.split or (cost.model is not None and cost.model.is_moe):
+        return None
+    g, w = cost.tok_c, cost.w_m
+    s_att = max(2.0 * ctx * cost.attn_c, ctx * cost.kv_m) + cost.comm_per_token
+    a0 = cost.comm_fixed + cost.ov_dec
+    cuts = sorted({0.0, math.inf, *(x for x in (w / g if g > 0 else math.inf, cost.seq_cap) if 0 < x < math.inf)})
+    pieces = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        mid = lo + 1.0 if hi == math.inf else 0.5 * (lo + hi)
+        alpha, beta = a0, s_att
+        if mid * g > w:
+            beta += g
+        else:
+            alpha += w
+        if mid < cost.seq_cap:
+            beta += cost.tok_ov
+        else:
+            alpha += cost.seq_cap * cost.tok_ov
+        pieces.append((lo, hi, alpha, beta))
+    return pieces
+
+
+def _solve_batch(lines, t_dec, target, b_hi, pieces=None):
     """B with B / t(B) = target (t increasing, B / t(B) increasing); inf when out of reach.
 
     With t(B) = max_i(A_i + S_i B) the answer is max_i target A_i / (1 - target S_i): at the
     solution B = target t(B) >= target (A_i + S_i B) for every line, with equality on the active one.
     """
+    if pieces is not None:  # piecewise linear t(B): the piece whose solution lies inside it
+        B = np.full_like(target, np.inf)
+        for lo, hi, alpha, beta in reversed(pieces):
+            den = 1.0 - target * beta
+            cand = np.where(den > 0, target * alpha / np.where(den > 0, den, 1.0), np.inf)
+            ok = (cand >= lo * (1 - 1e-12)) & (cand <= hi * (1 + 1e-12))
+            B = np.where(ok, cand, B)
+        return B
     if lines is not None:
         B = np.zeros_like(target)
         for A, S in lines:
@@ -119,6 +157,26 @@ def _solve_batch(lines, t_dec, target, b_hi):
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
     return 0.5 * (lo + hi)
+
+
+def _episode(cost, spec, x, td, new, cached):
+    """Prompts per prefill episode: K = 1 + x (td + T_pre(K)), T_pre the prefill-only step of K prompts.
+    T_pre is max(a + b K, c + d K) for a dense model (one break): its two lines, read off at K = 1, 2
+    and 1e4, 1e4 + 1, give K = max_i (1 + x (td + A_i)) / (1 - x S_i) as in :func:`_solve_batch`."""
+    if spec is None and (cost.model is None or not cost.model.is_moe):
+        ks = np.array([1.0, 2.0, 1e4, 1e4 + 1.0])
+        T = prefill_time(cost, None, ks, new, cached)
+        k = np.ones_like(x)
+        for A, S in ((T[0] - (T[1] - T[0]), T[1] - T[0]), (T[2] - 1e4 * (T[3] - T[2]), T[3] - T[2])):
+            den = 1.0 - x * S
+            k = np.maximum(k, np.where(den > 0, (1.0 + x * (td + A)) / np.where(den > 0, den, 1.0), 1e4))
+        return np.minimum(k, 1e4)
+    k = 1.0 + x * td
+    for _ in range(8):  # MoE / speculation: fixed-point iteration
+        prev, k = k, np.minimum(1.0 + x * (td + prefill_time(cost, spec, k, new, cached)), 1e4)
+        if np.all(np.abs(k - prev) <= 1e-9 * k):
+            break
+    return k
 
 
 def _residual_q(q, u_a, t_a, u_b, t_b):
@@ -174,6 +232,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     dec = max(O - 1.0, 0.0)
 
     lines = decode_lines(cost, spec, ctx)
+    pieces = decode_pieces(cost, spec, ctx)
 
     def t_dec(B):
         if lines is None:
@@ -198,10 +257,13 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     # capacity: the balance at b_max, with prompts per prefill K = 1 + x t(b_max) (fixed point in x)
     td_max = float(t_dec(b_max))
     x_cap = np.array([b_max / td_max / max(dec, 1.0)])
+    b_arr = np.array([b_max])
     for _ in range(12):
         K = 1.0 + x_cap * td_max
-        tp = t_prefill(K, np.array([b_max]))
-        x_cap = (b_max / td_max) / (dec + (b_max / td_max) * tp / K) if dec > 0 else K / tp
+        tp = t_prefill(K, b_arr)
+        prev, x_cap = x_cap, (b_max / td_max) / (dec + (b_max / td_max) * tp / K) if dec > 0 else K / tp
+        if abs(x_cap[0] - prev[0]) <= 1e-13 * abs(x_cap[0]):
+            break
     cap = float(x_cap[0])
     x = np.minimum(lam, cap)
 
@@ -210,7 +272,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     B = np.ones_like(x)
     for _ in range(4):
         f_pre, target = balance(x, K, B)
-        B = np.minimum(_solve_batch(lines, t_dec, target, b_max), b_max) if dec > 0 else np.zeros_like(x)
+        B = np.minimum(_solve_batch(lines, t_dec, target, b_max, pieces), b_max) if dec > 0 else np.zeros_like(x)
         td = t_dec(B)
         # prompts that arrive during one step share the next prefill (chunked: the step includes prompts)
         K = 1.0 + x * (td / np.maximum(1.0 - f_pre, 1e-12) if chunked else td)
@@ -253,9 +315,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         # prefill-only steps come in episodes: the prompts that arrived during a decode step, then those
         # that arrive during their prefill, and so on (K_ep = (1 + x td) / (1 - x t1) prompts), x / K_ep
         # episodes per second among (1 - f_pre) / td intervals
-        k_ep = 1.0 + x * td
-        for _ in range(8):  # K_ep = 1 + x (td + T_pre(K_ep)), the prefill sublinear in K for short prompts
-            k_ep = np.minimum(1.0 + x * (td + t_prefill(k_ep, B)), 1e4)
+        k_ep = _episode(cost, spec, x, td, new, cached)
         p_stall = np.minimum(1.0, x * td / (k_ep * np.maximum(1.0 - f_pre, 1e-12)))
         stall = t_prefill(k_ep, B)
     elif dec > 0:
