@@ -8,7 +8,8 @@ Every byte a student controls reaches a page only through an allow-list:
   before any parsing: a fragment longer than :data:`MAX_HTML_CHARS` is cut there, and one whose
   tags nest deeper than :data:`MAX_DEPTH` or number more than :data:`MAX_TAGS` is shown as
   escaped text instead (an html5 parser is quadratic in the nesting depth); markdown is cut at
-  :data:`MAX_MARKDOWN_CHARS` before it is rendered;
+  :data:`MAX_MARKDOWN_CHARS` before it is rendered; per notebook, :data:`MAX_HTML_TOTAL` characters of
+  HTML outputs and :data:`MAX_MARKDOWN_TOTAL` of markdown are rendered, the rest shown as text;
 * :func:`safe_output` keeps an output's allowed MIME types (:data:`SHOWN_MIME`, plus the
   grader's captured answers) and only a typed allow-list of its metadata (an image's ``width``
   and ``height`` as integers of 1 to :data:`MAX_PIXELS`);
@@ -43,7 +44,14 @@ SAFE_SCHEMES = frozenset({"http", "https"})
 #: one fragment (an output's HTML, a markdown cell): longer is cut before parsing
 MAX_HTML_CHARS = 200_000
 #: one markdown source: longer is cut before rendering (the markdown parser is superlinear on crafted input)
-MAX_MARKDOWN_CHARS = 50_000
+MAX_MARKDOWN_CHARS = 20_000
+#: per notebook: student HTML (outputs) and markdown rendered in all; past these, shown as text only
+MAX_HTML_TOTAL = 2_000_000
+MAX_MARKDOWN_TOTAL = 200_000
+#: per notebook page: cells and outputs shown; each cell counts this many characters of its budget
+MAX_CELLS = 2_000
+MAX_OUTPUTS = 5_000
+CELL_COST = 100
 #: deeper nesting / more tags than this and the fragment is shown as escaped text, never parsed
 MAX_DEPTH = 64
 MAX_TAGS = 20_000
@@ -125,9 +133,10 @@ def _dimension(value) -> int | None:
     return int(value) if 1 <= value <= MAX_PIXELS else None
 
 
-def safe_output(output, shown=SHOWN_MIME + (ANSWERS_MIME,)) -> dict | None:
+def safe_output(output, shown=SHOWN_MIME + (ANSWERS_MIME,), budget: dict | None = None) -> dict | None:
     """A copy of one output with only the MIME types ``shown`` (HTML cleaned, images checked) and
-    only ``{mime: {"width": int, "height": int}}`` of its metadata; None for an unknown output type."""
+    only ``{mime: {"width": int, "height": int}}`` of its metadata; None for an unknown output type.
+    ``budget`` (``{"html": characters}``, shared by a notebook's outputs) bounds the HTML cleaned in all."""
     kind = output.get("output_type")
     if kind not in OUTPUT_TYPES:
         return None
@@ -154,6 +163,13 @@ def safe_output(output, shown=SHOWN_MIME + (ANSWERS_MIME,)) -> dict | None:
             if dims:
                 meta[mime] = dims
         elif mime == "text/html":
+            size = min(len(_text(value)), MAX_HTML_CHARS)
+            if budget is not None and budget["html"] < size:
+                data.setdefault("text/plain", f"[HTML output not shown: over the notebook's {MAX_HTML_TOTAL} "
+                                              "characters of HTML]")
+                continue
+            if budget is not None:
+                budget["html"] -= size
             value = clean_html(value)
         elif mime == "text/plain":
             value = _text(value)
@@ -197,15 +213,24 @@ def safe_nbgrader_metadata(meta) -> dict | None:
 
 def safe_notebook(nb):
     """Sanitize ``nb`` in place for rendering; returns it. Outputs via :func:`safe_output` (shown
-    MIME types only), markdown/raw sources via :func:`clean_html`, attachments and all metadata but
-    validated nbgrader fields dropped, cell ids checked, notebook metadata cut to the language."""
+    MIME types only), raw sources via :func:`clean_html`, attachments and all metadata but validated
+    nbgrader fields dropped, cell ids checked, notebook metadata cut to the language. Bounded: at most
+    :data:`MAX_CELLS` cells and :data:`MAX_OUTPUTS` outputs, markdown and HTML within the notebook's budgets
+    (each cell counts :data:`CELL_COST` characters more), the rest shown as text or left out with a note."""
     from nbformat.notebooknode import from_dict
 
     language = nb.get("metadata", {}).get("language_info", {})
     name = language.get("name") if isinstance(language, dict) else None
     nb["metadata"] = from_dict({"language_info": {"name": name}} if isinstance(name, str) and _NAME.fullmatch(name)
                                else {})
-    for i, cell in enumerate(nb.get("cells", [])):
+    cells = nb.get("cells", []) if isinstance(nb.get("cells"), list) else []
+    if len(cells) > MAX_CELLS:
+        note = from_dict({"cell_type": "raw", "metadata": {}, "source": as_text("", f"{len(cells) - MAX_CELLS} more "
+                          f"cells not shown (a page shows {MAX_CELLS})")})
+        cells = cells[:MAX_CELLS] + [note]
+    nb["cells"] = cells
+    budget, outputs_left = {"html": MAX_HTML_TOTAL, "markdown": MAX_MARKDOWN_TOTAL}, MAX_OUTPUTS
+    for i, cell in enumerate(cells):
         meta = safe_nbgrader_metadata(cell.get("metadata", {}).get("nbgrader"))
         cell["metadata"] = from_dict({"nbgrader": meta} if meta else {})
         cell.pop("attachments", None)
@@ -214,17 +239,26 @@ def safe_notebook(nb):
         cell["source"] = _text(cell.get("source", ""))
         if cell.get("cell_type") not in ("code", "markdown", "raw"):
             cell["cell_type"] = "raw"
-        if cell["cell_type"] == "markdown":  # rendered, then cleaned, by SafeHTMLExporter's markdown2html
-            cell["source"] = cell["source"][:MAX_MARKDOWN_CHARS]
         if cell["cell_type"] != "code":
-            cell["source"] = clean_html(cell["source"]) if cell["cell_type"] == "raw" else cell["source"]
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
-        else:
-            count = cell.get("execution_count")
-            cell["execution_count"] = count if isinstance(count, int) and not isinstance(count, bool) else None
-            cell["outputs"] = [from_dict(o) for o in map(lambda o: safe_output(o, SHOWN_MIME), cell.get("outputs", [])
-                                                         if isinstance(cell.get("outputs"), list) else []) if o]
+            kind = "markdown" if cell["cell_type"] == "markdown" else "html"
+            cell["source"] = cell["source"][:MAX_MARKDOWN_CHARS if kind == "markdown" else MAX_HTML_CHARS]
+            budget[kind] -= len(cell["source"]) + CELL_COST
+            if budget[kind] < 0:  # shown as text, never parsed
+                cell["cell_type"], cell["source"] = "raw", as_text(cell["source"], f"over the notebook's {kind} budget")
+            elif kind == "html":  # a raw cell (nbconvert shows it as HTML)
+                cell["source"] = clean_html(cell["source"])
+            continue
+        count = cell.get("execution_count")
+        cell["execution_count"] = count if isinstance(count, int) and not isinstance(count, bool) else None
+        outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+        kept = [from_dict(o) for o in (safe_output(o, SHOWN_MIME, budget) for o in outputs[:max(outputs_left, 0)]) if o]
+        if len(outputs) > outputs_left:
+            kept.append(from_dict({"output_type": "stream", "name": "stdout", "text": f"[{len(outputs) - outputs_left} "
+                                   f"more outputs not shown (a page shows {MAX_OUTPUTS})]"}))
+        outputs_left -= len(outputs)
+        cell["outputs"] = kept
     return nb
 
 
@@ -266,12 +300,13 @@ class SanitizeOutputs(NbGraderPreprocessor):
         from nbformat.notebooknode import from_dict
 
         secrets = hidden_lines(nb)
+        budget = {"html": MAX_HTML_TOTAL}
         for cell in nb.cells:
             if cell.cell_type in ("markdown", "raw"):
                 cell.pop("attachments", None)
                 cell.source = clean_markdown(cell.source)
             if cell.cell_type == "code":
-                outputs = [safe_output(self._redacted(o, secrets)) for o in cell.get("outputs", [])]
+                outputs = [safe_output(self._redacted(o, secrets), budget=budget) for o in cell.get("outputs", [])]
                 cell.outputs = [from_dict(o) for o in outputs if o]
         return nb, resources
 

@@ -26,7 +26,7 @@ from html.parser import HTMLParser
 
 from jinja2 import BaseLoader, pass_context
 from nbconvert.exporters import HTMLExporter
-from traitlets import Bool, default
+from traitlets import Bool
 
 from . import sanitize
 
