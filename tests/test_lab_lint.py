@@ -3,8 +3,8 @@ the notebook and the checks do.
 
 * every name the text or a template tells the student to use (a backticked expression) is
   defined in the student notebook, is an answer the lab asks for, or is mlsyslab's public API;
-* every graded item has at least two specific misconception hints, and each hint fires on its
-  own mistake (the value its formula gives is judged "mistake" with that hint); no generic
+* every graded item has at least two specific misconception hints (a choice: one, for the wrong
+  option a misconception leads to), and each hint fires on its own mistake (the value its formula gives is judged "mistake" with that hint); no generic
   "revisit the formula" text;
 * items the text calls integers (a count: "an integer", requests, GPUs) accept only integers;
 * every unit a prediction question writes is accepted by the prediction parser;
@@ -127,7 +127,7 @@ def test_every_item_has_two_specific_hints_that_fire(lab):
                 verdict = checks.judge(item, mistake.value(), expected)
                 if verdict.grade == "mistake" and verdict.mistake is mistake:
                     fired.append(mistake.name)
-            if len(fired) < 2:
+            if len(fired) < (1 if item.kind == "choice" else 2):  # a choice: its wrong option's hint
                 problems.append(f"variant {v.variant} {item.id}: {fired}")
     assert not problems, f"{lab}: items with fewer than two hints that fire: {problems}"
 

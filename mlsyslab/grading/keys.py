@@ -154,7 +154,7 @@ def _build(name: str, student, root) -> LabKey:
             if not isinstance(item, Item):
                 raise TypeError(f"lab {name}: {item!r} is not a mlsyslab.grading.rubric.Item")
             expected[item.id] = item.expected()
-            mistakes[item.id] = {m.name: float(m.value()) for m in item.mistakes}
+            mistakes[item.id] = {m.name: m.value() if item.kind == "choice" else float(m.value()) for m in item.mistakes}
     for call in hidden:
         hidden_cell_source(call)  # every argument renders, or the lab is refused here, not in the kernel
     view = grading_mode.public_view(name, v, dict(module.context(v)), student)

@@ -82,6 +82,9 @@ def score_item(item: Item, answer, expected, mistake_values: dict | None = None)
     if item.kind == "choice":
         if _norm(answer) == _norm(expected):
             return result(1.0, "correct", "Correct.")
+        v = judge(item, answer, expected, mistake_values)  # a wrong option a usual misconception leads to: its hint
+        if v.grade == "mistake":
+            return result(v.mistake.credit, "mistake", f"`{item.id}`: " + v.message.split("Hint: ", 1)[-1])
         return result(0.0, "wrong", f"`{item.id}` = {answer!r:.40} is not the right choice; re-read the comparison above.")
 
     v = judge(item, answer, expected, mistake_values)

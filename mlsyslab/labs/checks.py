@@ -99,6 +99,10 @@ def judge(item, answer, expected, mistakes: dict | None = None) -> Verdict:
     if item.kind == "choice":
         if norm(value) == norm(expected):
             return Verdict("right", "correct", "right.")
+        for mistake in item.mistakes:  # a wrong choice the usual misconception leads to
+            wrong = (mistakes or {}).get(mistake.name)
+            if norm(value) == norm(mistake.value() if wrong is None else wrong) != norm(expected):
+                return Verdict("wrong", "mistake", f"not right yet. Hint: {mistake.message}", mistake)
         return Verdict("wrong", "wrong", "not right yet; re-read the comparison the exercise asks for.")
     number = as_number(value, item.unit)
     if isinstance(number, str):

@@ -14,6 +14,8 @@ notebook's cells, built by ``mlsyslab course build``) below.
 
 from __future__ import annotations
 
+import math
+
 from ... import Engine, roofline
 from ...zoo import Hardware, Models
 from ...grading.rubric import Item, Mistake
@@ -43,6 +45,21 @@ def _crossover_without_activations():
     return next(b for b in range(1, 100_000) if b * m.flops_per_inference / (m.n_parameters * 2) >= ridge)
 
 
+def _latency_by_hand_us(b=2.0, activations=True, scale=1e6):
+    hw, m = Hardware.get(GPU), Models.get(M)
+    t_mem = (m.n_parameters * b + (m.activation_bytes_fp32 * b / 4 if activations else 0.0)) / hw.memory_bandwidth_Bps
+    return max(m.flops_per_inference / hw.peak_flops["fp16"], t_mem) * scale
+
+
+def _ridge():
+    hw = Hardware.get(GPU)
+    return hw.peak_flops["fp16"] / hw.memory_bandwidth_Bps
+
+
+def _other(choice):
+    return "compute" if choice == "memory" else "memory"
+
+
 LAB = "lab1_roofline"
 ITEMS = {
     "ex1_ridge": [
@@ -60,17 +77,29 @@ ITEMS = {
                                "the activations are read and written too: M = P b + B x activation bytes."),
                        Mistake("fp32_bytes", lambda: _intensity_by_hand(b=4.0),
                                "fp16 is 2 bytes per value, not 4 (fp32)."))),
-        Item("bound_b1", 1, lambda: _r(1).bound, '"memory" or "compute"', kind="choice"),
+        Item("bound_b1", 1, lambda: _r(1).bound, '"memory" or "compute"', kind="choice",
+             mistakes=(Mistake("above_ridge", lambda: _other(_r(1).bound),
+                               "compare the intensity with the ridge point: below the ridge the bandwidth is the roof "
+                               "(memory-bound), above it the peak FLOP/s (compute-bound)."),)),
         Item("latency_b1_us", 1, lambda: _r(1).raw["latency"] * 1e6, "latency at batch 1 (microseconds)", unit="us",
              mistakes=(Mistake("compute_time", lambda: _r(1).raw["t_compute"] * 1e6,
-                               "at batch 1 the memory time is the larger: latency = max(F/peak, M/BW)."),)),
+                               "at batch 1 the memory time is the larger: latency = max(F/peak, M/BW)."),
+                       Mistake("forgot_activations", lambda: _latency_by_hand_us(activations=False),
+                               "the memory time moves the activations too: M = P b + B x activation bytes."),
+                       Mistake("fp32_bytes", lambda: _latency_by_hand_us(b=4.0),
+                               "fp16 moves 2 bytes per value, not 4 (fp32): the memory time is half that."),
+                       Mistake("seconds", lambda: _r(1).raw["latency"],
+                               "that is the latency in seconds; the answer is asked in microseconds (x 1e6)."))),
     ],
     "ex3_crossover": [
         Item("crossover_batch", 2, _first_compute_bound_batch, "smallest batch that is compute-bound",
              rtol=0.0, atol=0.0, kind="integer",
              mistakes=(Mistake("forgot_activations", _crossover_without_activations,
                                "activations grow with the batch and keep the intensity below F1/(A b/4); "
-                               "solve B F1 / (P b + B A b/4) >= R."),)),
+                               "solve B F1 / (P b + B A b/4) >= R."),
+                       Mistake("linear_from_batch1", lambda: math.ceil(_ridge() / _intensity_by_hand(1)),
+                               "the intensity does not grow linearly from its batch-1 value: the activation bytes "
+                               "grow with B too, so solve B F1 / (P b + B A b/4) >= R for B."))),
     ],
 }
 

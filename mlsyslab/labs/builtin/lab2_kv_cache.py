@@ -108,7 +108,11 @@ def cells(v) -> dict:
         "ex1_oom_batch": [
             Item("weights_bytes", 1, lambda: _solve(M, G, S).weights_bytes, "weight bytes W = P x 2",
                  unit="B", mistakes=(Mistake("bits_not_bytes", lambda: _m(M).n_parameters * 16,
-                                             "bits vs bytes: fp16 is 2 bytes per parameter."),)),
+                                             "bits vs bytes: fp16 is 2 bytes per parameter."),
+                                     Mistake("fp32", lambda: _m(M).n_parameters * 4,
+                                             "that is fp32 (4 bytes per parameter); the weights are fp16, 2 bytes."),
+                                     Mistake("in_gb", lambda: _m(M).n_parameters * 2 / 1e9,
+                                             "that is the size in GB; weights_bytes is asked in bytes (x 1e9)."))),
             Item("kv_bytes_per_sequence", 1, lambda: _solve(M, G, S).kv_per_seq_bytes,
                  f"KV bytes of one {S}-token sequence", unit="B",
                  mistakes=tuple(Mistake(m.name, (lambda f=m.value: f() * S), m.message) for m in _kv_token_mistakes(M))),
@@ -130,7 +134,13 @@ def cells(v) -> dict:
             Item("gqa_ratio", 1, lambda: _solve(MHA, G, S).kv_per_seq_bytes / _solve(M, G, S).kv_per_seq_bytes,
                  f"KV per token of {_m(MHA).name} (MHA) / {name} (GQA)", rtol=0.01,
                  mistakes=(Mistake("inverted", lambda: _solve(M, G, S).kv_per_seq_bytes / _solve(MHA, G, S).kv_per_seq_bytes,
-                                   "you inverted the ratio: MHA over GQA is asked."),)),
+                                   "you inverted the ratio: MHA over GQA is asked."),
+                           Mistake("query_heads", lambda: kv_per_token(MHA, heads=_m(MHA).heads) / kv_per_token(M, heads=_m(M).heads),
+                                   f"you counted query heads for both; {name} caches only its {_m(M).kv_heads} KV heads "
+                                   "(kv_heads), the MHA model all of its heads."),
+                           Mistake("param_ratio", lambda: _m(MHA).n_parameters / _m(M).n_parameters,
+                                   "that is the ratio of parameter counts; KV per token is 2 L H_kv d_h b, it does not "
+                                   "scale with the parameters."))),
             Item("llama2_max_batch", 2, lambda: solver().max_batch_size(MHA, G, S),
                  f"largest {_m(MHA).name} batch at {S} tokens", rtol=0.0, atol=1.0, kind="integer", mistakes=_batch_mistakes(MHA, G, S)),
         ],

@@ -92,7 +92,13 @@ def cells(v) -> dict:
             Item("itl_int8_ms", 2, lambda: itl_ms(v, G, "int8"), f"ITL on {G}, int8 weights and KV (ms)", unit="ms",
                  mistakes=_itl_mistakes(v, 1.0)),
             Item("gpu_most_ms_saved", 1, lambda: max(GPUS, key=lambda g: itl_ms(v, g) - itl_ms(v, g, "int8")),
-                 "GPU whose ITL drops by the most milliseconds with int8", kind="choice"),
+                 "GPU whose ITL drops by the most milliseconds with int8", kind="choice",
+                 mistakes=(Mistake("largest_ratio", lambda: max(GPUS, key=lambda g: itl_ms(v, g) / itl_ms(v, g, "int8")),
+                                   "that GPU has the largest speed-up ratio; the question asks for the most milliseconds "
+                                   "saved, (W + KV)/2 / BW: the slowest memory saves the most time."),
+                           Mistake("fastest_memory", lambda: max(GPUS, key=lambda g: _g(g).memory_bandwidth_Bps),
+                                   "the fastest memory saves the least time: the bytes halved are the same on every GPU, "
+                                   "and each byte costs 1/BW."))),
         ],
         "ex2_weights_vs_kv": [
             Item("saved_weights_only_gb", 1, lambda: saved_gb(v, "int8", "fp16"),
@@ -101,7 +107,11 @@ def cells(v) -> dict:
             Item("saved_kv_only_gb", 1, lambda: saved_gb(v, "fp16", "int8"),
                  "GB saved by int8 KV, fp16 weights", unit="GB", mistakes=_gib_mistake(lambda: saved_gb(v, "fp16", "int8"))),
             Item("bigger_saving", 1, lambda: "kv" if saved_gb(v, "fp16", "int8") > saved_gb(v, "int8", "fp16") else "weights",
-                 'which saves more here: "weights" or "kv"', kind="choice"),
+                 'which saves more here: "weights" or "kv"', kind="choice",
+                 mistakes=(Mistake("other_term", lambda: "weights" if saved_gb(v, "fp16", "int8") > saved_gb(v, "int8", "fp16")
+                                   else "kv",
+                                   "compare the two savings in bytes: int8 weights save P x 1 B; an int8 KV-cache saves "
+                                   "2 L H_kv d_h x S x B x 1 B, which grows with context and batch."),)),
         ],
         "ex3_prefill": [
             Item("ttft_fp16_ms", 2, lambda: ttft_ms(v, "fp16"), f"TTFT on {G}, fp16, {S3} tokens (ms)", unit="ms",
@@ -119,7 +129,12 @@ def cells(v) -> dict:
                  lambda: itl_ms(v, G, "fp16", None, S3, 1) / itl_ms(v, G, "int4", "fp16", S3, 1),
                  "ITL speed-up of int4 weights (fp16 KV), batch 1", rtol=0.03,
                  mistakes=(Mistake("ideal_4x", lambda: 4.0,
-                                   "the KV-cache stays fp16, so the bytes read shrink by less than 4x."),)),
+                                   "the KV-cache stays fp16, so the bytes read shrink by less than 4x."),
+                           Mistake("int8_2x", lambda: 2.0,
+                                   "int4 is half a byte per weight: fp16 to int4 cuts the weight bytes 4x, not 2x "
+                                   "(only the fp16 KV-cache keeps the speed-up below 4x)."),
+                           Mistake("inverted", lambda: itl_ms(v, G, "int4", "fp16", S3, 1) / itl_ms(v, G, "fp16", None, S3, 1),
+                                   "you inverted it: the speed-up is ITL(fp16) / ITL(int4), above 1."))),
         ],
     }
 

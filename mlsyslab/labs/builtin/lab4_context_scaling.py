@@ -62,7 +62,9 @@ def cells(v) -> dict:
     return {
         "ex1_flops": [
             Item("flops_linear_8k", 1, lambda: linear_flops(v, S), f"2 P S at {S} tokens (FLOP)", unit="FLOP",
-                 mistakes=(Mistake("forgot_x2", lambda: linear_flops(v, S) / 2, "a multiply-accumulate is 2 FLOPs: 2 P S."),)),
+                 mistakes=(Mistake("forgot_x2", lambda: linear_flops(v, S) / 2, "a multiply-accumulate is 2 FLOPs: 2 P S."),
+                           Mistake("one_token", lambda: linear_flops(v, 1),
+                                   "that is one token's 2 P; the prefill of S tokens does it for every token: 2 P S."))),
             Item("flops_attention_8k", 2, lambda: attention_flops(v, S), f"2 L S^2 a at {S} tokens (FLOP)", unit="FLOP",
                  mistakes=(Mistake("non_causal", lambda: 2 * attention_flops(v, S),
                                    "causal attention computes about half of the S x S scores: 2 L S^2 a, not 4 L S^2 a."),
@@ -86,7 +88,12 @@ def cells(v) -> dict:
         "ex3_long_context": [
             Item("ttft_128k_s", 2, lambda: _r(v, SL).ttft_s, f"TTFT at {SL} tokens (s)", unit="s",
                  mistakes=(Mistake("linear_only", lambda: linear_flops(v, SL) / _g(G).peak_flops["fp16"],
-                                   "at long context attention matters: include 2 L S^2 a."),)),
+                                   "at long context attention matters: include 2 L S^2 a."),
+                           Mistake("non_causal", lambda: (linear_flops(v, SL) + 2 * attention_flops(v, SL))
+                                   / _g(G).peak_flops["fp16"],
+                                   "causal attention computes about half of the S x S scores: 2 L S^2 a, not 4 L S^2 a."),
+                           Mistake("milliseconds", lambda: _r(v, SL).ttft_s * 1e3,
+                                   "that is in milliseconds; ttft_128k_s is asked in seconds.", credit=0.5))),
             Item("itl_128k_ms", 2, lambda: _r(v, SL).itl_s * 1e3, f"ITL at {SL} tokens (ms)", unit="ms",
                  mistakes=(Mistake("forgot_kv", lambda: m().n_parameters * 2 / _g(G).memory_bandwidth_Bps * 1e3,
                                    "each step also reads the whole KV-cache."),

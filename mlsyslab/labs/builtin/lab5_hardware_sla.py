@@ -58,11 +58,44 @@ def max_batch_under_sla(v, gpu):
     return _max_batch(gpu, v.model, v.S, v.itl_ms / 1e3)
 
 
-def _by_hand_batch(v, gpu, weights=True):
+def _by_hand_batch(v, gpu, weights=True, factor=2):
     m, hw = Models.get(v.model), Hardware.get(gpu)
-    kv_seq = 2 * m.layers * m.kv_heads * m.head_dim * 2 * v.S
+    kv_seq = factor * m.layers * m.kv_heads * m.head_dim * 2 * v.S
     w = m.n_parameters * 2 if weights else 0.0
     return max(int((hw.memory_bandwidth_Bps * v.itl_ms / 1e3 - w) // kv_seq), 0)
+
+
+def _memory_limit(v, gpu):
+    """The largest batch that fits in memory, ignoring the ITL target."""
+    m, hw = Models.get(v.model), Hardware.get(gpu)
+    return int((hw.memory_bytes - m.n_parameters * 2) // (2 * m.layers * m.kv_heads * m.head_dim * 2 * v.S))
+
+
+def _batch_mistakes(v, gpu):
+    return (Mistake("forgot_weights", lambda: _by_hand_batch(v, gpu, weights=False),
+                    "each decode step reads all the weights too: BW x ITL - W is left for the KV-cache."),
+            Mistake("forgot_kv_x2", lambda: _by_hand_batch(v, gpu, factor=1),
+                    "the KV-cache of a sequence holds K and V: 2 L H_kv d_h b S, a factor 2."),
+            Mistake("memory_limit", lambda: _memory_limit(v, gpu),
+                    "that is the memory limit (C - W) / KV per sequence; the ITL target, BW x ITL - W read per step, "
+                    "is the tighter limit here."),
+            Mistake("at_least_one", lambda: 1 if max_batch_under_sla(v, gpu) == 0 else -1,  # only when none fits
+                    f"even batch 1 misses the target on the {gpu}: reading the weights alone takes W / BW, longer "
+                    "than the ITL target, so no batch meets it (0)."))
+
+
+def _cost_mistakes(v, gpu):
+    return (Mistake("batch_1", lambda: CostSolver().serving_cost(v.model, gpu, seq_len=v.S, batch_size=1,
+                                                                 efficiency="ideal").raw["per_million"],
+                    "at batch B the GPU produces B tokens per ITL: throughput = B / ITL."),
+            Mistake("per_token", lambda: _cost(v, gpu) / 1e6,
+                    "that is the cost of one token; the question asks per 1M output tokens (x 1e6)."))
+
+
+def _ttft_mistakes(v, gpu):
+    return (Mistake("memory_time", lambda: SOLVER.solve(v.model, gpu, v.S, 1).raw["t_pre_memory"] * 1e3,
+                    "prefill is compute-bound: use FLOPs / peak, not bytes / bandwidth."),
+            Mistake("forgot_x2", lambda: _ttft_ms(v, gpu) / 2, "a multiply-accumulate is 2 FLOPs."))
 
 
 def _cost(v, gpu):
@@ -80,31 +113,28 @@ def cells(v) -> dict:
     return {
         "ex1_ttft": [
             Item("ttft_h100_ms", 1, lambda: _ttft_ms(v, "H100"), f"TTFT of one {S}-token prompt on an H100 (ms)", unit="ms",
-                 mistakes=(Mistake("memory_time", lambda: SOLVER.solve(M, "H100", S, 1).raw["t_pre_memory"] * 1e3,
-                                   "prefill is compute-bound: use FLOPs / peak, not bytes / bandwidth."),
-                           Mistake("forgot_x2", lambda: _ttft_ms(v, "H100") / 2, "a multiply-accumulate is 2 FLOPs."))),
-            Item("ttft_l4_ms", 1, lambda: _ttft_ms(v, "L4"), "the same on an L4 (ms)", unit="ms"),
+                 mistakes=_ttft_mistakes(v, "H100")),
+            Item("ttft_l4_ms", 1, lambda: _ttft_ms(v, "L4"), "the same on an L4 (ms)", unit="ms",
+                 mistakes=_ttft_mistakes(v, "L4")),
         ],
         "ex2_batch": [
             Item("max_batch_h100", 2, lambda: max_batch_under_sla(v, "H100"), f"largest batch with ITL <= {T} ms on an H100",
-                 rtol=0.0, atol=1.0, kind="integer",
-                 mistakes=(Mistake("forgot_weights", lambda: _by_hand_batch(v, "H100", weights=False),
-                                   "each decode step reads all the weights too: BW x ITL - W is left for the KV-cache."),)),
-            Item("max_batch_a100", 2, lambda: max_batch_under_sla(v, "A100"), "the same on an A100", rtol=0.0, atol=1.0, kind="integer",
-                 mistakes=(Mistake("forgot_weights", lambda: _by_hand_batch(v, "A100", weights=False),
-                                   "each decode step reads all the weights too: BW x ITL - W is left for the KV-cache."),)),
-            Item("max_batch_l4", 1, lambda: max_batch_under_sla(v, "L4"), "the same on an L4", rtol=0.0, atol=0.0, kind="integer"),
+                 rtol=0.0, atol=1.0, kind="integer", mistakes=_batch_mistakes(v, "H100")),
+            Item("max_batch_a100", 2, lambda: max_batch_under_sla(v, "A100"), "the same on an A100", rtol=0.0, atol=1.0,
+                 kind="integer", mistakes=_batch_mistakes(v, "A100")),
+            Item("max_batch_l4", 1, lambda: max_batch_under_sla(v, "L4"), "the same on an L4", rtol=0.0, atol=0.0,
+                 kind="integer", mistakes=_batch_mistakes(v, "L4")),
         ],
         "ex3_cost": [
             Item("cost_h100", 2, lambda: _cost(v, "H100"), "$ per 1M output tokens on an H100 at that batch", unit="USD",
-                 rtol=0.03,
-                 mistakes=(Mistake("batch_1", lambda: CostSolver().serving_cost(M, "H100", seq_len=S, batch_size=1,
-                                                                                efficiency="ideal").raw["per_million"],
-                                   "at batch B the GPU produces B tokens per ITL: throughput = B / ITL."),)),
+                 rtol=0.03, mistakes=_cost_mistakes(v, "H100")),
             Item("cost_a100", 1, lambda: _cost(v, "A100"), "$ per 1M output tokens on an A100 at that batch", unit="USD",
-                 rtol=0.03),
+                 rtol=0.03, mistakes=_cost_mistakes(v, "A100")),
             Item("cheapest", 1, lambda: min(("H100", "A100"), key=lambda g: _cost(v, g)),
-                 "cheaper per token under the SLA: H100 or A100", kind="choice"),
+                 "cheaper per token under the SLA: H100 or A100", kind="choice",
+                 mistakes=(Mistake("cheaper_hour", lambda: max(("H100", "A100"), key=lambda g: _cost(v, g)),
+                                   "the cheaper GPU-hour is not the cheaper token: cost per token = price per hour / "
+                                   "tokens per hour, at each GPU's own SLA batch (B / ITL tokens per second)."),)),
         ],
     }
 

@@ -77,7 +77,11 @@ ITEMS = {
         Item("zero3_gb", 2, lambda: _state(_solve(n_gpus=8, dp=8, zero_stage=3, global_batch_size=8)) / 1e9,
              "the same with ZeRO-3 over 8 GPUs (GB per GPU)", unit="GB",
              mistakes=(Mistake("zero1", lambda: _state(_solve(n_gpus=8, dp=8, zero_stage=1, global_batch_size=8)) / 1e9,
-                               "that is ZeRO-1 (optimizer only); ZeRO-3 shards weights and gradients too."),)),
+                               "that is ZeRO-1 (optimizer only); ZeRO-3 shards weights and gradients too."),
+                       Mistake("zero2", lambda: _state(_solve(n_gpus=8, dp=8, zero_stage=2, global_batch_size=8)) / 1e9,
+                               "that is ZeRO-2 (optimizer and gradients); ZeRO-3 shards the weights too."),
+                       Mistake("no_shard", lambda: _state(_solve(n_gpus=1, global_batch_size=1)) / 1e9,
+                               "that is the whole state of one GPU; ZeRO-3 splits all 16 B/param across the 8 GPUs."))),
     ],
     "ex2_allreduce": [
         Item("allreduce_8_ms", 2, lambda: _solve(n_gpus=8, dp=8, zero_stage=1, global_batch_size=8).raw["dp_comm"] * 1e3,
@@ -89,16 +93,30 @@ ITEMS = {
     "ex3_bubble": [
         Item("bubble_pp4_m8", 1, lambda: _solve(n_gpus=32, dp=8, pp=4, global_batch_size=64).bubble_fraction,
              "pipeline bubble, 4 stages, 8 microbatches", rtol=0.01,
-             mistakes=(Mistake("over_m", lambda: 3 / 8, "the bubble is (p-1)/(m+p-1): divide by the whole step, m + p - 1 slots."),)),
+             mistakes=(Mistake("over_m", lambda: 3 / 8, "the bubble is (p-1)/(m+p-1): divide by the whole step, m + p - 1 slots."),
+                       Mistake("p_not_p_minus_1", lambda: 4 / 11,
+                               "a stage idles p - 1 slots (p - 1 = 3 with 4 stages), not p: (p-1)/(m+p-1)."),
+                       Mistake("percent", lambda: 100 * 3 / 11, "give a fraction between 0 and 1, not a percentage.",
+                               credit=0.5))),
         Item("microbatches_for_5pct", 2, lambda: next(m for m in range(1, 10_000) if pipeline_bubble(4, m) <= 0.05 + 1e-12),
-             "fewest microbatches for a bubble <= 5 % with 4 stages", rtol=0.0, atol=0.0, kind="integer"),
+             "fewest microbatches for a bubble <= 5 % with 4 stages", rtol=0.0, atol=0.0, kind="integer",
+             mistakes=(Mistake("over_m", lambda: next(m for m in range(1, 10_000) if 3 / m <= 0.05 + 1e-12),
+                               "the bubble is (p-1)/(m+p-1), not (p-1)/m: solve 3 / (m + 3) <= 0.05."),
+                       Mistake("p_not_p_minus_1", lambda: next(m for m in range(1, 10_000) if 4 / (m + 3) <= 0.05 + 1e-12),
+                               "a stage idles p - 1 = 3 slots, not p = 4: solve 3 / (m + 3) <= 0.05."))),
     ],
     "ex4_scaling": [
         Item("scaling_eff_32", 2, lambda: _solve(n_gpus=32, dp=32, zero_stage=1, global_batch_size=256).scaling_efficiency,
              "scaling efficiency, data-parallel on 32 GPUs, 256 sequences per step", rtol=0.02,
              mistakes=(Mistake("intra_node_links", lambda: (lambda r: r.raw["compute_ideal"] / (r.raw["compute_ideal"] + _ar(32, False)))(
                  _solve(n_gpus=32, dp=32, zero_stage=1, global_batch_size=256)),
-                               "32 GPUs span 4 nodes: the ring runs at the InfiniBand rate (50 GB/s per GPU), not NVLink's."),)),
+                               "32 GPUs span 4 nodes: the ring runs at the InfiniBand rate (50 GB/s per GPU), not NVLink's."),
+                       Mistake("comm_share", lambda: 1 - _solve(n_gpus=32, dp=32, zero_stage=1, global_batch_size=256)
+                               .scaling_efficiency,
+                               "that is the share of the step spent communicating; the efficiency is the compute share, "
+                               "compute / (compute + all-reduce)."),
+                       Mistake("percent", lambda: 100 * _solve(n_gpus=32, dp=32, zero_stage=1, global_batch_size=256)
+                               .scaling_efficiency, "give a fraction between 0 and 1, not a percentage.", credit=0.5))),
     ],
 }
 

@@ -28,6 +28,19 @@ def _r(**kw):
     return SOLVER.solve(**{**JOB, **kw})
 
 
+def _kg(grid, pue=True):
+    r = _r(utilization=1.0, grid=grid).raw
+    return r["operational_kg"] * (1.0 if pue else r["it_energy_kWh"] / r["energy_kWh"])
+
+
+def _carbon_mistakes(grid):
+    return (Mistake("grams", lambda: _kg(grid) * 1000, "kWh x g/kWh gives grams; divide by 1000 for kg.", credit=0.5),
+            Mistake("forgot_pue", lambda: _kg(grid, pue=False),
+                    "the grid supplies the facility's energy, PUE x the IT energy (x 1.58), not the GPUs' alone."),
+            Mistake("tonnes", lambda: _kg(grid) / 1000, "that is in tonnes; the answer is asked in kg (x 1000).",
+                    credit=0.5))
+
+
 LAB = "lab7_sustainability"
 ITEMS = {
     "ex1_energy": [
@@ -40,24 +53,37 @@ ITEMS = {
         Item("energy_kwh_u50", 2, lambda: _r(utilization=0.5).raw["energy_kWh"], "facility energy at 50 % utilization (kWh)",
              unit="kWh",
              mistakes=(Mistake("linear_power", lambda: _r(utilization=1.0).raw["energy_kWh"] * 0.5,
-                               "an idle GPU still draws power: P = TDP x (i + (1 - i) u), not TDP x u."),)),
+                               "an idle GPU still draws power: P = TDP x (i + (1 - i) u), not TDP x u."),
+                       Mistake("forgot_pue", lambda: _r(utilization=0.5).raw["it_energy_kWh"],
+                               "the facility draws PUE x the IT power (cooling, power delivery): x 1.58."),
+                       Mistake("full_load", lambda: _r(utilization=1.0).raw["energy_kWh"],
+                               "that is the full-load energy; at 50 % utilization each GPU draws TDP x (i + (1 - i) u)."))),
     ],
     "ex2_grids": [
         Item("carbon_france_kg", 1, lambda: _r(utilization=1.0, grid="France").raw["operational_kg"],
              "operational carbon on the French grid (kg CO2e)", unit="kg",
-             mistakes=(Mistake("grams", lambda: _r(utilization=1.0, grid="France").raw["operational_kg"] * 1000,
-                               "kWh x g/kWh gives grams; divide by 1000 for kg.", credit=0.5),)),
+             mistakes=_carbon_mistakes("France")),
         Item("carbon_poland_kg", 1, lambda: _r(utilization=1.0, grid="Poland").raw["operational_kg"],
              "operational carbon on the Polish grid (kg CO2e)", unit="kg",
-             mistakes=(Mistake("grams", lambda: _r(utilization=1.0, grid="Poland").raw["operational_kg"] * 1000,
-                               "kWh x g/kWh gives grams; divide by 1000 for kg.", credit=0.5),)),
+             mistakes=_carbon_mistakes("Poland")),
         Item("poland_over_france", 1, lambda: Grids.get("Poland").carbon_g_per_kWh / Grids.get("France").carbon_g_per_kWh,
-             "carbon ratio Poland / France for the same job", rtol=0.01),
+             "carbon ratio Poland / France for the same job", rtol=0.01,
+             mistakes=(Mistake("inverted", lambda: Grids.get("France").carbon_g_per_kWh / Grids.get("Poland").carbon_g_per_kWh,
+                               "you inverted it: Poland's carbon over France's, how many times more."),
+                       Mistake("how_much_more", lambda: Grids.get("Poland").carbon_g_per_kWh
+                               / Grids.get("France").carbon_g_per_kWh - 1,
+                               "that is how much more (ratio - 1); the question asks how many times as much."))),
     ],
     "ex3_shift": [
         Item("kg_saved_moving", 2, lambda: _r(utilization=1.0, grid="Poland").raw["operational_kg"]
              - _r(utilization=1.0, grid="Norway").raw["operational_kg"],
-             "kg CO2e saved by running the job in Norway instead of Poland", unit="kg"),
+             "kg CO2e saved by running the job in Norway instead of Poland", unit="kg",
+             mistakes=(Mistake("grams", lambda: (_kg("Poland") - _kg("Norway")) * 1000,
+                               "kWh x g/kWh gives grams; divide by 1000 for kg.", credit=0.5),
+                       Mistake("forgot_pue", lambda: _kg("Poland", pue=False) - _kg("Norway", pue=False),
+                               "both grids supply the facility's energy, PUE x the IT energy (x 1.58)."),
+                       Mistake("poland_only", lambda: _kg("Poland"),
+                               "Norway's grid is not carbon-free: the saving is Poland's emissions minus Norway's."))),
     ],
 }
 

@@ -96,6 +96,16 @@ def best_rate(v) -> float:
     return _best_rate(v.model, v.gpu, v.I, v.O, v.seats, v.ttft_ms, v.itl_ms, tuple(rates(v)))
 
 
+def _rate_below(v, limit) -> float:
+    """The highest of the exercise's rates at or below ``limit`` (0 if none)."""
+    return max([r for r in rates(v) if r <= limit + 1e-9], default=0.0)
+
+
+def _next_rate(v, rate) -> float:
+    """The exercise's rate just above ``rate`` (``rate`` itself when it is the highest)."""
+    return min([r for r in rates(v) if r > rate], default=rate)
+
+
 def cells(v) -> dict:
     """grade_id -> [Item] of variant ``v``."""
     G, B = v.gpu, v.seats
@@ -108,7 +118,11 @@ def cells(v) -> dict:
             Item("t_decode_ms", 1, lambda: t_decode_ms(v), f"one decode step of {B} sequences at {v.I + v.O // 2} "
                  "tokens of context (ms)", unit="ms",
                  mistakes=(Mistake("batch_one", lambda: t_decode_ms(v, 1),
-                                   f"the step reads the KV-cache of all {B} sequences, not one."),)),
+                                   f"the step reads the KV-cache of all {B} sequences, not one."),
+                           Mistake("prompt_context", lambda: solver().solve(v.model, v.gpu, v.I, B).itl_s * 1e3,
+                                   "the context grows while the answer is generated: on average I + O/2 tokens, "
+                                   "not the prompt's I."),
+                           Mistake("seconds", lambda: t_decode_ms(v) / 1e3, "the answer is asked in ms.", credit=0.5))),
             Item("capacity_req_s", 2, lambda: capacity_req_s(v), f"requests/s with {B} seats always full", rtol=0.03,
                  mistakes=(Mistake("forgot_prefill", lambda: capacity_req_s(v, prefill=False),
                                    "without chunked prefill, every new request's prefill stalls the whole batch: "
@@ -128,12 +142,21 @@ def cells(v) -> dict:
                  mistakes=(Mistake("prompt_only", lambda: kv_blocks(v) // math.ceil(v.I_long / 16),
                                    "a request's KV-cache grows while it generates: size it at prompt + output."),
                            Mistake("gb_not_gib", lambda: max_concurrency(v, capacity=float(gib) * 1e9),
-                                   f"{gib} GiB is not {gib} GB.", credit=0.5))),
+                                   f"the {G}'s memory is {gib} GiB (2^30 B), not {gib} GB (1e9 B).", credit=0.5))),
         ],
         "ex3_goodput": [
             Item("best_rate", 3, lambda: best_rate(v),
                  f"highest rate of [{context(v)['rates']}] req/s with >= 99 % of requests meeting the SLA",
-                 rtol=0.0, atol=1e-6, solver_allowed=True),   # the exercise runs the simulator
+                 rtol=0.0, atol=1e-6, solver_allowed=True,   # the exercise runs the simulator
+                 mistakes=(Mistake("highest_below_capacity", lambda: _rate_below(v, capacity_req_s(v)),
+                                   "the SLA binds before the capacity: near capacity requests queue and their TTFT "
+                                   "(p99) grows past the limit; pick the highest rate whose run meets it."),
+                           Mistake("above_capacity", lambda: max(rates(v)),
+                                   "above the capacity the queue grows without bound: TTFT keeps rising and the "
+                                   "goodput falls."),
+                           Mistake("one_step_too_far", lambda: _next_rate(v, best_rate(v)),
+                                   "at that rate fewer than 99 % of the requests meet the SLA in the simulation: "
+                                   "read its goodput, not the mean latency."))),
         ],
     }
 

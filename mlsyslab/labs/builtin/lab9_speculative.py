@@ -74,10 +74,10 @@ def speedup(v, batch=1, S=None) -> float:
                           acceptance_rate=v.alpha).speculative_speedup
 
 
-def breakeven_batch(v) -> int:
+def breakeven_batch(v, S=None) -> int:
     """Smallest batch of ``BATCHES`` at which speculation no longer pays (speed-up < 1) at context S3."""
     for b in BATCHES:
-        if speedup(v, b, v.S3) < 1.0:
+        if speedup(v, b, v.S3 if S is None else S) < 1.0:
             return b
     return 0
 
@@ -98,37 +98,75 @@ def cells(v) -> dict:
                                    "(k + 1 terms), so the numerator is 1 - alpha^(k+1)."),
                            Mistake("k_alpha", lambda: v.k * v.alpha,
                                    "k x alpha counts every drafted token as independent; a rejection stops the round, "
-                                   "so the i-th token counts with probability alpha^i."))),
+                                   "so the i-th token counts with probability alpha^i."),
+                           Mistake("infinite_sum", lambda: 1.0 / (1.0 - v.alpha),
+                                   "1 / (1 - alpha) sums infinitely many drafts; a round drafts only k tokens, so the "
+                                   "sum stops at alpha^k: (1 - alpha^(k+1)) / (1 - alpha)."))),
         ],
         "ex2_speedup": [
             Item("t_draft_ms", 1, lambda: t_draft_ms(v), f"one draft decode step at {v.S} tokens, batch 1 (ms)",
-                 unit="ms"),
+                 unit="ms",
+                 mistakes=(Mistake("target_model", plain,
+                                   "that is the target model's step; the draft step reads the small draft model's "
+                                   "weights and KV-cache."),
+                           Mistake("forgot_kv", lambda: _m(v.draft).n_parameters * 2.0 / _g(v.gpu).memory_bandwidth_Bps * 1e3,
+                                   "each draft step also reads the draft's KV-cache of S tokens, not only its weights."),
+                           Mistake("seconds", lambda: t_draft_ms(v) / 1e3, "the answer is asked in ms, not seconds.",
+                                   credit=0.5))),
             Item("t_verify_ms", 1, lambda: t_verify_ms(v), f"one target step verifying {v.k + 1} tokens (ms)",
                  unit="ms",
                  mistakes=(Mistake("k_plus_1_reads", lambda: (v.k + 1) * plain(),
                                    "the verify step reads the weights and the KV-cache once for all k + 1 tokens; "
-                                   "only its FLOPs grow (and it stays memory-bound at batch 1)."),)),
+                                   "only its FLOPs grow (and it stays memory-bound at batch 1)."),
+                           Mistake("k_reads", lambda: v.k * plain(),
+                                   "the verify step is one pass of the target model over k + 1 tokens: it reads the "
+                                   "weights once, not once per drafted token."),
+                           Mistake("seconds", lambda: t_verify_ms(v) / 1e3, "the answer is asked in ms, not seconds.",
+                                   credit=0.5))),
             Item("speedup_b1", 2, lambda: speedup(v), "ITL without / with speculation, batch 1", rtol=0.02,
                  mistakes=(Mistake("forgot_draft", lambda: E() * plain() / t_verify_ms(v),
                                    "the draft's k decode steps cost time too: a round is k t_draft + t_verify."),
                            Mistake("forgot_E", lambda: plain() / ((v.k * t_draft_ms(v) + t_verify_ms(v)) / (v.k + 1)),
-                                   "not every drafted token is accepted: a round yields E tokens, not k + 1."))),
+                                   "not every drafted token is accepted: a round yields E tokens, not k + 1."),
+                           Mistake("tokens_only", E,
+                                   "E tokens per round is not the speed-up: a round costs k t_draft + t_verify, not one "
+                                   "plain step; speed-up = E t_plain / (k t_draft + t_verify)."),
+                           Mistake("inverted", lambda: 1.0 / speedup(v),
+                                   "you inverted it: the speed-up is ITL without / ITL with speculation."))),
         ],
         "ex3_breakeven": [
             Item("breakeven_batch", 3, lambda: breakeven_batch(v),
                  f"smallest batch (power of 2) where speculation stops paying at {v.S3} tokens", rtol=0.0, atol=0.0, kind="integer",
-                 solver_allowed=True),   # the exercise sweeps the solver
+                 solver_allowed=True,   # the exercise sweeps the solver
+                 mistakes=(Mistake("last_paying", lambda: breakeven_batch(v) // 2,
+                                   "at that batch speculation still pays (speed-up >= 1); the question asks the smallest "
+                                   "batch where it stops: the speed-up falls below 1."),
+                           Mistake("wrong_context", lambda: breakeven_batch(v, v.S) if breakeven_batch(v, v.S) != breakeven_batch(v) // 2 else -1,
+                                   f"that is the break-even at exercise 2's context; this one is at {v.S3} tokens, "
+                                   "where the KV-cache reads are smaller."),
+                           Mistake("never", lambda: 0,
+                                   "speculation does stop paying: as the batch grows, decode becomes compute-bound and "
+                                   "the draft's and the rejected tokens' FLOPs are no longer free."))),
         ],
         "ex4_prefix": [
             Item("ttft_cached_ms", 2, lambda: _ttft_ms(v, v.hit),
                  f"TTFT of a {v.S_prompt}-token prompt with {v.hit:.0%} of it cached (ms)", unit="ms",
                  mistakes=(Mistake("linear", lambda: (1.0 - v.hit) * _ttft_ms(v),
                                    "the new tokens still attend to the cached ones: attention is "
-                                   "2 L a S_n (2 c + S_n), not a share of the full prompt's."),)),
+                                   "2 L a S_n (2 c + S_n), not a share of the full prompt's."),
+                           Mistake("cached_share", lambda: _ttft_ms(v, 1.0 - v.hit),
+                                   f"the prefill runs the {1 - v.hit:.0%} of the prompt that is not cached, not the "
+                                   "cached share."),
+                           Mistake("seconds", lambda: _ttft_ms(v, v.hit) / 1e3, "the answer is asked in ms, not seconds.",
+                                   credit=0.5))),
             Item("ttft_speedup", 1, lambda: _ttft_ms(v) / _ttft_ms(v, v.hit), "TTFT without / with the prefix cache",
                  rtol=0.02,
                  mistakes=(Mistake("linear", lambda: 1.0 / (1.0 - v.hit),
-                                   "1 / (1 - hit) ignores the attention of the new tokens to the cached prefix."),)),
+                                   "1 / (1 - hit) ignores the attention of the new tokens to the cached prefix."),
+                           Mistake("inverted", lambda: _ttft_ms(v, v.hit) / _ttft_ms(v),
+                                   "you inverted it: the speed-up is TTFT without the cache / TTFT with it, above 1."),
+                           Mistake("share_saved", lambda: 1.0 - _ttft_ms(v, v.hit) / _ttft_ms(v),
+                                   "that is the share of the time saved; the speed-up is TTFT without / with the cache."))),
         ],
     }
 
