@@ -104,8 +104,9 @@ def new_lab(name: str, course, force: bool = False) -> list[pathlib.Path]:
         raise ValidationError(f"{path} exists; edit it, or pass --force to overwrite it with the example.",
                               field="name", value=name, allowed="a new lab name, or --force")
     path.parent.mkdir(parents=True, exist_ok=True)
-    title = f"{name} - Decoding at batch 1"
-    path.write_text(EXAMPLE.read_text(encoding="utf-8").replace("__TITLE__", title), encoding="utf-8")
+    text = EXAMPLE.read_text(encoding="utf-8").replace('TITLE = "Decoding at batch 1"',
+                                                        f'TITLE = "{name} - Decoding at batch 1"', 1)
+    path.write_text(text, encoding="utf-8")
     return [path, *build(name, course)]
 
 

@@ -1,4 +1,4 @@
-"""__TITLE__: how long does one decode step take at batch 1?
+"""Example lab: how long does one decode step take at batch 1?
 
 A course's own lab (``mlsyslab course new-lab`` wrote it from :mod:`mlsyslab.labs.example_lab`);
 edit it, then ``mlsyslab course build`` and ``mlsyslab grade release``. The parts (docs/labs.md):
@@ -24,7 +24,7 @@ from __future__ import annotations
 from mlsyslab.grading.rubric import Item, Mistake
 from mlsyslab.labs.authoring import HOW_TO, IMPORTS, answer, code, md, predict, recorder, reflection, say, tests
 
-TITLE = "__TITLE__"
+TITLE = "Decoding at batch 1"
 
 #: the variants: a model and a GPU each (POOL[0] is the default variant, the one the text talks about)
 POOL = (
@@ -110,8 +110,8 @@ def hidden(v, rng) -> dict:
 
 # ---------------------------------------------------------------- the notebook
 NOTEBOOK = [
-    md("""
-    # __TITLE__
+    md(f"""
+    # {TITLE}
 
     Generating text, an LLM produces one token per *decode step*. At batch 1 each step reads
     every weight from GPU memory once, and that reading, not the arithmetic, sets the pace.
