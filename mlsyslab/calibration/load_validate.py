@@ -141,8 +141,8 @@ def simulate(sweep: dict, point: dict, efficiency="calibrated", engine=True) -> 
     """The simulator's figures for one published point, in the units and statistics it publishes
     (tokens/s, ms). ``engine=False`` runs the solver's defaults instead of the sweep's profile."""
     solver, used = _solver(efficiency, sweep.get("profile") if engine else None)
-    kw = dict(input_tokens=sweep["input"], output_tokens=sweep["output"], n_requests=_n_requests(sweep, point), seed=0,
-              **_config(sweep))
+    kw = dict(input_tokens=point.get("input", sweep["input"]), output_tokens=point.get("output", sweep["output"]),
+              n_requests=_n_requests(sweep, point), seed=0, **_config(sweep))
     arrival = sweep.get("arrival", "closed")
     if arrival == "closed":
         kw["concurrency"] = int(point["concurrency"])
@@ -174,10 +174,11 @@ def fast_path(sweep: dict, point: dict, efficiency="calibrated", engine=True) ->
         return None
     solver, used = _solver(efficiency, sweep.get("profile") if engine else None)
     rate = float(point["rate"]) if arrival == "poisson" else 1.0
-    kw = dict(input_tokens=sweep["input"], output_tokens=sweep["output"], **_config(sweep))
+    out_tokens = point.get("output", sweep["output"])
+    kw = dict(input_tokens=point.get("input", sweep["input"]), output_tokens=out_tokens, **_config(sweep))
     a = solver.analytic(model_spec(sweep["model"]), sweep["hardware"], rate, **_known(solver.analytic, kw))
     if arrival == "burst":
-        return {"profile": used, "throughput": float(a["capacity"]) * sweep["output"]}
+        return {"profile": used, "throughput": float(a["capacity"]) * out_tokens}
     stat = sweep.get("stat", {})
     out = {"profile": used, "throughput": float(np.ravel(a["throughput"])[0])}
     # the fast path's TTFT and E2E are medians; its "tpot" is the mean decode interval, which is also
@@ -223,7 +224,7 @@ def _replay(sweeps, efficiency, engine):
                 row = {"sweep": s["id"], "publisher": s.get("publisher", ""), "publication": s.get("publication", s["id"]),
                        "split": s.get("split", "tuning"), "engine": s.get("engine", ""), "profile": s.get("profile", ""),
                        "model": s["model"], "hardware": s["hardware"], "precision": s["precision"], "tp": s["tp"],
-                       "input": s["input"], "output": s["output"], "arrival": s.get("arrival", "closed"), "x": _x(s, p),
+                       "input": p.get("input", s["input"]), "output": p.get("output", s["output"]), "arrival": s.get("arrival", "closed"), "x": _x(s, p),
                        "metric": metric, "stat": s.get("stat", {}).get(key, "") if metric != "throughput" else "",
                        "measured": float(p[key]), "scored": scored.get(key, True),
                        "exempt_2x": bool(p.get("overloaded")) and metric != "throughput",
@@ -295,20 +296,35 @@ def summary_table(report: dict, groups=None) -> str:
     return "\n".join(out)
 
 
+def publication_medians(report: dict, predictor="simulator") -> dict:
+    """Per metric: the median over publications of each publication's median |error| (each source
+    counts once, however many points it has)."""
+    s = report["summary"][predictor]
+    pubs = publications(report)
+    out = {}
+    for m in METRICS:
+        meds = [s[p][m]["median"] for p in pubs if p in s and m in s[p]]
+        if meds:
+            out[m] = {"median": float(np.median(meds)), "n": len(meds)}
+    return out
+
+
 def targets_table(report: dict) -> str:
     """The issue-21 targets against the simulator's median |error| over all scored points."""
-    out = ["| metric | target (median \\|error\\|) | simulator, all | simulator, held-out | met | values off >2x (not exempt) |",
-           "|---|---|---|---|---|---|"]
+    out = ["| metric | target (median \\|error\\|) | simulator, all values | simulator, held-out | median of the "
+           "publications' medians | met (all values) | values off >2x (not exempt) |",
+           "|---|---|---|---|---|---|---|"]
     s = report["summary"]["simulator"]
+    per_pub = publication_medians(report)
     for m in METRICS:
         a = s.get("all", {}).get(m)
         h = s.get("held-out", {}).get(m)
         if a is None:
-            out.append(f"| {m} | {TARGETS[m] * 100:.0f} % | no scored value | - | **not assessed** | - |")
+            out.append(f"| {m} | {TARGETS[m] * 100:.0f} % | no scored value | - | - | **not assessed** | - |")
             continue
         met = "yes" if a["median"] <= TARGETS[m] else f"**no** (+{(a['median'] - TARGETS[m]) * 100:.0f} points)"
         out.append(f"| {m} | {TARGETS[m] * 100:.0f} % | {a['median'] * 100:.1f} % (n={a['n']}) | "
-                   f"{_med(h)} | {met} | {a['off_2x']} |")
+                   f"{_med(h)} | {per_pub[m]['median'] * 100:.1f} % ({per_pub[m]['n']} publications) | {met} | {a['off_2x']} |")
     return "\n".join(out)
 
 
@@ -453,6 +469,14 @@ gives both groups.
   the current 10-step window, tripling the measured TTFT (100-200 ms against 30-50 ms for
   SGLang on the same load). The data carries `num_scheduler_steps=10`; it is applied when the
   installed solver takes it (the report lists the settings it had to leave out).
+- **dstack: vLLM 0.6.3 on 8x MI300X, Llama 3.1 405B bf16 (held out).** The measured stack runs
+  far below the hardware: one request decodes at 50 ms per token (the bf16 weights need ~21 ms
+  of HBM time per step), and 64 requests at 238 ms per step, i.e. the GEMMs reach about 2 % of
+  the MI300X's bf16 peak; a 10,000-token prompt takes 12.3 s to prefill (about 7 % of peak). The
+  publisher notes the same vLLM build filled 95 % of VRAM and lost to TGI by a wide margin on the
+  same machine. The model prices each engine at calibrated (NVIDIA-fitted) efficiencies and does
+  not capture an untuned software stack: these rows are 3-6x too fast on throughput. They stay
+  in the held-out set, scored.
 - **GPUStack Qwen3-32B on H100 (held out).** Every burst of this page runs about 2x slower than
   predicted, on all three engines and on every length mix, prefill-heavy ones included (128 in /
   4 out: 26 % of the bf16 peak measured). The page says "NVIDIA H100 GPUs" without the variant
