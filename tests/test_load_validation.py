@@ -138,3 +138,15 @@ def test_validation_page_is_current(report):
     assert "## Under load" in text
     line = next(l for l in lv.summary_table(report).splitlines() if l.startswith("| all | simulator |"))
     assert line in text, "docs/validation.md is stale: python -m mlsyslab.calibration.validate --markdown > docs/validation.md"
+
+
+@pytest.mark.slow
+def test_cli_validate_load_prints_the_tables(report, monkeypatch, capsys):
+    # `mlsyslab validate --load` runs this harness (the replay itself is the fixture's, not redone here)
+    monkeypatch.setattr(lv, "validate", lambda **kw: report)
+    from mlsyslab.cli import main
+
+    assert main(["validate", "--load"]) == 0
+    out = capsys.readouterr().out
+    line = next(l for l in lv.summary_table(report).splitlines() if l.startswith("| all | simulator |"))
+    assert line in out and "| metric | target (median" in out
