@@ -81,7 +81,7 @@ def _hand_mixed_step(B, ctx, c, o):
     kv_tokens = B * ctx + o + c
     attn = max(2 * L * A * attn_units / peak, KV16 * kv_tokens / bw)
     ov = L * CAL["layer_overhead_prefill_s"] if c else L * CAL["layer_overhead_decode_s"]
-    return gemm + attn + ov + L * min(B, 128) * CAL["token_overhead_decode_s"]
+    return gemm + attn + ov + L * min(B, 64) * CAL["token_overhead_decode_s"]
 
 
 def test_mixed_step_is_priced_from_the_physics():
@@ -105,7 +105,7 @@ def test_large_batch_decode_is_compute_bound_and_overhead_capped():
     gemm = 2 * P * B / peak
     assert gemm > P / bw
     hand = (gemm + max(2 * L * A * 2 * ctx * B / peak, KV8 * B * ctx / bw) + L * CAL["layer_overhead_decode_s"]
-            + L * 128 * CAL["token_overhead_decode_s"])
+            + L * 64 * CAL["token_overhead_decode_s"])
     assert cost.step(B, 2 * ctx * B, B * ctx, B, False) == pytest.approx(hand, rel=1e-9)
     # the ideal mode keeps the single roofline ServingSolver teaches: max(F, M), no overheads
     ideal = LoadSolver("ideal").setup("Llama3_8B", "H100", precision="fp8")[2]
