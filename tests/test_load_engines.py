@@ -177,3 +177,20 @@ def test_multi_step_scheduling_admits_every_k_steps():
         r = s.solve("Llama3_8B", "H100", arrival_times=[0.0, t_arrive], input_tokens=512, output_tokens=[64, 2],
                     num_scheduler_steps=k)
         assert r.requests["ttft"][1] == pytest.approx(admitted_at - t_arrive + prefill(512), rel=1e-6), k
+
+
+def test_cli_names_the_engine(capsys):
+    from mlsyslab.cli import main
+
+    assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5", "--requests", "50",
+                 "--engine", "sglang", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["engine"] == "sglang" and d["block_size"] == 1 and d["max_num_seqs"] >= 2048
+    assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5", "--requests", "50"]) == 0
+    assert "engine vllm (1024 seats, 8192 tokens per step, 16-token blocks)" in capsys.readouterr().out
+    assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5,10", "--analytic",
+                 "--engine", "trtllm"]) == 0
+    assert "engine trtllm" in capsys.readouterr().out
+    assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5", "--engine", "tgi"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "engine='tgi'" in err and "trtllm" in err
