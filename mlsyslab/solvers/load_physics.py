@@ -25,7 +25,7 @@ and the per-sequence work (norms, RoPE, KV append, sampling), fitted mostly at s
 runs across the GPU's SMs in parallel once the batch fills them instead of growing without
 bound. The cap was chosen on the tuning publications of the load validation (NIM, SGLang
 team, TensorRT-LLM v0.14; mlsyslab/calibration/load_measurements.json): caps of 32 / 64 /
-128 / 256 give simulator median |error| ITL 10 / 12 / 14 / 15 %, throughput 8 / 7 / 8 / 10 %,
+128 / 256 give the simulator a median absolute error on ITL of 10 / 12 / 14 / 15 %, throughput 8 / 7 / 8 / 10 %,
 TTFT 10 / 8 / 8 / 9 %; 64 is used. (The calibration set's two 70B decode points at 512
 sequences, an older TensorRT-LLM table, want 111-144.)
 Attention units: a prefill chunk of ``c`` tokens after ``o`` cached tokens adds
