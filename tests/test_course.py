@@ -271,8 +271,13 @@ def test_init_new_lab_release_autograde_full_marks_and_zero(tmp_path, monkeypatc
     (subs / "alice" / "lab10_decode.ipynb").write_bytes((home / "source" / "lab10_decode" / "lab10_decode.ipynb")
                                                         .read_bytes())  # solved
     (subs / "bob" / "lab10_decode.ipynb").write_bytes((home / "student" / "lab10_decode.ipynb").read_bytes())  # blank
+    (subs / "bob" / "scratch.ipynb").write_bytes((home / "student" / "lab10_decode.ipynb").read_bytes())  # no lab
     assert main(["grade", "autograde", str(subs), "--out", str(tmp_path / "out")]) == 0
     rows = list(csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8")))
+    notes = [r for r in rows if r["verdict"] == "note"]
+    assert [(r["student"], r["lab"]) for r in notes] == [("bob", "scratch")]
+    assert "scratch.ipynb is not a lab of this course" in notes[0]["feedback"]
+    rows = [r for r in rows if r["verdict"] != "note"]
     points = {s: sum(float(r["points"]) for r in rows if r["student"] == s) for s in ("alice", "bob")}
     maxima = {s: sum(float(r["max_points"]) for r in rows if r["student"] == s) for s in ("alice", "bob")}
     # 3 (itl_ms) + 2 x 1 (step_ms on the two hidden configurations) autograded points

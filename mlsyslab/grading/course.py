@@ -165,7 +165,9 @@ def _collect(submissions: pathlib.Path, course: pathlib.Path) -> tuple[dict, dic
     known = lab_names(course)
     for nb in sorted(submissions.glob("*/*.ipynb")):
         student, lab = nb.parent.name, nb.stem
-        if lab not in known:
+        if lab not in known:  # said in grades.csv, never skipped silently
+            notes[(intake.printable(lab), intake.printable(student))] = (
+                f"skipped: {intake.printable(nb.name)} is not a lab of this course (known: {', '.join(known)})")
             continue
         if not intake.valid_student_id(student):
             notes[(lab, intake.printable(student))] = (f"skipped: folder name {intake.printable(student)!r} is not a "
