@@ -40,6 +40,14 @@ def test_pyproject_declares_every_builtin_lab_as_an_entry_point():
     assert registry.names() == BUILTIN
 
 
+def test_the_installed_metadata_lists_the_builtin_labs():
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group="mlsyslab.labs")}
+    assert found == {name: f"mlsyslab.labs.builtin.{name}" for name in BUILTIN}, \
+        "reinstall the package (pip install -e .): its entry points are older than pyproject.toml"
+
+
 def test_an_installed_package_adds_a_lab_through_the_entry_point_group(tmp_path, monkeypatch):
     (tmp_path / "other_pkg_lab.py").write_text("TITLE = 'x'\nPOOL = (dict(a=1),)\n"
                                                "def context(v):\n    return {}\n"
