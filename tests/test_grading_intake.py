@@ -131,11 +131,14 @@ def test_rmtree_removes_a_deep_tree_unreadable_folders_and_special_files(tmp_pat
     (tree / "locked").chmod(0)
     sentinel = tmp_path / "keep.txt"
     sentinel.write_text("kept")
-    with pytest.raises(RecursionError):  # what the old clean-up met, and hid with ignore_errors
-        import shutil
+    try:
+        with pytest.raises(RecursionError):  # what the old clean-up met, and hid with ignore_errors
+            import shutil
 
-        shutil.rmtree(tree, ignore_errors=True)
-    assert intake.rmtree(tree) is True
+            shutil.rmtree(tree, ignore_errors=True)
+        assert intake.rmtree(tree) is True
+    finally:
+        intake.rmtree(tree)  # never left for pytest's own clean-up (recursive) to meet
     assert not tree.exists() and sentinel.read_text() == "kept"
     assert intake.rmtree(tmp_path / "never-there") is True
 

@@ -70,8 +70,15 @@ def install() -> None:
                 return True
             return not is_dir and include and not any(fnmatch.fnmatch(name, g) for g in include)
 
-        for line in intake.copy_tree(src, dest, skip=skip):
+        try:
+            original = set(os.listdir(src))
+        except OSError:
+            original = set()
+        notes = intake.copy_tree(src, dest, skip=skip)
+        for line in notes:
             self.log.warning("%s: %s", intake.printable(os.path.basename(src)), line)
+        release = self.coursedir.format_path(self.coursedir.release_directory, ".", self.coursedir.assignment_id)
+        _blank_for_refused(original, dest, release, notes)
 
     ExchangeCollect.do_copy = safe_do_copy
     _installed.append(True)
@@ -128,11 +135,18 @@ def screen_submission(folder: str, release: str | None = None, course_root: str 
     if os.path.isfile(timestamp) and os.path.getsize(timestamp) > 200:
         os.unlink(timestamp)
         notes.append("timestamp.txt: dropped (longer than 200 bytes)")
-    if release and notes and os.path.isdir(release):
-        for nb in sorted(os.listdir(release)):
-            if nb.endswith(".ipynb") and nb in original and not os.path.exists(os.path.join(folder, nb)):
-                _write_blank(os.path.join(release, nb), os.path.join(folder, nb), "; ".join(notes)[:300])
+    _blank_for_refused(original, folder, release, notes)
     return notes
+
+
+def _blank_for_refused(original: set, folder: str, release: str | None, notes: list) -> None:
+    """Each released notebook that was in ``original`` but not copied into ``folder``: the blank one, with why."""
+    if not (release and notes and os.path.isdir(release)):
+        return
+    for nb in sorted(os.listdir(release)):
+        if nb.endswith(".ipynb") and nb in original and not os.path.exists(os.path.join(folder, nb)):
+            why = "; ".join(n for n in notes if n.startswith(nb)) or "; ".join(notes)
+            _write_blank(os.path.join(release, nb), os.path.join(folder, nb), why[:300])
 
 
 def _write_blank(release_nb: str, dest: str, reason: str) -> None:
