@@ -292,3 +292,21 @@ def test_init_new_lab_release_autograde_full_marks_and_zero(tmp_path, monkeypatc
     assert maxima == {"alice": 5.0, "bob": 5.0}
     assert points == {"alice": 5.0, "bob": 0.0}
     assert {r["item"] for r in rows} == {"itl_ms", "step_ms_hidden_1", "step_ms_hidden_2"}
+
+
+def test_grade_variant_of_a_builtin_lab_outside_any_course(tmp_path, monkeypatch, capsys):
+    import json
+
+    from mlsyslab.cli import main
+    from mlsyslab.grading import course
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(course, "COURSE", tmp_path / "no-checkout")  # as in a wheel install: no autograder/
+    monkeypatch.delenv("MLSYSLAB_VARIANTS", raising=False)
+    monkeypatch.delenv("MLSYSLAB_COURSE_SEED", raising=False)
+    assert main(["grade", "variant", "lab2_kv_cache", "--student", "alice", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # sha256("|lab2_kv_cache|alice") mod 6 = 3 (the course seed is empty): the fourth entry of POOL
+    assert out["variant"] == 3 and out["parameters"]["model"] == "Llama3_70B" and out["pool_size"] == 6
+    assert main(["grade", "variant", "lab99", "--student", "alice"]) == 2
+    assert "'lab99' is not known" in capsys.readouterr().err
