@@ -337,7 +337,7 @@ def hostile(namespace, *names):
             display({a.ANSWERS_MIME: p, "text/plain": ""}, raw=True)
         except Exception:
             pass
-g.record = a.record = hostile
+g.record = a.record = record = hostile
 '''
 
 
@@ -375,7 +375,11 @@ def oracle_batch(tmp_path_factory):
         course.release(course=home, labs_dir=None)
         source = nbformat.read(home / "source" / LAB / f"{LAB}.ipynb", 4)
         release = nbformat.read(home / "release" / LAB / f"{LAB}.ipynb", 4)
-        quantity = _with_answers(source, {"ans_kv_per_token": "kv_bytes_per_token = ml.Q_(128, 'KiB')"})
+        quantity = copy.deepcopy(source)  # records 128 KiB (= 131,072 B) as a quantity, then goes on with the number
+        at = next(i for i, c in enumerate(quantity.cells)
+                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ex1_kv_per_token")
+        quantity.cells.insert(at + 1, nbformat.v4.new_code_cell("kv_bytes_per_token = 131072"))
+        quantity.cells.insert(at, nbformat.v4.new_code_cell("kv_bytes_per_token = ml.Q_(128, 'KiB')"))
         leak_oom = _solution_answer(source, "ans_oom_batch").replace("def kv_cache_bytes", "def _unused_kv")
         leak = _with_answers(source, {"ans_oom_batch": LEAK_FUNCTION + "\n" + leak_oom})
         leak.cells.append(nbformat.v4.new_code_cell('_state["armed"] = True   # the student\'s last cell'))
@@ -428,7 +432,7 @@ def test_answers_from_the_solver_or_a_key_score_zero(oracle_batch, attack):
     cells = _cells(oracle_batch["home"], attack)
     assert {k: cells[k][0] for k in ATTACKED[attack]} == {k: 0 for k in ATTACKED[attack]}
     feedback = (oracle_batch["out"] / "feedback" / attack / f"{LAB}.html").read_text(encoding="utf-8")
-    assert "not available while grading" in feedback and "Traceback" not in feedback
+    assert "not available while grading" in feedback and "most recent call last" not in feedback
 
 
 @pytest.mark.nbgrader
@@ -449,6 +453,9 @@ def test_hidden_arguments_never_reach_feedback_or_the_graded_notebook(oracle_bat
     home = oracle_batch["home"]
     key = keys.get(LAB, "leak-hidden-args", root=home)
     coded = [base64.b64encode(json.dumps([c.args[0].key, *c.args[1:]]).encode()).decode() for c in key.hidden]
+    visible = {json.dumps(a) for a in (["Llama3_8B", 4096, 1, 2], ["Llama2_7B", 1, 1, 2], ["Llama3_8B", 1, 1, 2],
+                                        ["Llama2_7B", 4096, 1, 2])}  # the calls of its own answer cells
+    visible |= {base64.b64encode(v.encode()).decode() for v in visible}
     cells = _cells(home, "leak-hidden-args")
     assert cells["ex1_kv_function"][0] == 1  # the first hidden call raised (0), the second was right (1)
     assert cells["ex1_oom_batch"][0] == cells["ex1_oom_batch"][1]  # its visible answers are the solution's
@@ -461,8 +468,9 @@ def test_hidden_arguments_never_reach_feedback_or_the_graded_notebook(oracle_bat
                 assert code not in text and plain not in text and plain.replace('"', '\\"') not in text, student
                 assert call.item.label not in text and keys.hidden_cell_source(call) not in text, student
             assert "_record_call" not in text, student
-            assert re.search(rf"{MARK}-(upd|new|err|b64):WyJ|{MARK}-(plain|hook):\\[", text) is None or \
-                all(json.dumps(c.args[0].key) not in text for c in key.hidden), student
+            plain_text = html.unescape(text).replace('\\"', '"')
+            found = set(re.findall(rf"{MARK}-[a-z]+:([A-Za-z0-9+/=]{{8,}}|\[[^\]]*\])", plain_text))
+            assert found <= visible, (student, found - visible)  # only its own, visible calls printed
 
 
 @pytest.mark.nbgrader
