@@ -126,3 +126,26 @@ def test_an_sla_no_request_meets_is_said_in_plot_and_text():
     assert float(np.max(e.curve["goodput"])) == 0.0
     assert e.good_note.text == ["no request meets the SLA"]
     assert "no request meets the SLA at any load" in e.readout.value
+
+
+def test_readout_labels_each_estimate_and_matches_the_labs_run():
+    """One number per quantity: the readout's simulated column is the run lab 8's reveal makes
+    (same engine, rate, 2000 requests, seed 0), the queueing model's column is labelled as such,
+    and the ITL the SLA checks (each request's mean ITL) is shown apart from the all-steps ITL p99."""
+    import re
+
+    from mlsyslab.labs.ideal import load_solver
+
+    e = LoadExplorer(model="Llama3_8B", hardware="H100", input_tokens=1024, output_tokens=256, max_num_seqs=64,
+                     ttft_sla=500, itl_sla=30, arrival_rate=14.7, efficiency="ideal", engine="vllm-v0",
+                     n_requests=2000)
+    r = load_solver().solve("Llama3_8B", "H100", arrival_rate=14.7, input_tokens=1024, output_tokens=256,
+                            n_requests=2000, seed=0, max_num_seqs=64, sla={"ttft": 500, "itl": 30})
+    text = re.sub(r"<[^>]+>", "|", e.readout.value.split("</style>")[-1])
+    assert "queueing model" in text and "simulated run (2,000 requests, seed 0)" in text
+    row = text[text.index("TTFT p50 / p99"):].split("|")
+    cells = [c.strip() for c in row if c.strip()]
+    assert cells[2] == f"{r.raw['ttft_p50'] * 1e3:.3g} ms / {r.raw['ttft_p99'] * 1e3:.3g} ms"  # 20.9 ms / 60.5 ms
+    tpot = r.requests["tpot"][r.requests["output_tokens"] > 1]
+    assert f"{np.percentile(tpot, 99) * 1e3:.3g} ms" in text and "what the ITL limit of the SLA checks" in text
+    assert "not what the SLA checks" in text.split("ITL p50 / p99 (all decode steps)")[1][:300]

@@ -82,6 +82,11 @@ def breakeven_batch(v, S=None) -> int:
     return 0
 
 
+def _apart(value, expected, rtol=0.02) -> float:
+    """``value``, or -1 (no answer gives it) when this mistake gives the right answer for the variant."""
+    return -1.0 if abs(value - expected) <= rtol * abs(expected) else value
+
+
 def _ttft_ms(v, hit=0.0) -> float:
     return solver().solve(v.model, v.gpu, v.S_prompt, 1, prefix_hit_rate=hit).ttft_s * 1e3
 
@@ -109,7 +114,8 @@ def cells(v) -> dict:
                  mistakes=(Mistake("target_model", plain,
                                    "that is the target model's step; the draft step reads the small draft model's "
                                    "weights and KV-cache."),
-                           Mistake("forgot_kv", lambda: _m(v.draft).n_parameters * 2.0 / _g(v.gpu).memory_bandwidth_Bps * 1e3,
+                           Mistake("forgot_kv", lambda: _apart(_m(v.draft).n_parameters * 2.0 / _g(v.gpu).memory_bandwidth_Bps * 1e3,
+                                                      t_draft_ms(v)),
                                    "each draft step also reads the draft's KV-cache of S tokens, not only its weights."),
                            Mistake("seconds", lambda: t_draft_ms(v) / 1e3, "the answer is asked in ms, not seconds.",
                                    credit=0.5))),
@@ -154,7 +160,7 @@ def cells(v) -> dict:
                  mistakes=(Mistake("linear", lambda: (1.0 - v.hit) * _ttft_ms(v),
                                    "the new tokens still attend to the cached ones: attention is "
                                    "2 L a S_n (2 c + S_n), not a share of the full prompt's."),
-                           Mistake("cached_share", lambda: _ttft_ms(v, 1.0 - v.hit),
+                           Mistake("cached_share", lambda: _apart(_ttft_ms(v, 1.0 - v.hit), _ttft_ms(v, v.hit)),
                                    f"the prefill runs the {1 - v.hit:.0%} of the prompt that is not cached, not the "
                                    "cached share."),
                            Mistake("seconds", lambda: _ttft_ms(v, v.hit) / 1e3, "the answer is asked in ms, not seconds.",
