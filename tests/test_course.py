@@ -199,6 +199,16 @@ def test_packaged_student_notebook_has_the_sources_of_the_release(lab):
     assert [(c.cell_type, c.source) for c in ours.cells] == [(c.cell_type, c.source) for c in released.cells]
 
 
+@pytest.mark.nbgrader
+def test_course_build_writes_the_checkout_labs_byte_for_byte_as_the_release():
+    """labs/<lab>.ipynb is nbgrader's release (checksums included); the build's copy is the same bytes."""
+    from mlsyslab.labs.student import student_notebook, with_checksums
+
+    for lab in BUILTIN:
+        assert nbformat.writes(with_checksums(student_notebook(lab))) == \
+            (ROOT / "labs" / f"{lab}.ipynb").read_text(encoding="utf-8").rstrip("\n"), lab
+
+
 def test_lab_copy_writes_labs_and_explorers_and_keeps_a_students_work(tmp_path, capsys):
     from mlsyslab.cli import main
 

@@ -5,7 +5,9 @@ instructor's copy, which ``mlsyslab grade release`` turns into the student versi
 module :func:`mlsyslab.labs.registry.load` finds (the course's ``labs/<name>.py``, else the
 built-in lab), and, when the lab has an ``EXPLORER``, the Voila explorer
 ``<student copies>/explorers/<name>.ipynb`` (widgets only, nothing to hide: written straight into
-the folder of the student copies, :func:`student_dir`).
+the folder of the student copies, :func:`student_dir`). For the checkout's own course it also
+writes the student copy ``labs/<name>.ipynb`` byte for byte as ``mlsyslab grade release`` would
+(with nbgrader installed), so ``make lab`` and Binder follow a rebuilt lab at once.
 
 A course's own lab also gets ``source/<name>/<name>_public.py``, :func:`public_source` of its
 module: what the student's kernel needs for ``open_lab`` and ``lab.check`` (``POOL``, ``context``,
@@ -16,6 +18,7 @@ notebook; ``open_lab`` finds it there. The grader never reads it: it loads ``<co
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 
 from . import authoring, registry
@@ -40,6 +43,12 @@ def build(name: str, course) -> list[pathlib.Path]:
         out.append(public)
     elif public.exists():  # the course lab was removed: a built-in lab of that name needs no side file
         public.unlink()
+    if student_dir(course) == CHECKOUT / "labs" and importlib.util.find_spec("nbgrader") is not None:
+        from .student import student_notebook, with_checksums  # the checkout's labs/: as `grade release` writes it
+
+        path = CHECKOUT / "labs" / f"{name}.ipynb"
+        nbformat.write(with_checksums(student_notebook(name, module)), path)
+        out.append(path)
     if getattr(module, "EXPLORER", None):
         path = student_dir(course) / "explorers" / f"{name}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)

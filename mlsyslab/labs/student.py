@@ -46,6 +46,18 @@ def student_notebook(name: str, module=None):
     return nb
 
 
+def with_checksums(nb):
+    """``nb`` with the checksums nbgrader's release writes into graded, solution and locked cells
+    (so the copy is byte for byte what ``grade release`` gives); needs nbgrader (the grading extra)."""
+    from nbgrader.utils import compute_checksum
+
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+            meta["checksum"] = compute_checksum(cell)
+    return nb
+
+
 def copy_material(dest, names=None) -> list[pathlib.Path]:
     """Write the student labs ``<dest>/<lab>.ipynb`` and explorers ``<dest>/explorers/<lab>.ipynb``
     of the built-in labs (``names``: a subset); the paths written."""
