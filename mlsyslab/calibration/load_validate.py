@@ -178,6 +178,10 @@ def fast_path(sweep: dict, point: dict, efficiency="calibrated", engine=True) ->
     kw = dict(input_tokens=point.get("input", sweep["input"]), output_tokens=out_tokens, **_config(sweep))
     a = solver.analytic(model_spec(sweep["model"]), sweep["hardware"], rate, **_known(solver.analytic, kw))
     if arrival == "burst":
+        # the fast path is a steady state: a burst is compared only when it is long enough to be one
+        # (at least 4 x the largest batch), not while it is still filling or draining
+        if _n_requests(sweep, point) < 4 * float(a["max_batch"]):
+            return {"profile": used}
         return {"profile": used, "throughput": float(a["capacity"]) * out_tokens}
     stat = sweep.get("stat", {})
     out = {"profile": used, "throughput": float(np.ravel(a["throughput"])[0])}
@@ -241,8 +245,10 @@ def _stats(errs, exempt):
     e = np.asarray(errs, float)
     ratio = 1.0 + e
     off = (ratio > 2.0) | (ratio < 0.5)
-    return {"median": float(np.median(np.abs(e))), "p90": float(np.percentile(np.abs(e), 90)), "n": int(e.size),
-            "off_2x": int(np.sum(off & ~np.asarray(exempt, bool)))}
+    with np.errstate(invalid="ignore"):  # an infinite error (fast path past its capacity) sorts last
+        med, p90 = np.median(np.abs(e)), np.percentile(np.abs(e), 90)
+    return {"median": float(med) if not np.isnan(med) else math.inf, "p90": float(p90) if not np.isnan(p90) else math.inf,
+            "n": int(e.size), "off_2x": int(np.sum(off & ~np.asarray(exempt, bool)))}
 
 
 def summarize(rows) -> dict:
@@ -268,7 +274,8 @@ def summarize(rows) -> dict:
 def _cell(st):
     if st is None:
         return "-"
-    return f"{st['median'] * 100:.1f} % / {_p90(st['p90'])} (n={st['n']}{', ' + str(st['off_2x']) + ' >2x' if st['off_2x'] else ''})"
+    med = "inf" if not math.isfinite(st["median"]) else f"{st['median'] * 100:.1f} %"
+    return f"{med} / {_p90(st['p90'])} (n={st['n']}{', ' + str(st['off_2x']) + ' >2x' if st['off_2x'] else ''})"
 
 
 def _p90(x):
