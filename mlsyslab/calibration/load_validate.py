@@ -392,8 +392,13 @@ def format_markdown(report: dict) -> str:
         out += [f"### {meta.get('title', s0.get('publisher', pid))}", ""]
         out.append(f"- **Publisher:** {s0.get('publisher', '')}; **split:** {s0.get('split', 'tuning')}"
                    + (f" ({meta['split_note']})" if meta.get("split_note") else ""))
-        srcs = list(dict.fromkeys((s["source"], s["url"], s.get("date", "date not stated")) for s in sweeps))
-        out.append("- **Source:** " + "; ".join(f"{a}. <{b}> ({c})" for a, b, c in srcs))
+        srcs: dict = {}
+        for sw in sweeps:
+            urls = srcs.setdefault((sw["source"], sw.get("date", "date not stated")), [])
+            if sw["url"] not in urls:
+                urls.append(sw["url"])
+        out.append("- **Source:** " + "; ".join(f"{a} ({c}): " + ", ".join(f"<{u}>" for u in urls)
+                                                for (a, c), urls in srcs.items()))
         engines = sorted({f"{s.get('engine', '')} -> profile `{s.get('profile', 'default')}`" for s in sweeps})
         out.append("- **Engine:** " + "; ".join(engines))
         arrivals = sorted({s.get("arrival", "closed") for s in sweeps})
