@@ -74,7 +74,8 @@ class EngineProfile:
 _VLLM_ARGS = "vllm/engine/arg_utils.py, EngineArgs._set_default_args / get_batch_defaults (vLLM v0.9.0-v0.11)"
 _VLLM_CACHE = "vllm/config.py CacheConfig: block_size=16 on CUDA, gpu_memory_utilization=0.9 (vLLM v0.6-v0.11)"
 _SGL_ARGS = "python/sglang/srt/server_args.py, ServerArgs.__post_init__ (SGLang v0.4.x)"
-_TRT_ARGS = "tensorrt_llm/llmapi/llm_args.py and tensorrt_llm/builder.py BuildConfig (TensorRT-LLM v0.17-v1.0)"
+_TRT_ARGS = ("tensorrt_llm/builder.py BuildConfig (max_batch_size=2048, max_num_tokens=8192; read at NVIDIA/TensorRT-LLM "
+             "commit 008b2b8, the v0.14-v0.16 line) and the LLM API's llm_args.py that builds on it")
 
 PROFILES = {
     "vllm": EngineProfile(
