@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from test_readme_journey import _python_blocks
+from test_readme_journey import _cli_lines, _python_blocks
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.timeout(1800)]
 
@@ -47,7 +48,7 @@ class PipUser:
                 if p and not Path(p).resolve().is_relative_to(repo_root) and ".pyenv" not in p]
         cache = Path(os.path.expanduser("~/.cache/pip"))  # the machine's pip cache, found before HOME changes
         env.update(HOME=str(self.home), PATH=os.pathsep.join([str(self.venv / "bin"), *keep]))
-        if cache.is_dir():
+        if cache.is_dir() and "PIP_CACHE_DIR" not in env:  # (.ci/run sets it)
             env["PIP_CACHE_DIR"] = str(cache)
         self.env = env
         base = getattr(sys, "_base_executable", sys.executable)  # this Python, outside the .venv
@@ -156,6 +157,15 @@ def test_readme_python_runs_from_the_core_install_in_an_empty_folder(user, repo_
     assert list(empty.iterdir()) == []
 
 
+def test_readme_command_lines_run_from_the_core_install(user, repo_root):
+    lines = _cli_lines((repo_root / "README.md").read_text(encoding="utf-8"))
+    assert any("--example" in line for line in lines)
+    for line in lines:
+        args = shlex.split(line)
+        proc = user.run(user.venv / "bin" / args[0], *args[1:])
+        assert proc.stdout.strip() and proc.stderr == "", line
+
+
 def test_without_the_extras_each_part_names_the_one_to_install(user):
     proc = user.run(user.python, "-c", "import mlsyslab.widgets", check=False)
     assert proc.returncode == 1 and "No module named" not in proc.stderr
@@ -195,6 +205,19 @@ def test_lab_copy_writes_the_nine_labs_and_the_explorers(full, copied):
         text = nb.read_text(encoding="utf-8")
         assert json.loads(text)["nbformat"] == 4
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, nb.name
+
+
+@pytest.fixture(scope="module")
+def opened(full):
+    """Plain ``mlsyslab lab`` without a checkout: the labs are copied once into a folder of the user's."""
+    return full.mlsyslab("lab", "--print-command").stdout
+
+
+def test_plain_lab_opens_a_copy_in_the_users_folder(full, opened):
+    labs = entry_point_labs(full)
+    where = [Path(w) for w in re.findall(r"--notebook-dir=(\S+)", opened)]
+    assert len(where) == 1 and where[0].is_relative_to(full.home), opened
+    assert sorted(p.stem for p in where[0].glob("*.ipynb")) == labs
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +270,7 @@ def test_autograde_gives_the_solved_copy_full_marks_and_the_blank_zero(graded, l
     assert [float(r["points"]) for r in blank] == [0.0] * len(blank)
 
 
-def test_no_installed_file_changed(full, copied, course, graded):
+def test_no_installed_file_changed(full, copied, opened, course, graded):
     after = full.snapshot()
     assert after.keys() == full.before.keys(), sorted(set(after) ^ set(full.before))
     assert [name for name in after if after[name] != full.before[name]] == []
