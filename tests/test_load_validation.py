@@ -27,6 +27,8 @@ def test_every_sweep_is_sourced_and_fully_configured():
     pubs = {p["id"]: p for p in data["publications"]}
     for p in pubs.values():
         assert p["title"] and p["publisher"] and p["date"] and p["split"] in ("tuning", "held-out"), p["id"]
+        assert p["split_note"] and p["how"], p["id"]  # who could tune on it, and how it is replayed
+        assert any(s["publication"] == p["id"] for s in data["sweeps"]), p["id"]
     for s in data["sweeps"]:
         where = s["id"]
         assert s["publication"] in pubs, where
@@ -138,6 +140,8 @@ def test_validation_page_is_current(report):
     assert "## Under load" in text
     line = next(l for l in lv.summary_table(report).splitlines() if l.startswith("| all | simulator |"))
     assert line in text, "docs/validation.md is stale: python -m mlsyslab.calibration.validate --markdown > docs/validation.md"
+    for p in lv.load_data()["publications"]:  # the held-out split, per publication, is on the page
+        assert f"| {p['id']} | {p['publisher']} | {p['split']} |" in text, p["id"]
 
 
 @pytest.mark.slow
