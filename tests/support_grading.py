@@ -277,7 +277,9 @@ LAB9_WRONG = {
         "E = (1 - v.alpha ** (v.k + 1)) / (1 - v.alpha)\n"
         "speedup_b1 = E * step_ms(model, 1) / step_ms(model, v.k + 1)   # the draft is free?\n"),
     "ans_breakeven": "breakeven_batch = 256\n",
-    "ans_prefix": ("ttft_plain = solver.solve(model, gpu, v.S_prompt).ttft_s * 1e3\n"
+    "ans_prefix": ("P, L, a, Sp = model.n_parameters, model.layers, model.attention_dim, v.S_prompt\n"
+                   "mem = (2 * P + Sp * model.kv_bytes_per_token(2)) / gpu.memory_bandwidth_Bps\n"
+                   "ttft_plain = max((2 * P * Sp + 2 * L * a * Sp * Sp) / gpu.peak_flops['fp16'], mem) * 1e3\n"
                    "ttft_cached_ms = (1 - v.hit) * ttft_plain\nttft_speedup = 1 / (1 - v.hit)\n"),
 }
 LAB9_WRONG_EXPECT = {"ex1_tokens": 0.0, "ex2_speedup": 1.0, "ex3_breakeven": 3.0, "ex4_prefix": 0.0}

@@ -256,14 +256,17 @@ def test_rescore_replaces_whatever_the_kernel_printed():
     assert determine_grade(cell) == (2.0, 2.0)
 
 
-def test_keys_compute_without_a_kernel():
+def test_keys_compute_without_a_kernel(tmp_path):
     from mlsyslab.grading import keys
 
-    assert len(keys.available()) >= 7
-    key = keys.get("lab2_kv_cache")
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "course_secret").write_text("55" * 32)
+    assert len(keys.lab_names(tmp_path)) >= 9
+    key = keys.get("lab2_kv_cache", root=tmp_path)
     # hand calculation: 2 x 32 layers x 8 kv_heads x 128 x 2 B = 131072 B per token; floor((85.899e9 - 16.06e9) / 536.87e6) = 130
     assert key.expected["kv_bytes_per_token"] == 131072
     assert key.expected["max_batch"] == 130
+    assert keys.get("no_such_lab", root=tmp_path) is None
 
 
 def test_cell_points_equal_key_points():
@@ -299,25 +302,25 @@ def test_wrapper_writes_nbgrader_export(graded):
     assert {(r["assignment"], r["student_id"]) for r in rows} >= {(lab, s) for lab in graded["labs"] for s in STUDENTS}
 
 
-def test_keys_are_not_in_the_package():
-    """Nothing installed with the package holds the hidden tests; the keys live in the course folder
-    and the loader reads them by file path (a folder without keys/ has none)."""
+def test_hidden_configurations_are_in_no_notebook_and_not_in_the_package(tmp_path):
+    """The hidden calls are drawn by the grader from the course secret: neither the instructor's nor the
+    released notebooks nor the package hold them (only the lab's pool of candidates)."""
     import nbformat
 
-    pkg_text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "mlsyslab").rglob("*")
-                         if p.suffix in (".py", ".json", ".yaml", ".md", ".txt", ".ipynb"))
-    hidden = []
-    for path in sorted((ROOT / "autograder" / "source").glob("*/*.ipynb")):
-        for cell in nbformat.read(path, 4).cells:
-            for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
-                hidden += [line.strip() for line in block.splitlines() if len(line.strip()) > 12]
-    assert hidden, "no hidden tests found in autograder/source: this check would test nothing"
-    assert [line for line in hidden if line in pkg_text] == []
-    assert not (ROOT / "mlsyslab" / "grading" / "keys").exists()
     from mlsyslab.grading import keys
 
-    assert keys.get("lab2_kv_cache", root=ROOT / "docs") is None
-    assert keys.get("lab2_kv_cache", root=ROOT / "autograder").expected["max_batch"] == 130
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "course_secret").write_text("66" * 32)
+    hidden = [keys.hidden_cell_source(call).splitlines()[-1] for student in ("alice", "bob", "carol")
+              for lab in keys.lab_names(tmp_path) for call in keys.get(lab, student, root=tmp_path).hidden]
+    assert hidden, "no lab has hidden calls: this check would test nothing"
+    notebooks = "\n".join(cell.source for folder in (ROOT / "autograder" / "source", ROOT / "labs")
+                          for path in sorted(folder.glob("**/*.ipynb")) for cell in nbformat.read(path, 4).cells)
+    pkg_text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "mlsyslab").rglob("*")
+                         if p.suffix in (".py", ".json", ".yaml", ".md", ".txt", ".ipynb"))
+    assert [line for line in hidden if line in notebooks or line in pkg_text] == []
+    assert "### BEGIN HIDDEN TESTS" not in notebooks
+    assert not (ROOT / "mlsyslab" / "grading" / "keys").exists()
 
 
 def _course_without_gradebook(tmp_path):

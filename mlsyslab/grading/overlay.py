@@ -34,6 +34,8 @@ ALWAYS = ("mlsyslab.labs.builtin", "mlsyslab.labs.ideal", "mlsyslab.grading.keys
 LAB_MODULE = re.compile(r"^mlsyslab\.labs\.lab\d+_\w+$")
 #: stubs too unless the solver is allowed
 SOLVERS = ("mlsyslab.solvers", "mlsyslab.calibration")
+#: real even so: a result container, and prices per GPU-hour (data; its serving_cost needs the solver)
+KEEP = ("mlsyslab.solvers.result", "mlsyslab.solvers.cost")
 #: the placeholder file the sandbox binds each notebook's public view of its lab onto
 PUBLIC_VIEW = "_grading_public.json"
 LITERAL_MAX = 2000
@@ -89,6 +91,8 @@ def __getattr__(name):
 
 def is_stubbed(module: str, solver: bool = False) -> bool:
     """Whether ``module`` is a stub in the overlay (``solver``: the solver-allowed overlay)."""
+    if module in KEEP:
+        return False
     prefixes = ALWAYS + (() if solver else SOLVERS)
     return bool(LAB_MODULE.match(module)) or any(module == p or module.startswith(p + ".") for p in prefixes)
 
