@@ -22,7 +22,7 @@ import pytest
 OTHER_VERSIONS = ("3.12",)
 CORE_TESTS = ["test_readme_journey.py", "test_serving.py", "test_units.py", "test_config.py", "test_scenarios.py",
               "test_zoo.py", "test_roofline.py", "test_distributed.py", "test_sustainability_cost.py",
-              "test_extras.py", "test_packaging.py"]
+              "test_extras.py"]
 
 
 def find_python(version: str) -> str | None:
