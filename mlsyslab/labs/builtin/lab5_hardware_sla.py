@@ -144,7 +144,7 @@ EXPLORER = ('Serving explorer', """
         Time to first token, time per output token and memory of one model on one device: change
         the model, the device, the context and the batch, and watch which limit binds first.
         """,
-            'ServingExplorer(model="Llama3_8B", hardware="H100", seq_len=2048, batch_size=16)')
+            'ServingExplorer(model="Llama3_8B", hardware="H100", seq_len=2048, batch_size=16, efficiency="ideal")')
 
 
 # ---------------------------------------------------------------- the notebook
