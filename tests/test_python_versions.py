@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from support_packaging import build_dist
+
 #: tested here; this interpreter's version is tested by the whole suite
 OTHER_VERSIONS = ("3.12",)
 CORE_TESTS = ["test_readme_journey.py", "test_serving.py", "test_units.py", "test_config.py", "test_scenarios.py",
@@ -43,10 +45,7 @@ def find_python(version: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory, repo_root):
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out),
-                    str(repo_root)], check=True, capture_output=True, timeout=300)
-    return next(out.glob("mlsyslab-*.whl"))
+    return build_dist(repo_root, tmp_path_factory.mktemp("dist"))["wheel"]
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from support_packaging import build_dist
 from test_readme_journey import _cli_lines, _python_blocks
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.timeout(1800)]
@@ -96,11 +97,8 @@ def entry_point_labs(user) -> list[str]:
 # --------------------------------------------------------------------------- build
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory, repo_root):
-    out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(repo_root)],
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    sdist, wheel = next(out.glob("mlsyslab-*.tar.gz")), next(out.glob("mlsyslab-*.whl"))
+    built = build_dist(repo_root, tmp_path_factory.mktemp("dist"))
+    sdist, wheel = built["sdist"], built["wheel"]
     twine = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(sdist), str(wheel)],
                            capture_output=True, text=True, timeout=120)
     assert twine.returncode == 0, twine.stdout + twine.stderr
@@ -134,6 +132,11 @@ def test_sdist_and_wheel_carry_the_metadata_a_reviewer_checks(dist, repo_root):
     for name in ("serving_sla.yaml", "training_job.yaml", "sustainability_grids.json", "broken.yaml"):
         assert f"mlsyslab/examples/{name}" in files
     assert "[mlsyslab.labs]" in entry_points
+    # exactly the package's files (modules and data): nothing stale from a build/ folder, nothing left out
+    shipped = sorted(n for n in files if n.startswith("mlsyslab/"))
+    ours = sorted(str(p.relative_to(repo_root)) for p in (repo_root / "mlsyslab").rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    assert shipped == ours
 
 
 # --------------------------------------------------------------------------- core install
