@@ -184,3 +184,34 @@ def test_reveals_wait_for_the_answers_they_give_away(lab):
             assert len(args) > 1 or not answers, f"{lab}: reveal({call}) shows the solver's value before {answers}"
             if answers:
                 assert args[1] == "globals()" and set(answers) <= set(args[2:]), (lab, call, answers)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_questions_are_readable_before_anything_runs(lab):
+    """No cell of the released notebook is collapsed: a say() cell's question reads as its source."""
+    import nbformat
+
+    from mlsyslab.labs.build import CHECKOUT
+
+    nb = nbformat.read(CHECKOUT / "labs" / f"{lab}.ipynb", 4)
+    assert not [c for c in nb.cells if c.metadata.get("jupyter", {}).get("source_hidden")]
+    says = [c for c in nb.cells if c.cell_type == "code" and 'lab.md(r"""' in c.source]
+    assert all(len(_template(c).split()) >= 8 for c in says)
+
+
+def test_a_test_cell_run_before_the_setup_records_nothing(tmp_path):
+    """Run first in a fresh kernel, an autograder-test cell stops at once (``record`` is defined by
+    the setup cell): no answers output, so nothing recorded earlier is overwritten with nulls."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from mlsyslab.grading.answers import ANSWERS_MIME
+    from mlsyslab.labs.build import CHECKOUT
+
+    nb = nbformat.read(CHECKOUT / "labs" / "lab2_kv_cache.ipynb", 4)
+    nb.cells = [next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))]
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    assert [o.get("ename") for o in outputs if o.output_type == "error"] == ["NameError"]
+    assert not any(ANSWERS_MIME in o.get("data", {}) for o in outputs)
