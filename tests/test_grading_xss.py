@@ -145,20 +145,44 @@ def test_output_metadata_is_a_typed_allow_list():
     assert safe_output({"output_type": "weird"}) is None
 
 
-def test_final_page_keeps_only_the_nonced_scripts():
-    from mlsyslab.grading.webpage import final_page
+def test_final_page_keeps_only_the_templates_scripts():
+    from mlsyslab.grading.webpage import PLACEHOLDER, final_page
 
-    page = ('<!DOCTYPE html><html><head><script nonce="N1">ok()</script><script>bad()</script>'
+    page = (f'<!DOCTYPE html><html><head><script nonce="{PLACEHOLDER}">ok()</script><script>bad()</script>'
+            '<script nonce="N1">guessed()</script>'
             '<meta http-equiv="refresh" content="0;url=javascript:x"></head><body>'
             '<a href="jav&#x09;ascript:x()" onclick="y()">l</a><img src="data:image/png;base64,AAAA">'
             '<img src="data:image/svg+xml;base64,AAAA"><iframe srcdoc="<script>z()</script>"></iframe>'
             '<form action="javascript:x"><button formaction="javascript:x">b</button></form></body></html>')
     out, removed = final_page(page, "N1")
     assert out.index('http-equiv="Content-Security-Policy"') < out.index('<script nonce="N1">ok()')
-    assert "bad()" not in out and "refresh" not in out and "onclick" not in out and "javascript" not in out.lower()
+    assert "bad()" not in out and "guessed()" not in out and "refresh" not in out and PLACEHOLDER not in out and "onclick" not in out and "javascript" not in out.lower()
     assert '<img src="data:image/png;base64,AAAA">' in out and "svg+xml" not in out and "iframe" not in out
     assert "script-src 'nonce-N1'" in html.unescape(out)
     assert "script" in removed and "iframe" in removed
+
+
+def test_every_page_gets_its_own_nonce():
+    """A template is compiled once; each page rendered by one exporter still gets its own nonce on
+    every script of the template, and nothing of the template is removed."""
+    import nbformat
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+
+    from mlsyslab.grading.webpage import SafeHTMLExporter
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    exporter = SafeHTMLExporter(config=config)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# hi")])
+    resources = {"base_url": "", "submission_id": "s1", "notebook_id": "n", "assignment_id": "a", "index": 0,
+                 "total": 1, "student": "<b>st</b>", "notebook_path": "p"}
+    for nonce in ("first-nonce", "second-nonce"):
+        page, _ = exporter.from_notebook_node(nb, dict(resources, csp_nonce=nonce))
+        scripts = re.findall(r"<script\b[^>]*>", page)
+        assert len(scripts) >= 10 and all(f'nonce="{nonce}"' in tag for tag in scripts), scripts
+        assert "&lt;b&gt;st&lt;/b&gt;" in page and "<b>st</b>" not in page
 
 
 # ------------------------------------------------------------------------------------------ pipeline
@@ -307,7 +331,9 @@ def check_page(page, url: str) -> dict:
     page.evaluate(PROVOKE)
     return {"url": url, "pwned": page.evaluate("() => window.__pwned"), "dialogs": dialogs[seen:],
             "active": page.evaluate(INSPECT), "still_there": urllib.parse.urlsplit(page.url).path == urllib.parse.urlsplit(url).path,
-            "now_at": page.url, "csp_refusals": console[seen_console:]}
+            "now_at": page.url, "csp_refusals": console[seen_console:],
+            "page_scripts_ran": page.evaluate("() => document.documentElement.getAttribute('data-mlsyslab-scripts')")
+            == "ran"}
 
 
 @pytest.fixture(scope="module")
@@ -356,7 +382,8 @@ def test_feedback_pages_run_nothing(graded, chromium):
             results.append(check_page(page, path.as_uri()))
         finally:
             context.close()
-    assert [r for r in results if r["pwned"] or r["dialogs"] or r["active"] or r["csp_refusals"] or not r["still_there"]] == []
+    assert [r for r in results if r["pwned"] or r["dialogs"] or r["active"] or r["csp_refusals"] or not r["still_there"]
+              or not r["page_scripts_ran"]] == []
     by_student = {p.parent.name: p.read_text(encoding="utf-8") for p in pages if p.parent.name != LAB}
     bounded = by_student[ODD_ID]
     assert "HTML shown as text: tags nested more than 64 deep" in bounded and len(bounded) < 2_000_000
@@ -403,24 +430,10 @@ def test_formgrader_pages_run_nothing(graded, formgrader, chromium):
         for url in urls:
             results.append(check_page(page, server.url + url))
         text = page.evaluate("() => document.body.innerText")
-        # formgrader's own scripts still work under the CSP: a manual score typed in is saved
-        sid = ids["xss-markdown"]
-        page.goto(f"{server.url}/formgrader/submissions/{sid}/")
-        page.wait_for_load_state("networkidle")
-        box = page.locator("input.score").first
-        grade_id = box.get_attribute("id")
-        box.fill("0.5")
-        box.press("Tab")
-        deadline = time.monotonic() + 30
-        while True:
-            grades = page.context.request.get(f"{server.url}/formgrader/api/grades?submission_id={sid}").json()
-            if {g["name"]: g["manual_score"] for g in grades}.get(grade_id) == 0.5:
-                break
-            assert time.monotonic() < deadline, grades
-            time.sleep(0.3)
     finally:
         context.close()
-    failed = [r for r in results if r["pwned"] or r["dialogs"] or r["active"] or r["csp_refusals"] or not r["still_there"]]
+    failed = [r for r in results if r["pwned"] or r["dialogs"] or r["active"] or r["csp_refusals"] or not r["still_there"]
+              or not r["page_scripts_ran"]]
     assert failed == [], json.dumps(failed, indent=1)
     assert len(results) == len(urls) >= 15
     # formgrader's HTML carries the CSP header with the page's nonce, and shows ids as text
@@ -432,6 +445,38 @@ def test_formgrader_pages_run_nothing(graded, formgrader, chromium):
         _, _, page_bad = _api(server, "GET", f"/formgrader/submissions/{ids[BAD_ID]}/")
         assert BAD_ID not in page_bad and html.escape(BAD_ID) in page_bad
     assert text  # the last page rendered
+
+
+@pytest.mark.nbgrader
+@pytest.mark.browser
+@pytest.mark.timeout(1200)
+def test_formgrader_manual_grading_works_under_the_policy(graded, formgrader, chromium):
+    """formgrader's own scripts run under the CSP (nonces, rewritten onclick): a score typed in is saved."""
+    server = formgrader
+    _, _, body = _api(server, "GET", f"/formgrader/api/submitted_notebooks/{LAB}/{LAB}")
+    sid = {r["student"]: r["id"] for r in json.loads(body)}["xss-markdown"]
+    context, page = _new_page(chromium)
+    try:
+        page.goto(f"{server.url}/formgrader?token={server.token}")
+        page.goto(f"{server.url}/formgrader/submissions/{sid}/")
+        page.wait_for_load_state("networkidle")
+        box = page.locator("input.score").last
+        grade_id = box.get_attribute("id")
+        box.fill("0.5")
+        box.press("Tab")
+        deadline = time.monotonic() + 60
+        while True:
+            grades = page.context.request.get(f"{server.url}/formgrader/api/grades?submission_id={sid}").json()
+            if {g["name"]: g["manual_score"] for g in grades}.get(grade_id) == 0.5:
+                break
+            assert time.monotonic() < deadline, (grade_id, grades)
+            time.sleep(0.3)
+        assert not page.locator("a.name-shown").is_visible()
+        page.locator("[data-mlsyslab-click=toggle_name]").first.click()  # the rewritten onclick still works
+        page.wait_for_function("() => [...document.querySelectorAll('a.name-shown')].some(e => e.offsetParent)")
+        assert page.csp_messages == [] and page.evaluate("() => window.__pwned") == 0
+    finally:
+        context.close()
 
 
 @pytest.mark.nbgrader

@@ -30,6 +30,9 @@ from traitlets import Bool
 
 from . import sanitize
 
+#: what a template's ``<script`` gets as its nonce (unguessable; the final pass puts the page's nonce
+#: there): a template is compiled once, so the per-page nonce cannot be a template variable
+PLACEHOLDER = "mlsyslab-template-" + secrets.token_hex(16)
 #: template functions formgrader's templates call from inline ``onclick`` (rewritten to data attributes)
 CLICK_HANDLERS = ("toggle_name", "toggleAllNames")
 URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href", "background", "poster", "cite",
@@ -41,7 +44,8 @@ DROPPED_ELEMENTS = frozenset({"iframe", "frame", "frameset", "object", "embed", 
 _RASTER = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[a-z0-9+/=\s]*", re.I)
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
 _ONCLICK = re.compile(r'onclick="(%s)\((true|false)?\);?"' % "|".join(CLICK_HANDLERS))
-_DISPATCH = ("document.addEventListener('click', function (e) {"
+_DISPATCH = ("document.documentElement.setAttribute('data-mlsyslab-scripts', 'ran');"
+             " document.addEventListener('click', function (e) {"
              " var el = e.target.closest && e.target.closest('[data-mlsyslab-click]'); if (!el) return;"
              " var name = el.getAttribute('data-mlsyslab-click'), arg = el.getAttribute('data-mlsyslab-arg');"
              f" if ({list(CLICK_HANDLERS)!r}.indexOf(name) >= 0 && typeof window[name] === 'function')"
@@ -85,7 +89,7 @@ class _FinalPage(HTMLParser):
         if self.skip is not None:
             self.depth += tag == self.skip and not closed
             return
-        if tag in DROPPED_ELEMENTS or (tag == "script" and dict(attrs).get("nonce") != self.nonce) or (
+        if tag in DROPPED_ELEMENTS or (tag == "script" and dict(attrs).get("nonce") != PLACEHOLDER) or (
                 tag == "meta" and any(k.lower() == "http-equiv" for k, _ in attrs)):
             self.removed.append(tag)
             if tag in ("script", "iframe", "object", "noscript", "template", "svg", "math", "xmp", "noembed",
@@ -98,7 +102,7 @@ class _FinalPage(HTMLParser):
             self.removed.append(f"{tag}[{','.join(k for k, _ in attrs if (k, _) not in kept)}]")
             raw = "<" + tag + "".join(f' {k}="{html.escape(v or "", quote=True)}"' if v is not None else f" {k}"
                                       for k, v in kept) + (" />" if closed else ">")
-        self.out.append(raw)
+        self.out.append(raw.replace(PLACEHOLDER, self.nonce) if tag == "script" else raw)
         if tag == "head" and not self.head_done:
             self.out.append(self._meta())
             self.head_done = True
@@ -133,8 +137,9 @@ class _FinalPage(HTMLParser):
 
 
 def final_page(page: str, nonce: str) -> tuple[str, list]:
-    """``page`` with the CSP meta tag first in ``<head>`` and every script without ``nonce``, event
-    handler, frame, object, refresh and non-http(s) URL removed; returns (page, what was removed)."""
+    """``page`` with the CSP meta tag (scripts with ``nonce``) first in ``<head>``, the templates' scripts
+    (:data:`PLACEHOLDER`) given ``nonce``, and every other script, event handler, frame, object,
+    refresh and non-http(s) URL removed; returns (page, what was removed)."""
     parser = _FinalPage(nonce)
     parser.feed(page)
     parser.close()
@@ -145,7 +150,7 @@ def final_page(page: str, nonce: str) -> tuple[str, list]:
 
 
 class NonceLoader(BaseLoader):
-    """A template loader that gives every ``<script`` of a template ``nonce="{{ csp_nonce }}"`` and
+    """A template loader that gives every ``<script`` of a template ``nonce=PLACEHOLDER`` and
     turns formgrader's inline ``onclick`` calls (:data:`CLICK_HANDLERS`) into data attributes."""
 
     def __init__(self, inner):
@@ -154,7 +159,7 @@ class NonceLoader(BaseLoader):
     def get_source(self, environment, template):
         source, filename, uptodate = self.inner.get_source(environment, template)
         if template.endswith((".j2", ".tpl", ".html")):
-            source = re.sub(r"<script\b", '<script nonce="{{ csp_nonce }}"', source, flags=re.I)
+            source = re.sub(r"<script\b", f'<script nonce="{PLACEHOLDER}"', source, flags=re.I)
             source = _ONCLICK.sub(lambda m: f'data-mlsyslab-click="{m.group(1)}"'
                                   + (f' data-mlsyslab-arg="{m.group(2)}"' if m.group(2) else ""), source)
         return source, filename, uptodate
@@ -201,7 +206,6 @@ class SafeHTMLExporter(HTMLExporter):
     def _create_environment(self):
         environment = super()._create_environment()
         environment.loader = NonceLoader(environment.loader)
-        environment.globals["csp_nonce"] = ""
         return environment
 
     def default_filters(self):
@@ -228,11 +232,7 @@ class SafeHTMLExporter(HTMLExporter):
                 resources[key] = _escaped(resources[key])
         if isinstance(resources.get("nbgrader"), dict):
             resources["nbgrader"] = {k: _escaped(v) if isinstance(v, str) else v for k, v in resources["nbgrader"].items()}
-        self.environment.globals["csp_nonce"] = nonce
-        try:
-            page, resources = super().from_notebook_node(nb, resources, **kw)
-        finally:
-            self.environment.globals["csp_nonce"] = ""
+        page, resources = super().from_notebook_node(nb, resources, **kw)
         page, removed = final_page(page, nonce)
         if removed:
             self.log.warning("Removed from the rendered page: %s", ", ".join(sorted(set(removed)))[:300])
@@ -300,7 +300,7 @@ def _render(handler, name, **ns):
     if cached is None or cached[0] is not original:
         cached = (original, Environment(loader=NonceLoader(original.loader), autoescape=True))
         settings["mlsyslab_jinja2_env"] = cached
-    page = cached[1].get_template(name).render(csp_nonce=handler.csp_nonce, **ns)
+    page = cached[1].get_template(name).render(**ns)
     return final_page(page, handler.csp_nonce)[0]
 
 
