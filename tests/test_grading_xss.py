@@ -48,6 +48,7 @@ VECTORS = [line for line in (ROOT / "tests" / "data" / "xss_vectors.txt").read_t
            if line.strip() and not line.startswith("# ")]
 BAD_ID = "<img src=x onerror=alert(7)>"  # refused by the student-id rule; graded by plain nbgrader if it gets through
 ODD_ID = "a+b@xss.example"
+HOSTILE_NAME = "x\" onload=alert(42) <svg onload=alert(43)>.html"  # a file name beside the notebook
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "background", "poster", "lowsrc", "dynsrc"}
 
@@ -124,6 +125,20 @@ def test_nested_markup_is_refused_before_parsing():
         f"<p><em>[HTML shown as text: more than {MAX_TAGS} tags")
     out = clean_html("<p>" + "x" * 300_000 + "</p>")
     assert out == "<p>" + "x" * (MAX_HTML_CHARS - 3) + f"</p><p><em>[cut at {MAX_HTML_CHARS} characters]</em></p>"
+
+
+def test_crafted_markdown_is_shown_as_text():
+    """Markdown the parser is quadratic in (delimiter runs, brackets) is never parsed; honest markdown is."""
+    from mlsyslab.grading.sanitize import MAX_MARKDOWN_MARKS
+    from mlsyslab.grading.webpage import SafeHTMLExporter
+
+    render = SafeHTMLExporter().environment.filters["markdown2html"]
+    for crafted in ("*_" * 100_000, "[" * 200_000, "[a](" * 50_000, "`" * 5_000):
+        assert render({"resources": {}}, crafted).startswith(
+            f"<p><em>[HTML shown as text: more than {MAX_MARKDOWN_MARKS} markdown marks")
+    honest = "The **KV cache** holds $2 L H_{kv} d_h$ bytes per token; see [vLLM](https://vllm.ai)."
+    out = render({"resources": {}}, honest)
+    assert "<strong>KV cache</strong>" in out and 'href="https://vllm.ai"' in out
 
 
 def test_output_metadata_is_a_typed_allow_list():
@@ -268,6 +283,7 @@ def graded(tmp_path_factory):
     course.autograde(subs, tmp / "out", course=home, jobs=2)
     # a student's own HTML file beside the graded notebook (what formgrader's file route serves)
     (home / "autograded" / ODD_ID / LAB / "x.html").write_text("<script>alert(41)</script><b>hi</b>")
+    (home / "autograded" / ODD_ID / LAB / HOSTILE_NAME).write_text("<script>alert(43)</script>")
     # plain nbgrader, a folder name that is no valid id
     plain = home / "submitted" / BAD_ID / LAB
     plain.mkdir(parents=True)
@@ -489,6 +505,8 @@ def test_formgrader_serves_student_files_as_sandboxed_downloads(graded, formgrad
     status, headers, _ = _api(server, "GET", f"/formgrader/submissions/{sid}/x.html")
     assert status == 200 and headers["Content-Disposition"].startswith("attachment")
     assert headers["Content-Security-Policy"].startswith("sandbox") and headers["X-Content-Type-Options"] == "nosniff"
+    status, headers, _ = _api(server, "GET", f"/formgrader/submissions/{sid}/{urllib.parse.quote(HOSTILE_NAME)}")
+    assert status == 200 and re.fullmatch(r'attachment; filename="[A-Za-z0-9._-]+"', headers["Content-Disposition"])
     context, page = _new_page(chromium)
     try:
         page.goto(f"{server.url}/formgrader?token={server.token}")

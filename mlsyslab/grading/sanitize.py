@@ -8,7 +8,7 @@ Every byte a student controls reaches a page only through an allow-list:
   before any parsing: a fragment longer than :data:`MAX_HTML_CHARS` is cut there, and one whose
   tags nest deeper than :data:`MAX_DEPTH` or number more than :data:`MAX_TAGS` is shown as
   escaped text instead (an html5 parser is quadratic in the nesting depth); markdown is cut at
-  :data:`MAX_MARKDOWN_CHARS` before it is rendered; per notebook, :data:`MAX_HTML_TOTAL` characters of
+  :data:`MAX_MARKDOWN_CHARS` before it is rendered and shown as text past :data:`MAX_MARKDOWN_MARKS`; per notebook, :data:`MAX_HTML_TOTAL` characters of
   HTML outputs and :data:`MAX_MARKDOWN_TOTAL` of markdown are rendered, the rest shown as text;
 * :func:`safe_output` keeps an output's allowed MIME types (:data:`SHOWN_MIME`, plus the
   grader's captured answers) and only a typed allow-list of its metadata (an image's ``width``
@@ -44,10 +44,12 @@ SAFE_SCHEMES = frozenset({"http", "https"})
 #: one fragment (an output's HTML, a markdown cell): longer is cut before parsing
 MAX_HTML_CHARS = 200_000
 #: one markdown source: longer is cut before rendering (the markdown parser is superlinear on crafted input)
-MAX_MARKDOWN_CHARS = 20_000
+MAX_MARKDOWN_CHARS = 10_000
+#: one markdown source with more of the marks mistune is quadratic in (``* _ [ ] ` $``) is shown as text
+MAX_MARKDOWN_MARKS = 1_000
 #: per notebook: student HTML (outputs) and markdown rendered in all; past these, shown as text only
 MAX_HTML_TOTAL = 2_000_000
-MAX_MARKDOWN_TOTAL = 200_000
+MAX_MARKDOWN_TOTAL = 100_000
 #: per notebook page: cells and outputs shown; each cell counts this many characters of its budget
 MAX_CELLS = 2_000
 MAX_OUTPUTS = 5_000
@@ -125,6 +127,12 @@ def clean_html(text) -> str:
                     clean_content_tags={"script", "style", "template", "noscript", "textarea", "title", "xmp",
                                         "iframe", "noembed", "noframes", "plaintext", "svg", "math", "object"})
     return out + (f"<p><em>[cut at {MAX_HTML_CHARS} characters]</em></p>" if cut else "")
+
+
+def markdown_refusal(source: str) -> str | None:
+    """Why markdown ``source`` is shown as text instead of rendered (None: render it)."""
+    marks = sum(source.count(ch) for ch in "*_[]`$")
+    return f"more than {MAX_MARKDOWN_MARKS} markdown marks" if marks > MAX_MARKDOWN_MARKS else None
 
 
 def _dimension(value) -> int | None:
@@ -245,8 +253,10 @@ def safe_notebook(nb):
             kind = "markdown" if cell["cell_type"] == "markdown" else "html"
             cell["source"] = cell["source"][:MAX_MARKDOWN_CHARS if kind == "markdown" else MAX_HTML_CHARS]
             budget[kind] -= len(cell["source"]) + CELL_COST
-            if budget[kind] < 0:  # shown as text, never parsed
-                cell["cell_type"], cell["source"] = "raw", as_text(cell["source"], f"over the notebook's {kind} budget")
+            why = f"over the notebook's {kind} budget" if budget[kind] < 0 else (
+                markdown_refusal(cell["source"]) if kind == "markdown" else None)
+            if why:  # shown as text, never parsed
+                cell["cell_type"], cell["source"] = "raw", as_text(cell["source"], why)
             elif kind == "html":  # a raw cell (nbconvert shows it as HTML)
                 cell["source"] = clean_html(cell["source"])
             continue

@@ -217,8 +217,11 @@ class SafeHTMLExporter(HTMLExporter):
     @pass_context
     def safe_markdown2html(self, context, source):
         """Markdown rendered by nbconvert (no attachments), then :func:`~.sanitize.clean_html`."""
-        return sanitize.clean_html(HTMLExporter.markdown2html(self, {"resources": context.get("resources", {})},
-                                                              str(source)[:sanitize.MAX_MARKDOWN_CHARS]))
+        source = str(source)[:sanitize.MAX_MARKDOWN_CHARS]
+        why = sanitize.markdown_refusal(source)
+        if why:
+            return sanitize.as_text(source, why)
+        return sanitize.clean_html(HTMLExporter.markdown2html(self, {"resources": context.get("resources", {})}, source))
 
     def from_notebook_node(self, nb, resources=None, **kw):
         import copy
