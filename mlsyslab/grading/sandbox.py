@@ -142,14 +142,18 @@ def refuse_unless_sandboxed(argv=None) -> None:
 
 
 def _read_only_roots() -> list[str]:
-    """Folders the kernel must read: Python, the venv, and the mlsyslab package if installed elsewhere."""
+    """Folders the kernel must read: Python, the venv, the mlsyslab package if installed elsewhere, and any
+    site-packages on the path (a venv under /tmp whose .pth adds another venv's packages, say). Never the
+    working directory or the course: only folders named site-packages/dist-packages are taken from sys.path."""
     import mlsyslab
 
     roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
              os.path.realpath(pathlib.Path(mlsyslab.__file__).parent)}
+    roots |= {os.path.realpath(p) for p in sys.path
+              if p and os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages") and os.path.isdir(p)}
     out = []
     for root in sorted(roots, key=len):  # skip folders inside one already bound
-        if not root.startswith("/usr/") and not any(root == o or root.startswith(o + "/") for o in out):
+        if root != "/usr" and not root.startswith("/usr/") and not any(root == o or root.startswith(o + "/") for o in out):
             out.append(root)
     return out
 
