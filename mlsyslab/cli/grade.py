@@ -105,7 +105,9 @@ def _autograde_collected(args) -> int:
     print(f"{args.submissions}: {len(results) - len(failed)} of {len(results)} collected submissions graded "
           f"({args.jobs} at once) into {home / 'gradebook.db'}; feedback in {home / 'feedback'}; logs: {logs}")
     for student, error in sorted(failed.items()):
-        print(f"NOT GRADED {student}: {error.strip().splitlines()[-1] if error.strip() else 'error'}")
+        from ..grading.intake import printable  # no escape sequence reaches the terminal
+
+        print(f"NOT GRADED {printable(student)}: {printable(error.strip().splitlines()[-1]) if error.strip() else 'error'}")
     return 1 if failed else 0
 
 
