@@ -234,3 +234,17 @@ def test_uids_are_unique_across_concurrent_graders():
         p.wait(timeout=30)
     assert all(len(h) == 20 for h in held)
     assert not (held[0] & held[1] or held[0] & held[2] or held[1] & held[2])
+
+
+def test_batch_deadline_follows_the_course_wall_seconds(tmp_path):
+    """The worker's deadline is the course's wall_seconds + start-up + post-processing (was a fixed 300 + 240 s)."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    (tmp_path / "nbgrader_config.py").write_text((root / "autograder" / "nbgrader_config.py").read_text()
+                                                 + "\nc.SandboxedKernelManager.wall_seconds = 42\n")
+    code = ("import sys\nfrom mlsyslab.grading import batch\n"
+            "print(batch.course_wall_seconds(sys.argv[1]), batch.START_S + batch.POST_S)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**os.environ, "MLSYSLAB_UNSAFE_NO_SANDBOX": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wall, margin = proc.stdout.split()
+    assert float(wall) == 42.0 and float(margin) == 180
