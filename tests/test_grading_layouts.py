@@ -7,6 +7,7 @@ Each case grades one honest submission of lab 2 with `mlsyslab grade autograde S
 * root, a venv under ``/tmp`` (``python -m venv`` on this Python, the project's packages through a
   ``.pth``: what a CI clone or a pod's ``/tmp`` checkout looks like), the package itself copied under
   ``/tmp``, ``TMPDIR`` elsewhere (``/var/tmp``) and ``HOME`` unwritable;
+* root, the same venv and checkout under ``/opt``;
 * a normal user (a throwaway account, ``useradd``; removed after), the same venv and checkout under
   ``/tmp``, ``TMPDIR`` below ``/tmp``, ``HOME`` unwritable: graded in a user namespace, or, where this
   machine allows none to that user, refused in one line;
@@ -56,6 +57,19 @@ def course(base):
 def tmp_venv(base):
     """A venv under /tmp on this Python (``python -m venv``), this checkout's packages through a .pth, its
     Jupyter data copied, and the mlsyslab package copied under /tmp too (a CI clone or a pod's /tmp checkout)."""
+    return _venv_in(base)
+
+
+@pytest.fixture(scope="module")
+def opt_venv():
+    """The same venv and checkout under /opt (an image's system-wide install)."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix="mlsyslab-layouts-", dir="/opt"))
+    path.chmod(0o755)
+    yield _venv_in(path)
+    intake.rmtree(path)
+
+
+def _venv_in(base: pathlib.Path) -> pathlib.Path:
     venv, checkout = base / "venv", base / "checkout"
     python = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
@@ -121,6 +135,15 @@ def test_root_with_venv_and_checkout_under_tmp_and_unwritable_home(course, base,
     score, top = _score(home, "root-tmp-venv")
     assert top > 0 and score == pytest.approx(top)
     assert left == []
+
+
+@root_only
+def test_root_with_venv_and_checkout_under_opt(course, base, opt_venv):
+    home, source = course
+    proc = _grade(opt_venv, home, base, "root-opt-venv", source, {"TMPDIR": "/tmp", "HOME": "/root"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    score, top = _score(home, "root-opt-venv")
+    assert top > 0 and score == pytest.approx(top)
 
 
 def _userns_for(user: str) -> bool:
