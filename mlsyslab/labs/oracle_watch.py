@@ -16,9 +16,10 @@ import contextlib
 import functools
 import inspect
 
-#: modules whose public classes' methods and functions count as "the solver"
+#: modules whose public classes' methods and functions count as "the solver" (not mlsyslab.solvers.cost: the
+#: grader's overlay keeps it real, its GPU-hour prices are data; its serving_cost calls ServingSolver, watched)
 SOLVER_MODULES = ("mlsyslab.solvers.serving", "mlsyslab.solvers.load", "mlsyslab.solvers.distributed",
-                  "mlsyslab.solvers.sustainability", "mlsyslab.solvers.cost", "mlsyslab.solvers.roofline")
+                  "mlsyslab.solvers.sustainability", "mlsyslab.solvers.roofline")
 
 
 class _State:
