@@ -105,7 +105,8 @@ def _probe() -> None:
         if box.uid is not None:
             os.chmod(box.path, 0o755)
             _chown_tree(pathlib.Path(box.path), box.uid)
-        code = "import ipykernel, mlsyslab; open('ok', 'w').write('ok')"
+        # by its absolute path, as the kernel reaches its connection file and sockets
+        code = f"import ipykernel, mlsyslab; open({str(work / 'ok')!r}, 'w').write('ok')"
         cmd = bwrap_command([sys.executable, "-c", code], box.path, str(work), kernel_env("probe", {}),
                             memory_mb=4096, processes=64 + (_tasks_of_uid(os.getuid()) if box.uid is None else 0),
                             file_size_mb=1, cpu_seconds=60, tmp_mb=16, uid=box.uid)
