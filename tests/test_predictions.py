@@ -144,3 +144,10 @@ def test_reveal_waits_for_the_graded_answer_and_prints_the_units_name(tmp_path, 
     assert "29" not in capsys.readouterr().out  # no reference while unanswered
     compare("blocks", 29000, 29200, "blocks")
     assert "yours 29,000 blocks | solver 29,200 blocks | difference -0.7 %" in capsys.readouterr().out
+
+
+def test_an_exact_prediction_shows_0_percent_not_minus_0(tmp_path):
+    cp = checkpoint(tmp_path / "p.jsonl", answer=130.0)
+    cp.predict("129.99").lock()
+    cp.reveal()  # (129.99 - 130) / 130 = -0.008 %: rounds to 0.0, shown without a sign
+    assert "0.0 %" in cp.answer_html.value and "-0.0" not in cp.answer_html.value and "-0.0" not in repr(cp)

@@ -52,6 +52,12 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
+def _pct(x: float) -> str:
+    """A signed error in % with one decimal, never ``-0.0 %``."""
+    r = round(float(x), 1)
+    return "0.0 %" if r == 0 else f"{r:+.1f} %"
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -518,7 +524,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
                 f"<div style='border-left:4px solid #0072B2;padding:4px 10px'>"
                 f"Answer: <b class='mlsyslab-answer'>{_num(self.answer_value)}{self._suffix}</b>; "
                 f"your prediction: {_num(self.prediction)}{self._suffix}; "
-                f"error <b class='mlsyslab-error'>{self.error_pct:+.1f} %</b>{verdict}"
+                f"error <b class='mlsyslab-error'>{_pct(self.error_pct)}</b>{verdict}"
                 + (f"<p>{r.get('explanation')}</p>" if r.get("explanation") else "") + "</div>")
 
     def __repr__(self) -> str:
@@ -527,7 +533,7 @@ class PredictionCheckpoint(traitlets.HasTraits):
         if self.prediction is not None:
             out += f", prediction {_num(self.prediction)}{self._suffix}"
         if self.revealed:
-            out += f", answer {_num(self.answer_value)}{self._suffix}, error {self.error_pct:+.1f} %"
+            out += f", answer {_num(self.answer_value)}{self._suffix}, error {_pct(self.error_pct)}"
         return out + ")"
 
     def _repr_mimebundle_(self, **kwargs):
