@@ -400,6 +400,20 @@ def test_feedback_pages_run_nothing(graded, chromium):
             context.close()
     assert [r for r in results if r["pwned"] or r["dialogs"] or r["active"] or r["csp_refusals"] or not r["still_there"]
               or not r["page_scripts_ran"]] == []
+    # what the grader stored (formgrader's and any later export's input) is inert already
+    import nbformat
+
+    for student in graded["students"]:
+        nb = nbformat.read(graded["home"] / "autograded" / student / LAB / f"{LAB}.ipynb", 4)
+        for cell in nb.cells:
+            assert "attachments" not in cell and (cell.cell_type != "markdown" or active_parts(cell.source) == [])
+            for output in cell.get("outputs", []):
+                assert active_parts(output.get("data", {}).get("text/html", "")) == [], (student, output)
+                assert set(output.get("data", {})) <= {"text/plain", "text/html", "image/png", "image/jpeg",
+                                                       "application/vnd.mlsyslab.scores+json",
+                                                       "application/vnd.mlsyslab.answers+json"}, (student, output)
+                for meta in output.get("metadata", {}).values():
+                    assert set(meta) <= {"width", "height"} and all(type(v) is int for v in meta.values()), meta
     by_student = {p.parent.name: p.read_text(encoding="utf-8") for p in pages if p.parent.name != LAB}
     bounded = by_student[ODD_ID]
     assert "HTML shown as text: tags nested more than 64 deep" in bounded and len(bounded) < 2_000_000
