@@ -9,7 +9,8 @@ Inputs (traits): ``model``, ``hardware``, ``precision``, ``tensor_parallel``, ``
 bound) and ``oom`` (the weights leave no room for a KV-cache block).
 
 Three 400 px figures (two side by side in a notebook's ~850 px of output, the third below):
-TTFT p50, TTFT p99 and ITL p99 against the arrival rate (log scale) with the SLA limits, the
+TTFT p50, TTFT p99 and the mean ITL (time per output token: what the SLA's ITL limit checks, request
+by request) against the arrival rate (log scale) with the SLA limits, the
 current rate and the capacity; throughput and goodput (req/s) against the arrival rate; the
 KV-cache in use over time in the simulated run. Ticks, margins, keys and numbers come from
 :mod:`mlsyslab.widgets.style` and :mod:`mlsyslab.widgets.figures`; the readout table is the
@@ -172,13 +173,13 @@ class LoadExplorer(Component):
         self.lx = bq.LinearScale(min=0.0, max=1.0)
         self.ly = bq.LogScale(min=1.0, max=1000.0)
         sc = {"x": self.lx, "y": self.ly}
-        # a second cue besides colour: TTFT p50 solid, TTFT p99 dashed, ITL p99 dash-dotted (one mark each)
+        # a second cue besides colour: TTFT p50 solid, TTFT p99 dashed, mean ITL dash-dotted (one mark each)
         self.lat_lines = bq.Lines(x=np.zeros(2), y=np.ones(2), scales=sc, colors=[COLORS["ttft_p50"]],
                                   line_style="solid", stroke_width=2.5, labels=["TTFT p50"])
         self.lat_p99 = bq.Lines(x=np.zeros(2), y=np.ones(2), scales=sc, colors=[COLORS["ttft_p99"]],
                                 line_style="dashed", stroke_width=2.5, labels=["TTFT p99"])
         self.lat_itl = bq.Lines(x=np.zeros(2), y=np.ones(2), scales=sc, colors=[COLORS["itl_p99"]],
-                                line_style="dash_dotted", stroke_width=2.5, labels=["ITL p99"])
+                                line_style="dash_dotted", stroke_width=2.5, labels=["mean ITL"])
         self.sla_lines = bq.Lines(x=np.zeros(2), y=np.ones((2, 2)), scales=sc,
                                   colors=[COLORS["ttft_p99"], COLORS["itl_p99"]], line_style="dotted", stroke_width=2)
         self.lat_now = bq.Lines(x=[0.0, 0.0], y=[1.0, 1000.0], scales=sc, colors=[FOREGROUND], stroke_width=1.5)
@@ -273,7 +274,8 @@ class LoadExplorer(Component):
     def _draw(self, c, r, cap, top):
         ms = 1e3
         rates = c["rates"]
-        lat = np.vstack([c["ttft_p50"], c["ttft_p99"], c["itl_p99"]]) * ms
+        # the ITL line is what the SLA's ITL limit is compared with: a request's mean time per output token
+        lat = np.vstack([c["ttft_p50"], c["ttft_p99"], c["tpot"]]) * ms
         below = np.isfinite(lat) & (rates < 0.9 * cap)
         finite = lat[below] if below.any() else lat[np.isfinite(lat)]
         lo_data = min(float(finite.min()) if finite.size else self.itl_sla, self.itl_sla, self.ttft_sla)
@@ -362,7 +364,7 @@ class LoadExplorer(Component):
         self.lat_key.value = CSS + key_html([
             ("TTFT p50", COLORS["ttft_p50"], "line", "solid", ""),
             ("TTFT p99", COLORS["ttft_p99"], "line", "dashed", ""),
-            ("ITL p99", COLORS["itl_p99"], "line", "dash_dotted", ""),
+            ("mean ITL (time per output token)", COLORS["itl_p99"], "line", "dash_dotted", ""),
             (f"TTFT SLA {num(self.ttft_sla)} ms", COLORS["ttft_p99"], "line", "dotted", ""),
             (f"ITL SLA {num(self.itl_sla)} ms (on a request's mean ITL)", COLORS["itl_p99"], "line", "dotted", ""),
             rate, capacity, past])
