@@ -252,8 +252,8 @@ def _stats(errs, exempt):
 
 
 def summarize(rows) -> dict:
-    """``{predictor: {group: {metric: stats}}}``; groups: ``all``, ``tuning``, ``held-out`` and
-    each publication. ``off_2x`` leaves out the latencies of points flagged ``overloaded``."""
+    """``{predictor: {group: {metric: stats}}}``; groups: ``all``, ``tuning``, ``held-out``, each
+    publication and each engine profile (``engine vllm``, ...). ``off_2x`` leaves out the latencies of points flagged ``overloaded``."""
     out = {}
     for pred in PREDICTORS:
         groups: dict = {}
@@ -261,7 +261,7 @@ def summarize(rows) -> dict:
             err = r[f"{pred}_error"]
             if err is None or not r["scored"]:
                 continue
-            for g in ("all", r["split"], r["publication"]):
+            for g in ("all", r["split"], r["publication"], f"engine {r['profile']}"):
                 errs, exempt = groups.setdefault(g, {}).setdefault(r["metric"], ([], []))
                 errs.append(err)
                 exempt.append(r["exempt_2x"])
@@ -385,6 +385,8 @@ def format_markdown(report: dict) -> str:
     out = ["\n".join(splits), "", f"Predictors: the simulator (`LoadSolver.solve`) and the analytic fast path (`LoadSolver.analytic`, "
            f"open-loop and burst points only), {report['efficiency']} step times, run with {eng}. Cells: median / p90 "
            "|error| (n values; how many are off by more than 2x).", "", summary_table(report), "",
+           "Per engine profile (all publications):", "",
+           summary_table(report, sorted(g for g in report["summary"]["simulator"] if g.startswith("engine "))), "",
            "### Targets (issue 21)", "", targets_table(report), ""]
     for pid, sweeps in by_pub.items():
         meta = pubs.get(pid, {})
