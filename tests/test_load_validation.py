@@ -98,7 +98,7 @@ def test_harness_error_equals_the_hand_computed_one():
 
 
 def test_summary_statistics_by_hand():
-    rows = [{"metric": "ttft", "split": "held-out", "publication": "p", "scored": True, "exempt_2x": e,
+    rows = [{"metric": "ttft", "split": "held-out", "publication": "p", "profile": "sglang", "scored": True, "exempt_2x": e,
              "simulator_error": err, "analytic_error": None} for err, e in
             ((0.10, False), (-0.20, False), (0.30, False), (1.50, False), (-0.60, True), (5.0, False))]
     rows.append(dict(rows[0], simulator_error=9.0, scored=False))  # listed, not summarised
@@ -108,7 +108,7 @@ def test_summary_statistics_by_hand():
     assert st["n"] == 6 and st["median"] == pytest.approx(0.45) and st["p90"] == pytest.approx(3.25)
     # off by more than 2x: ratio 2.5 and 6.0 (the 0.4 ratio is exempt: overloaded open-loop latency)
     assert st["off_2x"] == 2
-    assert s["all"] == s["held-out"] == s["p"]
+    assert s["all"] == s["held-out"] == s["p"] == s["engine sglang"]
     assert "analytic" in lv.summarize(rows) and lv.summarize(rows)["analytic"] == {}
 
 

@@ -261,7 +261,7 @@ def summarize(rows) -> dict:
             err = r[f"{pred}_error"]
             if err is None or not r["scored"]:
                 continue
-            for g in ("all", r["split"], r["publication"], f"engine {r['profile']}"):
+            for g in ("all", r["split"], r["publication"], f"engine {r.get('profile') or 'default'}"):
                 errs, exempt = groups.setdefault(g, {}).setdefault(r["metric"], ([], []))
                 errs.append(err)
                 exempt.append(r["exempt_2x"])
