@@ -13,56 +13,38 @@ left, the course's files are unchanged, and nothing printed carries an escape ch
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import os
 import pathlib
 import secrets
-import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
+from support_intake import LAB, make_course
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-LAB = "lab2_kv_cache"
 TOKEN = "itk" + secrets.token_hex(4)
 ESC_ID = "\x1b]0;owned\x07evil"
 pytestmark = [pytest.mark.nbgrader, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
-def _env() -> dict:
+def _env(tmpdir: pathlib.Path) -> dict:
+    """The graders' environment; their sandboxes go in ``tmpdir`` (so that other graders on the machine
+    are not counted as this run's leftovers)."""
+    tmpdir.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "MLSYSLAB_UNSAFE_NO_SANDBOX"}
+    env["TMPDIR"] = str(tmpdir)
     env["PATH"] = str(pathlib.Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["MLSYSLAB_VARIANTS"] = "0"  # the instructor solution is the default variant's
     return env
 
 
-def make_course(tmp: pathlib.Path, extra_config: str = "") -> pathlib.Path:
-    """A course with lab 2 released (instructor notebook built from the lab's source, or the checkout's)."""
-    from mlsyslab.grading import course
-
-    home = tmp / "course"
-    (home / "source").mkdir(parents=True)
-    shutil.copy(ROOT / "autograder" / "nbgrader_config.py", home)
-    with open(home / "nbgrader_config.py", "a", encoding="utf-8") as f:
-        f.write("\n" + extra_config + "\n")
-    if (ROOT / "autograder" / "keys").is_dir():
-        shutil.copytree(ROOT / "autograder" / "keys", home / "keys")
-    if (ROOT / "autograder" / "source" / LAB / f"{LAB}.ipynb").exists():
-        shutil.copytree(ROOT / "autograder" / "source" / LAB, home / "source" / LAB)
-    else:
-        from mlsyslab.labs.build import build
-
-        build(LAB, home)
-    course.release(course=home, labs_dir=None)
-    return home
-
-
 def _with_cell(nb, source: str):
-    nb = nbformat.from_dict(nbformat.from_dict(nb))
-    nb = nbformat.reads(nbformat.writes(nb), 4)
+    """A copy of ``nb`` with a code cell ``source`` after the setup cells."""
+    nb = copy.deepcopy(nb)
     nb.cells.insert(2, nbformat.v4.new_code_cell(source))
     return nb
 
@@ -85,14 +67,11 @@ def _digest(home: pathlib.Path) -> dict:
     return out
 
 
-def _leftovers() -> list:
+def _leftovers(tmpdir: pathlib.Path) -> list:
     """Sandbox folders, tmpfs mounts and processes of this run still there."""
-    import tempfile
-
-    left = [str(p) for p in pathlib.Path(tempfile.gettempdir()).glob("mlsg-*")]
-    left += [str(p) for p in pathlib.Path("/dev/shm").glob("mlsg-*")]
+    left = [str(p) for p in tmpdir.glob("mlsg-*")]
     with open("/proc/self/mounts", encoding="utf-8") as f:
-        left += [line.split()[1] for line in f if line.startswith("mlsyslab-sandbox ")]
+        left += [line.split()[1] for line in f if line.startswith("mlsyslab-sandbox " + str(tmpdir))]
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
@@ -190,10 +169,10 @@ def cli_batch(tmp_path_factory):
     (subs / "folder-symlink").symlink_to(subs / "honest-a")
     before = _digest(home)
     proc = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "autograde", str(subs), "--course", str(home),
-                           "--jobs", "2", "--out", str(tmp / "out")], capture_output=True, text=True, env=_env(),
-                          timeout=1500)
+                           "--jobs", "2", "--out", str(tmp / "out")], capture_output=True, text=True,
+                          env=_env(tmp / "t"), timeout=1500)
     return {"home": home, "proc": proc, "out": tmp / "out", "before": before, "after": _digest(home),
-            "left": _leftovers()}
+            "left": _leftovers(tmp / "t")}
 
 
 def test_cli_batch_finishes_and_honest_students_keep_full_marks(cli_batch):
@@ -306,15 +285,15 @@ def collected(tmp_path_factory):
     inbound.chmod(0o733)
     before = _digest(home)
     collect = subprocess.run([sys.executable, "-m", "nbgrader", "collect", LAB], cwd=home, capture_output=True,
-                             text=True, env=_env(), timeout=600)
+                             text=True, env=_env(tmp / "t"), timeout=600)
     grade = subprocess.run([sys.executable, "-m", "mlsyslab", "grade", "autograde", LAB, "--course", str(home),
-                            "--jobs", "2", "--out", str(tmp / "out")], capture_output=True, text=True, env=_env(),
-                           timeout=1200)
+                            "--jobs", "2", "--out", str(tmp / "out")], capture_output=True, text=True,
+                           env=_env(tmp / "t"), timeout=1200)
     del deep
     from mlsyslab.grading import intake
 
     yield {"home": home, "collect": collect, "grade": grade, "before": before, "after": _digest(home),
-           "left": _leftovers()}
+           "left": _leftovers(tmp / "t")}
     intake.rmtree(side)  # 3000 levels: pytest's own clean-up of old temp folders would hit Python's recursion limit
 
 
@@ -375,8 +354,8 @@ def plain(tmp_path_factory):
     os.mkfifo(fifo / "timestamp.txt")
     before = _digest(home)
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", LAB], cwd=home, capture_output=True,
-                          text=True, env=_env(), timeout=1200)
-    return {"home": home, "proc": proc, "before": before, "after": _digest(home), "left": _leftovers()}
+                          text=True, env=_env(tmp / "t"), timeout=1200)
+    return {"home": home, "proc": proc, "before": before, "after": _digest(home), "left": _leftovers(tmp / "t")}
 
 
 def test_plain_nbgrader_autograde_takes_regular_files_only(plain):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import secrets
 import shutil
 import subprocess
 import sys
@@ -46,7 +45,7 @@ def base():
 
 @pytest.fixture(scope="module")
 def course(base):
-    from test_grading_intake_attacks import make_course
+    from support_intake import make_course
 
     home = make_course(base / "c")
     source = nbformat.read(home / "source" / LAB / f"{LAB}.ipynb", 4)
