@@ -484,3 +484,25 @@ def test_hostile_payloads_are_bounded_and_score_zero(oracle_batch):
     assert graded.stat().st_size < 8 * 2**20
     # the whole batch (9 notebooks, 2 at a time) finished in bounded time: nobody's grading hung
     assert oracle_batch["batch_s"] < 900
+
+
+def test_course_secret_made_by_racing_graders_is_one_complete_secret(tmp_path):
+    """Batch workers start together on a course with no secret yet: each must read the same full
+    64-hex secret (a reader once saw the file between its creation and its write: empty, ValueError)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(8) as pool:
+        secrets = pool.map(_secret_of, [str(tmp_path)] * 32)
+    assert len(set(secrets)) == 1 and len(secrets[0]) == 64
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["course_secret"]  # no temp file left
+
+
+def _secret_of(root):
+    import contextlib
+    import io
+
+    from mlsyslab.grading import keys
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        return keys.course_secret(root)

@@ -89,12 +89,18 @@ def course_secret(root=None) -> str:
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         secret = os.urandom(32).hex()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        except FileExistsError:  # another grader made it meanwhile
-            return course_secret(root)
+        # written whole to a private file, then linked into place: a concurrent grader either sees no
+        # file or the complete secret, never an empty one (os.link fails if the name exists)
+        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secret + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another grader made it meanwhile: use theirs
+            return course_secret(root)
+        finally:
+            os.unlink(tmp)
         print(f"mlsyslab: made the course secret {path} (mode 0600; keep it, and out of git: hidden test "
               "configurations are drawn from it)", file=sys.stderr)
         return secret
