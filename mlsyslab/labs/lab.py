@@ -69,7 +69,7 @@ class Lab:
         report = self.report(namespace, *names)
         _display(report)
         if strict and not report.ok:
-            raise checks.NotRightYet(name for kind, name, _ in report if kind != "right")
+            _fail_cell(checks.NotRightYet(name for kind, name, _ in report if kind != "right"))
 
     def verdicts(self, namespace: dict, *names: str) -> list[str]:
         """The lines :meth:`check` shows (as text)."""
@@ -159,3 +159,31 @@ def _grading() -> bool:
     except ImportError:
         return False
     return bool(active())
+
+
+def _fail_cell(error: Exception) -> None:
+    """Give the running cell an ``error`` output naming ``error`` without aborting the run.
+
+    nbgrader's Validate (and its grade of a test cell) fails a cell that has an output of type
+    ``error``; raising would give one, but would also stop "Run All" at the first unanswered item of
+    a fresh lab. In an IPython kernel the error is published on the kernel's output channel as the
+    interpreter would publish a raised one (``ename``, ``evalue``, a one-line ``traceback``) while the
+    cell itself completes; outside a kernel (plain Python, a terminal IPython) it is raised."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        pub = shell.display_pub
+        session, socket = pub.session, pub.pub_socket
+    except Exception:  # no kernel: an ordinary exception
+        raise error from None
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):  # the verdict lines printed so far come first
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    name = type(error).__name__
+    content = {"ename": name, "evalue": str(error), "traceback": [f"{name}: {error}"]}
+    session.send(socket, "error", content, parent=pub.parent_header, ident=getattr(pub, "topic", None))
