@@ -3,7 +3,7 @@ with a non-default variant (``JUPYTERHUB_USER``, as on the course hub):
 
 1. a wrong answer (one of the item's usual mistakes, for this student's numbers) -> Restart and
    Run All: the check says "not right yet" with that mistake's specific hint, styled (mark, word
-   and colour), and stops with one ``NotRightYet`` line; ``nbgrader validate`` on the saved
+   and colour), and ends with one ``NotRightYet`` line (an output: the run goes on); ``nbgrader validate`` on the saved
    notebook fails naming the item;
 2. the right answers -> both pass: every verdict is right and Validate says "Success!";
 3. Restart and Run All again: the predictions stay locked (read back from the record) and every
@@ -102,7 +102,7 @@ def _first_mistake(lab: str):
 
 
 def _restart_run_all_save(page) -> None:
-    """Restart the kernel, run all cells (JupyterLab stops at an error, as for a student), save."""
+    """Restart the kernel, run all cells (a test cell that is not right shows its NotRightYet line and the run goes on), save."""
     page.evaluate("""async () => {
         const app = window.jupyterapp, w = app.shell.currentWidget;
         await w.sessionContext.restartKernel();
