@@ -159,8 +159,10 @@ def test_student_journey(lab, server, page):  # noqa: F811
     _restart_run_all_save(page)
     text, errors = _outputs(path)
     assert f"\u2717 {item.id}: not right yet. Hint: {mistake.message}" in text, text[-2000:]
-    assert len(errors) == 1 and errors[0].startswith("NotRightYet: not right yet: ") and item.id in errors[0], errors
-    assert "\n" not in errors[0]  # one line, no traceback
+    # the first failing test cell names the mistaken item; later cells may fail too where their answers
+    # are computed from it (the run goes on), each with one NotRightYet line and no traceback
+    assert errors and item.id in errors[0], errors
+    assert all(e.startswith("NotRightYet: not right yet: ") and "\n" not in e for e in errors), errors
     wrong = page.locator(".mlsyslab-check-wrong").first
     wrong.scroll_into_view_if_needed()
     assert "not right yet" in wrong.text_content() and wrong.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
