@@ -206,7 +206,7 @@ def _x(sweep, p):
 
 def validate(efficiency="calibrated", sweeps=None, engine=True) -> dict:
     """Replay every point. Returns ``rows`` (one per point and metric, with both predictors'
-    values and errors), ``summary`` (per predictor, group and metric: median and p90 |error|,
+    values and errors), ``summary`` (per predictor, group and metric: median and p90 ``|error|``,
     n, values off by more than 2x) and ``engine_profiles`` (whether ``engine=`` was used)."""
     sweeps = load_sweeps() if sweeps is None else sweeps
     with _data_models():
@@ -291,7 +291,7 @@ def publications(report) -> list[str]:
 
 
 def summary_table(report: dict, groups=None) -> str:
-    """Per publication (and all, tuning, held-out) and metric: median / p90 |error| for both predictors."""
+    """Per publication (and all, tuning, held-out) and metric: median / p90 ``|error|`` for both predictors."""
     head = "| group | predictor | " + " | ".join(METRICS) + " |"
     out = [head, "|" + "---|" * (2 + len(METRICS))]
     for g in groups or ["all", "tuning", "held-out"] + publications(report):
@@ -304,7 +304,7 @@ def summary_table(report: dict, groups=None) -> str:
 
 
 def publication_medians(report: dict, predictor="simulator") -> dict:
-    """Per metric: the median over publications of each publication's median |error| (each source
+    """Per metric: the median over publications of each publication's median ``|error|`` (each source
     counts once, however many points it has)."""
     s = report["summary"][predictor]
     pubs = publications(report)
@@ -317,7 +317,7 @@ def publication_medians(report: dict, predictor="simulator") -> dict:
 
 
 def targets_table(report: dict) -> str:
-    """The issue-21 targets against the simulator's median |error| over all scored points."""
+    """The issue-21 targets against the simulator's median ``|error|`` over all scored points."""
     out = ["| metric | target (median \\|error\\|) | simulator, all values | simulator, held-out | median of the "
            "publications' medians | met (all values) | values off >2x (not exempt) |",
            "|---|---|---|---|---|---|---|"]
