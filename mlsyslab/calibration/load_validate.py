@@ -45,7 +45,7 @@ import numpy as np
 
 PATH = Path(__file__).parent / "load_measurements.json"
 METRICS = ("throughput", "ttft", "tpot", "itl", "e2e")
-#: median |error| targets per metric (issue 21)
+#: median ``|error|`` targets per metric (issue 21)
 TARGETS = {"throughput": 0.15, "ttft": 0.25, "tpot": 0.15, "itl": 0.15, "e2e": 0.15}
 PREDICTORS = ("simulator", "analytic")
 _KEYS = {"throughput": "throughput", "ttft_ms": "ttft", "tpot_ms": "tpot", "itl_ms": "itl", "e2e_ms": "e2e"}
