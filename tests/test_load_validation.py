@@ -120,7 +120,7 @@ def report():
 # Issue 21's targets (median |error| over every scored value) where the current model meets them; where it
 # misses one, the bound it reaches now (docs/validation.md, "Targets", says the target is missed and by how
 # much), so that a regression fails. E2E has no scored published value yet (not assessed, see the page).
-TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": 0.18, "tpot": 0.33}
+TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": 0.18, "tpot": 0.24}
 # values off by more than 2x (overloaded open-loop latencies exempt): issue 21 wants none; current counts
 OFF_2X_BOUND = {"throughput": 33, "ttft": 35, "tpot": 13, "itl": 12}
 
