@@ -29,6 +29,7 @@ from nbconvert.exporters import HTMLExporter
 from traitlets import Bool
 
 from . import sanitize
+from .intake import STUDENT_ID_RULE, printable, valid_student_id
 
 #: what a template's ``<script`` gets as its nonce (unguessable; the final pass puts the page's nonce
 #: there): a template is compiled once, so the per-page nonce cannot be a template variable
@@ -177,25 +178,9 @@ def safe_get_metadata(output, key, mimetype=None):
     return sanitize._dimension(value)
 
 
-def _intake():
-    """(valid_student_id, printable, STUDENT_ID_RULE) of :mod:`.intake` (the one rule for student ids)."""
-    try:
-        from .intake import STUDENT_ID_RULE, printable, valid_student_id
-    except ImportError:  # pragma: no cover - intake.py ships with this module
-        STUDENT_ID_RULE = "1 to 64 of letters, digits, . _ @ + -, not starting with . or -"
-
-        def valid_student_id(student):
-            return isinstance(student, str) and bool(re.fullmatch(r"[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,63}", student))
-
-        def printable(text, limit=200):
-            text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
-            return text if len(text) <= limit else text[: limit - 3] + "..."
-    return valid_student_id, printable, STUDENT_ID_RULE
-
-
 def _escaped(value):
     """A resource string shown by a template: printable, HTML-escaped (also inside a JS string)."""
-    return html.escape(_intake()[1](value, 300).replace("\\", "/"), quote=True)
+    return html.escape(printable(value, 300).replace("\\", "/"), quote=True)
 
 
 class SafeHTMLExporter(HTMLExporter):
@@ -342,7 +327,6 @@ async def autograde_in_subprocess(root: str, assignment_id: str, student_id: str
     kernels); returns formgrader's ``{"success", "log", "error"}``. The caller's event loop keeps running."""
     import asyncio
 
-    valid_student_id, printable, STUDENT_ID_RULE = _intake()
     if not valid_student_id(student_id) or not sanitize._NAME.fullmatch(assignment_id or ""):
         return {"success": False, "log": "",
                 "error": f"refused: student id {printable(student_id, 80)!r} / lab {printable(assignment_id, 80)!r} "
