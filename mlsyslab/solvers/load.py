@@ -152,9 +152,13 @@ class LoadSolver:
 
     # ------------------------------------------------------------------ set-up shared by both paths
     def setup(self, model, hardware, precision="fp16", tensor_parallel=1, kv_precision=None, block_size=None,
-              memory_utilization=None, draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None):
+              memory_utilization=None, draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None,
+              max_num_seqs=None, max_batched_tokens=None):
         """Checked plain-number set-up: ``(model, hw, StepCost, Speculation | None, kv_blocks, pool_bytes, tp, prec)``;
-        ``block_size``/``memory_utilization`` None take the engine profile's values."""
+        ``block_size``/``memory_utilization`` None take the engine profile's values. Outside the ideal mode the
+        pool also loses the activation memory the engine profiles at start-up for its largest step
+        (``max_batched_tokens`` tokens, ``max_num_seqs`` logits; :func:`~mlsyslab.solvers.load_engines.runtime_bytes`);
+        the ideal mode keeps the textbook pool (memory fraction less weights)."""
         m, hw, prec, kv_prec, tp, cprec, eff_peak = self._serving._prepare(model, hardware, precision,
                                                                             tensor_parallel, kv_precision)
         prof = _engines.get(self.engine if engine is None else engine)
@@ -177,10 +181,17 @@ class LoadSolver:
                                          self.calibration, kernels=True), k, alpha)
             draft_bytes = spec.draft.weights_bytes
         kv_tok = cost.kv_bytes_per_token + (spec.draft.kv_bytes_per_token if spec else 0.0)
-        if prof.memory_rule == "free":  # TensorRT-LLM: a fraction of the memory the weights leave free
-            pool = util * (hw.memory_bytes - cost.weights_bytes - draft_bytes)
+        runtime = 0.0
+        if self.calibration.name != "ideal":
+            seats = dflt["max_num_seqs"] if max_num_seqs is None else inputs.positive_int(max_num_seqs, "max_num_seqs",
+                                                                                          maximum=1_000_000)
+            budget = dflt["max_batched_tokens"] if max_batched_tokens is None else inputs.positive_int(
+                max_batched_tokens, "max_batched_tokens", "token", maximum=10_000_000)
+            runtime = prof.runtime_bytes(m, tp, budget, budget if seats is None else seats)
+        if prof.memory_rule == "free":  # TensorRT-LLM: a fraction of the memory the weights and activations leave free
+            pool = util * (hw.memory_bytes - cost.weights_bytes - draft_bytes - runtime)
         else:
-            pool = util * hw.memory_bytes - cost.weights_bytes - draft_bytes
+            pool = util * hw.memory_bytes - cost.weights_bytes - draft_bytes - runtime
         blocks = int(pool // (bs * kv_tok)) if pool > 0 else 0
         if blocks <= 0:
             need = (cost.weights_bytes + draft_bytes) / 1e9
@@ -248,7 +259,8 @@ class LoadSolver:
         """
         m, hw, cost, spec, blocks, pool, tp, prec = self.setup(model, hardware, precision, tensor_parallel,
                                                                kv_precision, block_size, memory_utilization,
-                                                               draft_model, speculative_tokens, acceptance_rate, engine)
+                                                               draft_model, speculative_tokens, acceptance_rate, engine,
+                                                               max_num_seqs, max_batched_tokens)
         prof = _engines.get(self.engine if engine is None else engine)
         bs = int(prof.block_size if block_size is None else block_size)
         if spec is not None and chunked_prefill is None:
@@ -336,7 +348,8 @@ class LoadSolver:
 
         m, hw, cost, spec, blocks, pool, tp, prec = self.setup(model, hardware, precision, tensor_parallel,
                                                                kv_precision, block_size, memory_utilization,
-                                                               draft_model, speculative_tokens, acceptance_rate, engine)
+                                                               draft_model, speculative_tokens, acceptance_rate, engine,
+                                                               max_num_seqs, max_batched_tokens)
         prof = _engines.get(self.engine if engine is None else engine)
         bs = int(prof.block_size if block_size is None else block_size)
         if spec is not None and chunked_prefill is None:

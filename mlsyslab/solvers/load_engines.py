@@ -39,6 +39,8 @@ class EngineProfile:
     reserve_min: float  # ... after decaying (SGLang's new_token_ratio)
     reserve_decay_steps: int  # decode steps to decay from init to min (0: no decay)
     preempt: bool  # running requests are preempted (recompute) when the pool runs out
+    profiled_forward: bool = False  # the forward peak of a max_batched_tokens step is kept out of the pool
+    sampler_bytes: float = 0.0  # bytes per logit (sequence x vocabulary entry) of the profiling sampler run
     sources: dict = field(default_factory=dict)
 
     def resolve(self, hw, model, tp):
@@ -56,6 +58,13 @@ class EngineProfile:
             return dict(max_num_seqs=None, max_batched_tokens=chunk, memory_utilization=util, seats_from_pool=True)
         return dict(max_num_seqs=2048, max_batched_tokens=8192, memory_utilization=0.9, seats_from_pool=False)
 
+    def runtime_bytes(self, model, tp, max_tokens, max_seqs, act_bytes=2.0) -> float:
+        """Bytes per GPU the engine keeps out of the KV pool for the activations of its largest
+        step (see :func:`runtime_bytes`); 0 for an engine whose memory fraction excludes them."""
+        if not self.profiled_forward:
+            return 0.0
+        return runtime_bytes(model, tp, max_tokens, max_seqs, self.sampler_bytes, act_bytes)
+
     def seats_from_pool(self, pool_tokens, context_len):
         """SGLang: max_running_requests = min(pool // 2, min(max(pool / context_len x 512, 2048), 4096))."""
         ctx = context_len or 8192
@@ -71,6 +80,43 @@ class EngineProfile:
         return max(self.reserve_min, r)
 
 
+def forward_peak_bytes(model, tp, tokens, act_bytes=2.0) -> float:
+    """Peak activation bytes per GPU of one forward pass over ``tokens`` tokens, at the MLP of a layer
+    (the largest live set of a dense decoder; layers run one after another, so one layer's worth)::
+
+        tokens x act_bytes x (3 h + 3 I_eff)      (gated FFN; 2 I_eff without a gate)
+
+    ``3 h``: the residual stream, the normed input and the down-projection's output (h wide on every
+    GPU under TP); ``3 I_eff``: the gate/up projection's output (2 I_eff) and the activation's (I_eff),
+    both alive until the down projection has run (``LlamaMLP.forward`` in vLLM's
+    model_executor/models/llama.py keeps ``gate_up`` and ``x``). ``I_eff = ffn_dim x
+    active_experts / tp`` (a fused MoE's intermediate caches hold top-k rows per token)."""
+    i_eff = float(model.ffn_dim or 4 * model.hidden_dim) * max(int(getattr(model, "active_experts", 1) or 1), 1) / tp
+    gate = 3.0 if getattr(model, "gated_ffn", True) else 2.0
+    return float(tokens) * act_bytes * (3.0 * model.hidden_dim + gate * i_eff)
+
+
+def runtime_bytes(model, tp, max_tokens, max_seqs, sampler_bytes, act_bytes=2.0) -> float:
+    """Activation memory an engine measures in its start-up profiling run and keeps out of the KV
+    pool: the larger of the forward peak over ``max_tokens`` tokens (:func:`forward_peak_bytes`) and
+    the sampler run over the logits of ``min(max_seqs, max_tokens)`` sequences::
+
+        R = max(forward_peak(T), N x vocab x sampler_bytes + T x h x act_bytes)
+
+    (the dummy forward's hidden states stay alive while the sampler runs). The sampler term is
+    the vocabulary-wide tensors of one sampling step with top-k and top-p set, as the profiling
+    runs use: the logits (bf16) and their fp32 copy, plus, for a sorting sampler, the sorted fp32
+    values and their int64 indices and the re-scattered fp32 logits (2 + 4 + 4 + 8 + 4 = 22 bytes;
+    vLLM V0 vllm/model_executor/layers/sampler.py ``_apply_top_k_top_p``, V1's PyTorch fallback
+    vllm/v1/sample/ops/topk_topp_sampler.py ``apply_top_k_top_p``), or with FlashInfer's sampling
+    kernels (V1's default when FlashInfer is installed, as in the vllm/vllm-openai image) the fp32
+    probabilities instead (2 + 4 + 4 = 10 bytes)."""
+    T = float(max_tokens)
+    N = float(min(max_seqs, max_tokens))
+    sampler = N * float(model.vocab or 0) * sampler_bytes + T * model.hidden_dim * act_bytes
+    return max(forward_peak_bytes(model, tp, T, act_bytes), sampler if sampler_bytes > 0 else 0.0)
+
+
 _VLLM_ARGS = "vllm/engine/arg_utils.py, EngineArgs._set_default_args / get_batch_defaults (vLLM v0.9.0-v0.11)"
 _VLLM_CACHE = "vllm/config.py CacheConfig: block_size=16 on CUDA, gpu_memory_utilization=0.9 (vLLM v0.6-v0.11)"
 _SGL_ARGS = "python/sglang/srt/server_args.py, ServerArgs.__post_init__ (SGLang v0.4.x)"
@@ -81,7 +127,15 @@ PROFILES = {
     "vllm": EngineProfile(
         "vllm", "vLLM (V1 scheduler)", mixed=True, split_prompts=True, block_size=16, memory_rule="total",
         watermark=0.0, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
+        profiled_forward=True, sampler_bytes=10.0,
         sources={
+            "runtime memory": "pool = gpu_memory_utilization x memory - weights - profiled peak: a dummy forward of "
+                              "max_num_batched_tokens tokens, then a sampler run over min(max_num_seqs, max_num_batched_tokens) "
+                              "logits with top-k/top-p (vllm/v1/worker/gpu_worker.py determine_available_memory: requested_memory - "
+                              "non_kv_cache_memory; vllm/v1/worker/gpu_model_runner.py profile_run, _dummy_sampler_run; "
+                              "vLLM v0.11.0); FlashInfer sampling (10 bytes per logit) as in the vllm/vllm-openai image. "
+                              "Non-torch memory (NCCL, cuBLAS workspaces) and CUDA graphs, captured after the pool is sized, "
+                              "are not modelled: they come out of the 0.1 margin",
             "max_num_seqs": f"1024 on devices with >= 70 GiB that are not A100 (H100, H200, MI300X), else 256; {_VLLM_ARGS}",
             "max_batched_tokens": f"8192 on those devices for the OpenAI server (16384 for the offline LLM class), else 2048; {_VLLM_ARGS}",
             "mixed steps": "V1 always schedules decodes first, then fills the token budget with prompt chunks "
@@ -95,7 +149,13 @@ PROFILES = {
     "vllm-v0": EngineProfile(
         "vllm-v0", "vLLM (V0 scheduler)", mixed=False, split_prompts=False, block_size=16, memory_rule="total",
         watermark=0.01, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
+        profiled_forward=True, sampler_bytes=22.0,
         sources={
+            "runtime memory": "blocks = (total x gpu_memory_utilization - peak) // block bytes, peak = memory in use after "
+                              "profile_run: weights + activations of max_num_seqs dummy sequences totalling "
+                              "max_num_batched_tokens tokens + a sampler run with top_k = vocab - 1, top_p = 0.99 that sorts "
+                              "the logits (vllm/worker/worker.py determine_num_available_blocks, vllm/worker/model_runner.py "
+                              "profile_run, vllm/model_executor/layers/sampler.py; vLLM v0.5.4-v0.6.3)",
             "max_num_seqs": "256 (vllm/config.py SchedulerConfig, vLLM v0.4-v0.7)",
             "max_batched_tokens": "max(max_model_len, 2048) without chunked prefill; 8192 here, a round figure for 8k-context models "
                                   "(vllm/config.py SchedulerConfig, vLLM v0.4-v0.7)",
@@ -117,6 +177,10 @@ PROFILES = {
             "mixed steps": "none by default: a step is a prefill (extend) batch or a decode batch, prefill first "
                            f"(enable_mixed_chunk=False; {_SGL_ARGS})",
             "memory_utilization": f"mem_fraction_static 0.88 at TP 1, 0.87 at TP 2, 0.85 at TP 4, 0.81 at TP 8; {_SGL_ARGS}",
+            "runtime memory": "none kept out of the pool: mem_fraction_static covers weights + KV only, activations and CUDA "
+                              "graphs use the rest (model_runner.py profile_max_num_token: rest = free memory after loading "
+                              "the weights - total x (1 - mem_fraction_static); SGLang v0.4.x-v0.5.x); the CUDA context and "
+                              "NCCL buffers that free memory also lacks are not modelled",
             "block_size": f"page_size=1 token; {_SGL_ARGS}",
             "watermark": "admission reserves new_token_ratio x each running request's remaining max_new_tokens; the ratio starts "
                          "at 0.7 x schedule_conservativeness (1.0) and decays to 0.14 of that over 600 decode steps, and is reset "
@@ -127,7 +191,13 @@ PROFILES = {
     "trtllm": EngineProfile(
         "trtllm", "TensorRT-LLM", mixed=True, split_prompts=False, block_size=32, memory_rule="free",
         watermark=0.0, reserve_init=1.0, reserve_min=1.0, reserve_decay_steps=0, preempt=False,
+        profiled_forward=True, sampler_bytes=0.0,
         sources={
+            "runtime memory": "pool = free_gpu_memory_fraction x (total - peak), peak = torch + non-torch memory after dummy "
+                              "context requests of max_num_tokens tokens (tensorrt_llm/_torch/pyexecutor/_util.py "
+                              "KvCacheCreator._cal_max_tokens / cal_max_tokens, TensorRT-LLM 0.17-1.x PyTorch backend; the C++ "
+                              "runtime of v0.14 likewise takes the fraction of the memory free after the engine's activation "
+                              "buffers); the few dummy requests' logits are negligible",
             "max_num_seqs": f"max_batch_size=2048; {_TRT_ARGS}",
             "max_batched_tokens": f"max_num_tokens=8192; {_TRT_ARGS}",
             "mixed steps": "in-flight batching: context (prompt) requests and generation requests run in the same step; "
