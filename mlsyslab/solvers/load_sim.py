@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from collections import deque
+from itertools import accumulate
 
 import numpy as np
 
@@ -223,22 +225,21 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         waiting.popleft()
         return i
 
-    def blocks_needed(B, m):
-        full, rem = divmod(m, bs)
-        return full * B + sum(cnt[(G + j) % bs] for j in range(rem))
+    def block_needs():
+        """Blocks the next 1..bs decode steps need, cumulated (step j: the sequences of ``cnt[(G + j) % bs]``)."""
+        g = G % bs
+        return list(accumulate(cnt[g:] + cnt[:g])) if g else list(accumulate(cnt))
 
-    def max_steps(B, free):
-        """Most decode steps the free blocks allow."""
+    def blocks_needed(B, m, acc):
+        full, rem = divmod(m, bs)
+        return full * B + (acc[rem - 1] if rem else 0)
+
+    def max_steps(B, free, acc):
+        """Most decode steps the free blocks allow (``acc``: :func:`block_needs`)."""
         if B == 0:
             return 1 << 60
         q, rem = divmod(free, B)
-        m = q * bs
-        for j in range(bs):
-            need = cnt[(G + j) % bs]
-            if need > rem:
-                return m + j
-            rem -= need
-        return m + bs  # pragma: no cover (cnt sums to B > rem)
+        return q * bs + bisect_right(acc, rem)  # the first step whose cumulated need exceeds rem (acc[-1] = B > rem)
 
     def record_decode(pieces, m, B, skip_first):
         """ITL samples of decode steps 0..m-1 described by ``pieces`` (step 0 left out when
@@ -275,6 +276,46 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         itl_w.append(float(B - prev))
         stalls.clear()
 
+    def steady_run(i, P, o, B, c, free):
+        """Mixed steps while the head prompt ``i`` (``o`` of its ``P`` tokens done) takes the whole
+        budget ``c`` of each step and does not finish: no admission (no budget left), no other
+        chunk, the same B decoding sequences, until a sequence finishes or the blocks run out.
+        The steps are those the general loop takes (same floats, same order), without its set-up.
+        Returns the new ``(t, G, used, tokens_out)``."""
+        nonlocal next_id, dec_steps, dec_seq_steps, hold
+        tt, g, u, tok = t, G, used, tokens_out
+        K = (P - o - 1) // c  # steps with P - o > c before this prompt's last chunk
+        if B:
+            while heap[0][1] not in running or running[heap[0][1]][2] != heap[0][0]:
+                heapq.heappop(heap)  # stale entries of preempted sequences
+            K = min(K, heap[0][0] - g, max_steps(B, free, block_needs()))
+        n_tok = B + c
+        nrun = len(running) + len(prefilling)
+        C = s_off + B * g
+        for j in range(K):
+            if j:
+                while arr_q and arr_q[0] <= tt:
+                    arrival[next_id] = arr_q.popleft()
+                    waiting.append(next_id)
+                    next_id += 1
+                ts.append((tt, len(waiting), nrun, u, tok))
+            d = mstep(n_tok, 2.0 * C + c * (2.0 * o + c), C + float(o + c), B, True)
+            tt += d
+            o += c
+            if B:
+                u += cnt[g % bs]
+                g += 1
+                C += B
+                tok += B
+                itl_v.append(d)
+                itl_w.append(B)
+        if B:
+            dec_steps += K
+            dec_seq_steps += B * K
+        hold = False
+        prefilling[i] = o - cached[i]
+        return tt, g, u, tok
+
     while n_done < n:
         while arr_q and arr_q[0] <= t:
             a = arr_q.popleft()
@@ -293,6 +334,15 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 preempt()
                 continue
             budget = max_tokens - B
+            if prefilling and budget > 0:
+                i = next(iter(prefilling))
+                P = inp[i] + gen[i]
+                o = cached[i] + prefilling[i]
+                if P - o > budget:  # the head prompt fills the step and goes on: a run of steady steps
+                    t, G, used, tokens_out = steady_run(i, P, o, B, budget, free)
+                    if B and heap[0][0] <= G:
+                        pop_finished()
+                    continue
             chunks = []
             n_new = 0
             attn_pre = kv_pre = 0.0
@@ -404,7 +454,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         while heap and (heap[0][1] not in running or running[heap[0][1]][2] != heap[0][0]):
             heapq.heappop(heap)
         n_fin = heap[0][0] - G
-        m_blk = max_steps(B, total_blocks - used)
+        needs = block_needs()
+        m_blk = max_steps(B, total_blocks - used, needs)
         if m_blk == 0:
             preempt()
             continue
@@ -430,7 +481,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         skip = bool(stalls)
         if skip:
             flush_stalls(pieces[0][2], B)
-        used += blocks_needed(B, m)
+        used += blocks_needed(B, m, needs)
         t += record_decode(pieces, m, B, skip)
         G += m
         dec_steps += m
