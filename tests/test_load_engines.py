@@ -56,19 +56,63 @@ def test_profile_defaults_and_the_result_field():
 
 
 def test_kv_pools_and_seats_by_hand():
+    """Calibrated pools lose the activation memory each engine profiles at start-up (load_engines.runtime_bytes),
+    worked out here for Llama-3-8B (h = 4096, gated FFN of 14 336, vocabulary 128 256) with bf16 activations."""
     kw = dict(arrival_rate=1.0, input_tokens=128, output_tokens=8, n_requests=5, precision="fp8")
     W8 = P * 1.0
-    # TensorRT-LLM: 0.9 of the memory left after the weights, 32-token blocks
+    H, I, V = 4096, 14336, 128256
+    fwd_8192 = 8192 * 2 * (3 * H + 3 * I)  # residual + normed input + down output, gate/up + activation outputs
+    assert fwd_8192 == 905_969_664
+    # TensorRT-LLM: 0.9 of the memory left after the weights and the forward peak of max_num_tokens = 8192 tokens,
+    # 32-token blocks
     trt = LoadSolver(engine="trtllm").solve("Llama3_8B", "H100", **kw)
-    assert trt.kv_blocks == int(0.9 * (H100_CAP - W8) // (32 * KV8))
-    # vLLM: 0.9 of all memory, less the weights, 16-token blocks
+    assert trt.kv_blocks == int(0.9 * (H100_CAP - W8 - fwd_8192) // (32 * KV8))
+    # vLLM V1: 0.9 of all memory, less the weights and the larger of the forward peak (8192 tokens) and the sampler run
+    # over 1024 sequences' logits (bf16 2 + fp32 4 + FlashInfer probabilities 4 = 10 bytes each) while the dummy
+    # forward's hidden states (8192 x 4096 bf16) are alive; 16-token blocks
+    sampler = 1024 * V * 10 + 8192 * H * 2
+    assert sampler == 1_380_450_304 and sampler > fwd_8192
     vllm = LoadSolver().solve("Llama3_8B", "H100", **kw)
-    assert vllm.kv_blocks == int((0.9 * H100_CAP - W8) // (16 * KV8))
-    # SGLang: 0.88 of all memory at TP 1, pages of 1 token; seats = min(pool // 2, min(max(pool / ctx x 512, 2048), 4096))
+    assert vllm.kv_blocks == int((0.9 * H100_CAP - W8 - sampler) // (16 * KV8))
+    # vLLM V0: 256 sequences' logits through a sorting sampler (2 + 4 + 4 + 8 + 4 = 22 bytes each)
+    v0 = LoadSolver(engine="vllm-v0").solve("Llama3_8B", "H100", **kw)
+    assert v0.kv_blocks == int((0.9 * H100_CAP - W8 - max(fwd_8192, 256 * V * 22 + 8192 * H * 2)) // (16 * KV8))
+    # a smaller step budget shrinks the profiled peak: 2048 tokens, 256 seats
+    small = LoadSolver().solve("Llama3_8B", "H100", max_batched_tokens=2048, max_num_seqs=256, **kw)
+    assert small.kv_blocks == int((0.9 * H100_CAP - W8 - max(2048 * 2 * (3 * H + 3 * I), 256 * V * 10 + 2048 * H * 2))
+                                  // (16 * KV8))
+    # SGLang: 0.88 of all memory at TP 1 (mem_fraction_static holds weights + KV only), pages of 1 token;
+    # seats = min(pool // 2, min(max(pool / ctx x 512, 2048), 4096))
     sgl = LoadSolver(engine="sglang").solve("Llama3_8B", "H100", **kw)
     tokens = int((0.88 * H100_CAP - W8) // KV8)
     assert sgl.kv_blocks == tokens and sgl.block_size == 1
     assert sgl.max_num_seqs == min(tokens // 2, min(max(int(tokens / 131072 * 512), 2048), 4096)) == 4026
+    # the ideal mode keeps the textbook pools (memory fraction less weights), which the labs' answers use
+    assert LoadSolver("ideal").solve("Llama3_8B", "H100", **kw).kv_blocks == int((0.9 * H100_CAP - W8) // (16 * KV8))
+    assert (LoadSolver("ideal", engine="trtllm").solve("Llama3_8B", "H100", **kw).kv_blocks
+            == int(0.9 * (H100_CAP - W8) // (32 * KV8)))
+
+
+def test_runtime_memory_of_a_32b_model_on_one_h100():
+    """Qwen3-32B bf16 on one H100 (GPUStack's held-out set): h = 5120, FFN 25 600, vocabulary 151 936, 64 layers of
+    8 KV heads x 128 (config.json); P = 32.76 B from the architecture. vLLM V1 keeps 0.9 x 80 GiB - weights -
+    max(forward peak of 8192 tokens, sampler over 1024 logits) for the KV-cache."""
+    from mlsyslab.calibration.load_validate import _data_models
+
+    with _data_models():
+        r = LoadSolver().solve("Qwen3_32B", "H100", arrival_rate=1.0, input_tokens=128, output_tokens=8, n_requests=3)
+        ideal = LoadSolver("ideal").solve("Qwen3_32B", "H100", arrival_rate=1.0, input_tokens=128, output_tokens=8,
+                                          n_requests=3)
+        from mlsyslab import zoo
+        W = zoo.Models["Qwen3_32B"].n_parameters * 2
+    assert 32.7e9 < W / 2 < 32.9e9  # the model card's 32.8 B
+    kv = 2 * 64 * 8 * 128 * 2
+    fwd = 8192 * 2 * (3 * 5120 + 3 * 25600)
+    sampler = 1024 * 151936 * 10 + 8192 * 5120 * 2
+    assert round(fwd / 1e9, 3) == 1.510 and round(sampler / 1e9, 3) == 1.640
+    assert r.kv_blocks == int((0.9 * H100_CAP - W - sampler) // (16 * kv))
+    assert ideal.kv_blocks == int((0.9 * H100_CAP - W) // (16 * kv))
+    assert 0.85 < r.kv_blocks / ideal.kv_blocks < 0.88  # 1.64 GB of a 12.2 GB pool
 
 
 def _hand_mixed_step(B, ctx, c, o):
