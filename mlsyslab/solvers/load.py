@@ -153,7 +153,8 @@ class LoadSolver:
     # ------------------------------------------------------------------ set-up shared by both paths
     def setup(self, model, hardware, precision="fp16", tensor_parallel=1, kv_precision=None, block_size=None,
               memory_utilization=None, draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None,
-              max_num_seqs=None, max_batched_tokens=None):
+              max_num_seqs=None, max_batched_tokens=None, max_model_len=None, chunked_prefill=None,
+              num_scheduler_steps=1):
         """Checked plain-number set-up: ``(model, hw, StepCost, Speculation | None, kv_blocks, pool_bytes, tp, prec)``;
         ``block_size``/``memory_utilization`` None take the engine profile's values. Outside the ideal mode the
         pool also loses the activation memory the engine profiles at start-up for its largest step
@@ -162,7 +163,7 @@ class LoadSolver:
         m, hw, prec, kv_prec, tp, cprec, eff_peak = self._serving._prepare(model, hardware, precision,
                                                                             tensor_parallel, kv_precision)
         prof = _engines.get(self.engine if engine is None else engine)
-        dflt = prof.resolve(hw, m, tp)
+        dflt = prof.resolve(hw, m, tp, _max_model_len(max_model_len), chunked_prefill, _steps(num_scheduler_steps))
         bs = inputs.positive_int(prof.block_size if block_size is None else block_size, "block_size", "token",
                                  maximum=4096)
         mu = dflt["memory_utilization"] if memory_utilization is None else memory_utilization
@@ -201,11 +202,15 @@ class LoadSolver:
                            required_bytes=cost.weights_bytes + draft_bytes, capacity_bytes=util * hw.memory_bytes)
         return m, hw, cost, spec, blocks, blocks * bs * kv_tok, tp, prec
 
-    def scheduler(self, engine, hw, m, tp, blocks, block_size, max_num_seqs, max_batched_tokens, chunked_prefill):
+    def scheduler(self, engine, hw, m, tp, blocks, block_size, max_num_seqs, max_batched_tokens, chunked_prefill,
+                  max_model_len=None, num_scheduler_steps=1):
         """The engine profile and the checked scheduler settings ``(seats, budget, mixed)``: the
-        profile's defaults where a keyword is None."""
+        profile's defaults where a keyword is None (``max_model_len`` given: vLLM V0's long-context
+        rule, :func:`~mlsyslab.solvers.load_engines.vllm_v0_defaults`)."""
         prof = _engines.get(self.engine if engine is None else engine)
-        dflt = prof.resolve(hw, m, tp)
+        if chunked_prefill is not None:
+            chunked_prefill = _bool(chunked_prefill, "chunked_prefill")
+        dflt = prof.resolve(hw, m, tp, _max_model_len(max_model_len), chunked_prefill, _steps(num_scheduler_steps))
         if max_num_seqs is None:
             seats = (prof.seats_from_pool(blocks * block_size, m.max_seq_len) if dflt["seats_from_pool"]
                      else dflt["max_num_seqs"])
@@ -213,7 +218,7 @@ class LoadSolver:
             seats = inputs.positive_int(max_num_seqs, "max_num_seqs", maximum=1_000_000)
         budget = dflt["max_batched_tokens"] if max_batched_tokens is None else inputs.positive_int(
             max_batched_tokens, "max_batched_tokens", "token", maximum=10_000_000)
-        mixed = prof.mixed if chunked_prefill is None else _bool(chunked_prefill, "chunked_prefill")
+        mixed = dflt["mixed"]
         if max_num_seqs is None and mixed:
             seats = min(seats, budget)  # as vLLM: max_num_seqs = min(default, max_num_batched_tokens)
         return prof, int(seats), int(budget), mixed
@@ -223,7 +228,7 @@ class LoadSolver:
               tensor_parallel=1, sla=None, n_requests=None, seed=0, *, arrival_times=None, concurrency=None,
               kv_precision=None, block_size=None, max_num_seqs=None, max_batched_tokens=None, chunked_prefill=None,
               prefix_hit_rate=0.0, memory_utilization=None, draft_model=None, speculative_tokens=4,
-              acceptance_rate=0.7, engine=None, num_scheduler_steps=1) -> LoadResult:
+              acceptance_rate=0.7, engine=None, num_scheduler_steps=1, max_model_len=None) -> LoadResult:
         """Simulate serving ``n_requests`` requests (default 1000).
 
         Parameters
@@ -251,6 +256,10 @@ class LoadSolver:
         num_scheduler_steps : int
             Multi-step scheduling (vLLM 0.6's ``--num-scheduler-steps``, default 1): while requests
             run, new ones are admitted only every that many decode steps.
+        max_model_len : int, optional
+            The server's ``--max-model-len``. With ``engine="vllm-v0"`` a number applies vLLM V0's
+            defaults: chunked prefill with 512-token steps above 32 768 tokens, else steps of
+            ``max(max_model_len, 2048)`` tokens; None keeps the profile's 8192-token prefill-only steps.
         prefix_hit_rate : float in [0, 1)
             Fraction of each prompt (a shared system prompt) found in the prefix cache; its
             full blocks are stored once.
@@ -260,14 +269,16 @@ class LoadSolver:
         m, hw, cost, spec, blocks, pool, tp, prec = self.setup(model, hardware, precision, tensor_parallel,
                                                                kv_precision, block_size, memory_utilization,
                                                                draft_model, speculative_tokens, acceptance_rate, engine,
-                                                               max_num_seqs, max_batched_tokens)
+                                                               max_num_seqs, max_batched_tokens, max_model_len,
+                                                               chunked_prefill, num_scheduler_steps)
         prof = _engines.get(self.engine if engine is None else engine)
         bs = int(prof.block_size if block_size is None else block_size)
         if spec is not None and chunked_prefill is None:
             chunked_prefill = False  # speculative decoding is simulated with prefill-only steps
-        split = prof.split_prompts if chunked_prefill is None else True
         prof, max_seqs, budget, chunked = self.scheduler(engine, hw, m, tp, blocks, bs, max_num_seqs,
-                                                         max_batched_tokens, chunked_prefill)
+                                                         max_batched_tokens, chunked_prefill, max_model_len,
+                                                         num_scheduler_steps)
+        split = True if (chunked_prefill is not None or chunked != prof.mixed) else prof.split_prompts
         seed = _seed(seed)
         rng = np.random.default_rng(seed)
         modes = [x is not None for x in (arrival_rate, arrival_times, concurrency)]
@@ -339,7 +350,8 @@ class LoadSolver:
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
                  tensor_parallel=1, sla=None, *, kv_precision=None, block_size=None, max_num_seqs=None,
                  max_batched_tokens=None, chunked_prefill=None, prefix_hit_rate=0.0, memory_utilization=None,
-                 draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None, num_scheduler_steps=1):
+                 draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None, num_scheduler_steps=1,
+                 max_model_len=None):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
         arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s). Same
@@ -349,13 +361,15 @@ class LoadSolver:
         m, hw, cost, spec, blocks, pool, tp, prec = self.setup(model, hardware, precision, tensor_parallel,
                                                                kv_precision, block_size, memory_utilization,
                                                                draft_model, speculative_tokens, acceptance_rate, engine,
-                                                               max_num_seqs, max_batched_tokens)
+                                                               max_num_seqs, max_batched_tokens, max_model_len,
+                                                               chunked_prefill, num_scheduler_steps)
         prof = _engines.get(self.engine if engine is None else engine)
         bs = int(prof.block_size if block_size is None else block_size)
         if spec is not None and chunked_prefill is None:
             chunked_prefill = False
         prof, max_seqs, budget, chunked = self.scheduler(engine, hw, m, tp, blocks, bs, max_num_seqs,
-                                                         max_batched_tokens, chunked_prefill)
+                                                         max_batched_tokens, chunked_prefill, max_model_len,
+                                                         num_scheduler_steps)
         rate = _rates(arrival_rate)
         I = inputs.positive_int(input_tokens, "input_tokens", "token", maximum=10_000_000)
         O = inputs.positive_int(output_tokens, "output_tokens", "token", maximum=10_000_000)
@@ -418,6 +432,10 @@ def _check_context(m, inp, out):
 
 def _steps(value):
     return inputs.positive_int(value, "num_scheduler_steps", maximum=256)
+
+
+def _max_model_len(value):
+    return None if value is None else inputs.positive_int(value, "max_model_len", "token", maximum=10_000_000)
 
 
 def _bool(value, field):

@@ -43,8 +43,20 @@ class EngineProfile:
     sampler_bytes: float = 0.0  # bytes per logit (sequence x vocabulary entry) of the profiling sampler run
     sources: dict = field(default_factory=dict)
 
-    def resolve(self, hw, model, tp):
-        """``dict(max_num_seqs, max_batched_tokens, memory_utilization, seats_from_pool)`` for a deployment."""
+    def resolve(self, hw, model, tp, max_model_len=None, chunked=None, scheduler_steps=1):
+        """``dict(max_num_seqs, max_batched_tokens, memory_utilization, seats_from_pool, mixed)`` for a deployment.
+
+        ``max_model_len`` (the server's ``--max-model-len``) matters to ``vllm-v0`` only; None keeps the
+        profile's stand-in (no chunked prefill, 8192-token steps), a number applies vLLM V0's own rules
+        (:func:`vllm_v0_defaults`). ``chunked``: the user's ``chunked_prefill`` (None: the default)."""
+        out = self._resolve(hw, model, tp)
+        out["mixed"] = self.mixed if chunked is None else bool(chunked)
+        if self.name == "vllm-v0" and max_model_len is not None:
+            mixed, budget = vllm_v0_defaults(int(max_model_len), chunked, scheduler_steps)
+            out.update(mixed=mixed, max_batched_tokens=budget)
+        return out
+
+    def _resolve(self, hw, model, tp):
         mem = hw.memory_bytes
         if self.name == "vllm":
             big = mem >= 70 * GiB and "a100" not in hw.key.lower()
@@ -78,6 +90,23 @@ class EngineProfile:
             return self.reserve_init
         r = self.reserve_init - (self.reserve_init - self.reserve_min) * decode_steps / self.reserve_decay_steps
         return max(self.reserve_min, r)
+
+
+def vllm_v0_defaults(max_model_len: int, chunked=None, scheduler_steps: int = 1):
+    """``(chunked_prefill, max_num_batched_tokens)`` of vLLM V0 (v0.5.4-v0.6.3) for a ``max_model_len``.
+
+    Chunked prefill left unset is turned on for a model longer than 32 768 tokens (no sliding
+    window, speculative decoding or LoRA; CUDA and ROCm alike), "to avoid OOM errors in the
+    initial memory profiling phase" (vllm/engine/arg_utils.py EngineArgs.create_engine_config,
+    ``use_long_context = max_model_len > 32768``). The token budget left unset is then 512 with
+    one scheduler step, else ``max(max_model_len, 2048)`` (vllm/config.py SchedulerConfig.__init__).
+    From v0.6.4 the chunked budget is 2048 and ROCm is left out (read in v0.6.6 and v0.7.3)."""
+    if chunked is None:
+        chunked = max_model_len > 32768
+    chunked = bool(chunked)
+    if chunked and scheduler_steps <= 1:
+        return chunked, 512
+    return chunked, max(max_model_len, 2048)
 
 
 def forward_peak_bytes(model, tp, tokens, act_bytes=2.0) -> float:
