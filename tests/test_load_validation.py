@@ -38,7 +38,7 @@ def test_every_sweep_is_sourced_and_fully_configured():
         assert s["split"] == pubs[s["publication"]]["split"], where
         assert (s["model"] in zoo.Models or s["model"] in data["models"]) and s["hardware"] in zoo.Hardware, where
         assert s["precision"] in ("fp16", "bf16", "fp8") and s["tp"] in (1, 2, 4, 8), where
-        assert s["input"] >= 1 and s["output"] >= 2 and s["lengths"] in ("fixed", "sharegpt-means"), where
+        assert s["input"] >= 1 and s["output"] >= 2 and s["lengths"] in ("fixed", "sharegpt-means", "random-means"), where
         assert s["arrival"] in ("closed", "poisson", "burst") and s["points"], where
         for p in s["points"]:
             metrics = set(p) & METRIC_KEYS
@@ -112,6 +112,42 @@ def test_summary_statistics_by_hand():
     assert "analytic" in lv.summarize(rows) and lv.summarize(rows)["analytic"] == {}
 
 
+def test_median_e2e_of_variable_lengths_is_never_scored():
+    # the replay runs every request at the mean lengths: its mean E2E stands for the published mean, but a
+    # published median E2E of ShareGPT or uniformly drawn lengths is the median request's, not the mean one's
+    base = {"lengths": "sharegpt-means", "stat": {"e2e_ms": "median", "ttft_ms": "median"}}
+    assert not lv.is_scored(base, "e2e_ms")
+    assert lv.is_scored(base, "ttft_ms")
+    assert lv.is_scored(dict(base, stat={"e2e_ms": "mean"}), "e2e_ms")
+    assert lv.is_scored(dict(base, lengths="fixed"), "e2e_ms")  # fixed lengths: median and mean both scored
+    assert not lv.is_scored(dict(base, lengths="random-means"), "e2e_ms")
+    assert lv.is_scored(dict(base, scored={"e2e_ms": True}), "e2e_ms")  # a sweep's explicit word wins
+    assert not lv.is_scored(dict(base, lengths="fixed", scored={"e2e_ms": False}), "e2e_ms")
+    # and in the data: every scored E2E is a mean or comes from fixed lengths
+    for s in lv.load_sweeps():
+        if any("e2e_ms" in p for p in s["points"]) and lv.is_scored(s, "e2e_ms"):
+            assert s["stat"]["e2e_ms"] == "mean" or s["lengths"] == "fixed", s["id"]
+
+
+def test_harness_e2e_equals_the_hand_computed_one():
+    # vLLM CI latency test on H200: a batch of 8 requests of 32 prompt / 128 output tokens, Llama 3.1 8B, mean
+    # latency 833.421 ms published. Run the solver directly (burst of 8, the sweep's profile) and average each
+    # request's completion time minus its arrival by hand.
+    sweep = next(s for s in lv.load_sweeps() if s["id"] == "vllm-ci-h200-latency-llama8b-tp1")
+    assert sweep["points"] == [{"requests": 8, "e2e_ms": 833.421}] and sweep["stat"] == {"e2e_ms": "mean"}
+    from mlsyslab.solvers.load import LoadSolver
+
+    solver = LoadSolver(engine="vllm") if lv.engine_support() else LoadSolver()
+    r = solver.solve("Llama3_8B", "H200", arrival_rate=math.inf, input_tokens=32, output_tokens=128, precision="bf16",
+                     tensor_parallel=1, n_requests=8, seed=0)
+    e2e = [float(x) for x in r.requests["e2e"]]
+    by_hand = 1e3 * sum(e2e) / 8 / 833.421 - 1.0
+    (row,) = lv.validate(sweeps=[sweep])["rows"]
+    assert row["metric"] == "e2e" and row["scored"] and row["stat"] == "mean"
+    assert row["simulator_error"] == pytest.approx(by_hand, rel=1e-9)
+    assert row["analytic_error"] is None  # a burst of 8 is not a steady state: the fast path is not compared
+
+
 @pytest.fixture(scope="module")
 def report():
     return lv.validate()
@@ -119,10 +155,12 @@ def report():
 
 # Issue 21's targets (median |error| over every scored value) where the current model meets them; where it
 # misses one, the bound it reaches now (docs/validation.md, "Targets", says the target is missed and by how
-# much), so that a regression fails. E2E has no scored published value yet (not assessed, see the page).
-TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": 0.18, "tpot": 0.24}
+# much), so that a regression fails. Measured at commit 7524945 with the data of this file's commit:
+# throughput 9.0 %, TTFT 24.2 %, TPOT 24.1 %, ITL 18.1 %, E2E 14.6 % (27 scored means and fixed-length values).
+TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": 0.19, "tpot": 0.25,
+                   "e2e": lv.TARGETS["e2e"]}
 # values off by more than 2x (overloaded open-loop latencies exempt): issue 21 wants none; current counts
-OFF_2X_BOUND = {"throughput": 33, "ttft": 35, "tpot": 13, "itl": 12}
+OFF_2X_BOUND = {"throughput": 33, "ttft": 38, "tpot": 13, "itl": 13, "e2e": 0}
 
 
 @pytest.mark.slow
@@ -131,7 +169,7 @@ def test_median_errors_meet_the_targets_or_the_measured_bound(report):
     for metric, bound in TARGET_OR_BOUND.items():
         assert s[metric]["median"] <= bound, (metric, s[metric])
         assert s[metric]["off_2x"] <= OFF_2X_BOUND[metric], (metric, s[metric])
-    assert "e2e" not in s  # nothing scored: when a source with E2E lands, add its target here
+    assert s["e2e"]["n"] >= 20  # E2E is assessed (GPUStack, DataCrunch, vLLM CI)
 
 
 @pytest.mark.slow

@@ -23,7 +23,8 @@ Compared, each with the statistic the source publishes (``stat``):
 ``error = predicted / measured - 1``. A value is *off by more than 2x* when the ratio is
 above 2 or below 1/2; latencies of open-loop points flagged ``overloaded`` (the real server
 could not keep up) are exempt from that count. Values a sweep marks in ``scored`` as false
-are listed but not summarised (e.g. medians of E2E when the replay uses mean lengths).
+are listed but not summarised; a median E2E of variable-length requests is never scored (see
+:func:`is_scored`): the replay uses the mean lengths, which give the mean E2E, not the median one.
 
 The engine profile goes to ``LoadSolver(engine=...)`` when the installed solver takes it;
 otherwise every point runs on the solver's defaults and the report says so.
@@ -215,10 +216,21 @@ def validate(efficiency="calibrated", sweeps=None, engine=True) -> dict:
             "efficiency": efficiency}
 
 
+def is_scored(sweep: dict, key: str) -> bool:
+    """Whether a published figure enters the summaries: the sweep's ``scored`` says so, else every
+    figure does except a *median* E2E of variable-length requests (``lengths`` not ``fixed``). The
+    replay runs every request at the mean lengths; E2E is close to linear in the output length, so
+    a mean E2E is close to the replay's mean, but a median E2E is set by the median request, which
+    for ShareGPT or uniformly drawn lengths is not the mean one."""
+    if key in sweep.get("scored", {}):
+        return bool(sweep["scored"][key])
+    return not (key == "e2e_ms" and sweep.get("lengths", "fixed") != "fixed"
+                and sweep.get("stat", {}).get(key) != "mean")
+
+
 def _replay(sweeps, efficiency, engine):
     rows = []
     for s in sweeps:
-        scored = s.get("scored", {})
         for p in s["points"]:
             sim = simulate(s, p, efficiency, engine)
             fast = fast_path(s, p, efficiency, engine)
@@ -230,7 +242,7 @@ def _replay(sweeps, efficiency, engine):
                        "model": s["model"], "hardware": s["hardware"], "precision": s["precision"], "tp": s["tp"],
                        "input": p.get("input", s["input"]), "output": p.get("output", s["output"]), "arrival": s.get("arrival", "closed"), "x": _x(s, p),
                        "metric": metric, "stat": s.get("stat", {}).get(key, "") if metric != "throughput" else "",
-                       "measured": float(p[key]), "scored": scored.get(key, True),
+                       "measured": float(p[key]), "scored": is_scored(s, key),
                        "exempt_2x": bool(p.get("overloaded")) and metric != "throughput",
                        "simulator_profile": sim["profile"]}
                 for name, pred in (("simulator", sim), ("analytic", fast)):
