@@ -177,6 +177,8 @@ def fast_path(sweep: dict, point: dict, efficiency="calibrated", engine=True) ->
     rate = float(point["rate"]) if arrival == "poisson" else 1.0
     out_tokens = point.get("output", sweep["output"])
     kw = dict(input_tokens=point.get("input", sweep["input"]), output_tokens=out_tokens, **_config(sweep))
+    if arrival == "poisson":  # a finite run, as measured: past capacity the queue builds and drains
+        kw["n_requests"] = _n_requests(sweep, point)
     a = solver.analytic(model_spec(sweep["model"]), sweep["hardware"], rate, **_known(solver.analytic, kw))
     if arrival == "burst":
         # the fast path is a steady state: a burst is compared only when it is long enough to be one

@@ -351,7 +351,7 @@ class LoadSolver:
                  tensor_parallel=1, sla=None, *, kv_precision=None, block_size=None, max_num_seqs=None,
                  max_batched_tokens=None, chunked_prefill=None, prefix_hit_rate=0.0, memory_utilization=None,
                  draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None, num_scheduler_steps=1,
-                 max_model_len=None):
+                 n_requests=None, max_model_len=None):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
         arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s). Same
@@ -379,7 +379,9 @@ class LoadSolver:
         sla_ttft, sla_itl = _sla(sla)
         return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
                      max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
-                     watermark=prof.watermark, reserve=prof.reserve_min, scheduler_steps=_steps(num_scheduler_steps))
+                     watermark=prof.watermark, reserve=prof.reserve_min, scheduler_steps=_steps(num_scheduler_steps),
+                     n_requests=None if n_requests is None else inputs.positive_int(n_requests, "n_requests",
+                                                                                    maximum=MAX_REQUESTS))
 
 
 # ---------------------------------------------------------------------- helpers

@@ -209,7 +209,7 @@ def _erlang_c(c, a):
 
 
 def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, max_tokens, chunked,
-          sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0, scheduler_steps=1):
+          sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0, scheduler_steps=1, n_requests=None):
     """Steady-state figures for each arrival rate in ``lam`` (see module doc).
 
     Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
@@ -230,6 +230,11 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     b_kv = (total_blocks - int(watermark * total_blocks)) / held
     b_max = max(1.0, min(float(max_seqs), b_kv))
     dec = max(O - 1.0, 0.0)
+    # the token budget: a prefill-only step holds at most k_b whole prompts; a mixed step carries its B
+    # decode tokens and, at saturation, the B / (O - 1) prompts that replace the finishing ones
+    k_b = max(1.0, math.floor(max_tokens / max(new, 1)))
+    if chunked and dec > 0:
+        b_max = max(1.0, min(b_max, max_tokens * dec / (dec + new)))
 
     lines = decode_lines(cost, spec, ctx)
     pieces = decode_pieces(cost, spec, ctx)
@@ -259,7 +264,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     x_cap = np.array([b_max / td_max / max(dec, 1.0)])
     b_arr = np.array([b_max])
     for _ in range(12):
-        K = 1.0 + x_cap * td_max
+        K = 1.0 + x_cap * td_max if chunked else np.minimum(1.0 + x_cap * td_max, k_b)
         tp = t_prefill(K, b_arr)
         prev, x_cap = x_cap, (b_max / td_max) / (dec + (b_max / td_max) * tp / K) if dec > 0 else K / tp
         if abs(x_cap[0] - prev[0]) <= 1e-13 * abs(x_cap[0]):
@@ -275,7 +280,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         B = np.minimum(_solve_batch(lines, t_dec, target, b_max, pieces), b_max) if dec > 0 else np.zeros_like(x)
         td = t_dec(B)
         # prompts that arrive during one step share the next prefill (chunked: the step includes prompts)
-        K = 1.0 + x * (td / np.maximum(1.0 - f_pre, 1e-12) if chunked else td)
+        K = 1.0 + x * td / np.maximum(1.0 - f_pre, 1e-12) if chunked else np.minimum(1.0 + x * td, k_b)
     f_pre, _ = balance(x, K, B)
     tp_K = t_prefill(K, B)
     interval = np.where(dec > 0, td / np.maximum(1.0 - f_pre, 1e-12), 0.0)  # mean time between two tokens
@@ -352,7 +357,115 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     if sla_itl is not None:
         ok = ok * (interval <= sla_itl)
     out["goodput"] = x * ok
+    if n_requests is None:
+        return out
+
+    # ---- a finite run of n requests: the transient fluid queue (module doc, *Finite run*)
+    n = int(n_requests)
+    if chunked:
+        def c1(Bv):
+            return t_prefill(np.ones_like(Bv), Bv)
+
+        def r_fill(Bv):  # a step carries at most max_tokens - B prompt tokens
+            room = np.maximum(max_tokens - Bv, 1.0) / max(new, 1)
+            return room / (t_dec(Bv) + t_prefill(room, Bv))
+    else:
+        def c1(Bv):  # the prompts waiting for the seats that free share prefill steps of up to k_b prompts
+            k = np.minimum(k_b, 1.0 + Bv / max(dec, 1.0))
+            return t_prefill(k, Bv) / k
+
+        def r_fill(Bv):
+            return np.full_like(Bv, np.inf)
+    over = lam >= cap
+    base50 = r50 + own_prefill(r50) + 0.5 * sched
+    base99 = r99 + own_prefill(r99) + 0.99 * sched
+    steady50 = np.where(over, 0.0, wait_q(0.5))
+    steady99 = np.where(over, 0.0, wait_q(0.99))
+    if n / min(n, _GROUPS) <= b_max / 8.0:
+        arr, adm, done, batch = _finite_run(lam, n, b_max, dec, t_dec, c1, r_fill, _GROUPS)
+        wait = adm - arr
+        w50, w99 = np.percentile(wait, 50, axis=0), np.percentile(wait, 99, axis=0)
+        e50, e99 = np.percentile(done - arr, 50, axis=0), np.percentile(done - arr, 99, axis=0)
+        span = done[-1]
+        tpot_run = np.mean(done - adm, axis=0) / max(dec, 1.0)
+    else:  # a run much longer than the seats turn over: the long-run limit (waits grow linearly in k)
+        grow = np.maximum(1.0 / cap - 1.0 / lam, 0.0)
+        w50, w99 = 0.5 * n * grow, 0.99 * n * grow
+        e50, e99 = w50 + dec * interval, w99 + dec * interval
+        span = n / x + base50 + dec * interval
+        tpot_run, batch = interval, np.full_like(x, b_max)
+    out["ttft_p50"] = base50 + np.maximum(w50, steady50)
+    out["ttft_p99"] = base99 + np.maximum(w99, steady99)
+    out["e2e_p50"] = np.where(over, base50 + e50, out["e2e_p50"])
+    out["e2e_p99"] = np.where(over, base99 + e99, out["e2e_p99"])
+    out["request_throughput"] = n / span
+    out["throughput"] = n * O / span
+    out["tpot"] = np.where(over, tpot_run, out["tpot"])
+    out["mean_batch"] = np.where(over, batch, out["mean_batch"])
+    out["itl_p50"] = np.where(over, t_dec(batch), out["itl_p50"])
+    out["goodput"] = out["request_throughput"] * np.where(over, 0.0, ok)
     return out
+
+
+_GROUPS = 512  # cohorts of a finite run (module doc)
+
+
+def _finite_run(lam, n, b_max, dec, t_dec, c1, r_fill, groups=_GROUPS):
+    """Transient fluid queue of a run of ``n`` requests arriving at ``lam`` (module doc, *Finite run*).
+
+    ``t_dec(B)``: a decode step of B sequences; ``c1(B)``: the server time one prompt takes
+    (prefill, or what it adds to mixed steps); ``r_fill(B)``: the most admissions per second the
+    step budget allows (inf: only the prefill time limits them). The run goes in cohorts of
+    ``g = n / groups`` requests, FIFO; an event loop over admissions and completions, vectorised
+    over ``lam``. Returns per-cohort arrays ``(arrival, admitted, done)`` of shape (groups, len(lam))
+    and the mean decode batch.
+    """
+    G = int(min(n, groups))
+    g = n / G
+    R = lam.size
+    cols = np.arange(R)
+    arr = (np.arange(G)[:, None] + 0.5) * g / lam[None, :]
+    adm = np.full((G, R), np.inf)
+    done = np.full((G, R), np.inf)
+    gam_adm = np.zeros((G, R))  # decode steps taken by the server when the cohort started decoding
+    t = np.zeros(R)
+    gam = np.zeros(R)  # decode steps taken so far (every running sequence advances one token per step)
+    ia = np.zeros(R, int)
+    idn = np.zeros(R, int)
+    last = np.full(R, -np.inf)
+    seq_steps = np.zeros(R)
+    steps = np.zeros(R)
+    seats = max(b_max, g)
+    for _ in range(2 * G):
+        B = (ia - idn) * g
+        running = B > 0
+        td = t_dec(np.maximum(B, 1.0))
+        jd = np.minimum(idn, G - 1)
+        t_done = np.where(running, t + np.maximum(gam_adm[jd, cols] + dec - gam, 0.0) * td, np.inf)
+        ja = np.minimum(ia, G - 1)
+        can = (ia < G) & (B + g <= seats * (1 + 1e-9))
+        t_adm = np.where(can, np.maximum(np.maximum(arr[ja, cols], t), last + g / r_fill(np.maximum(B, 1.0))), np.inf)
+        if not (np.isfinite(t_adm) | np.isfinite(t_done)).any():
+            break
+        go_adm = t_adm <= t_done
+        t_new = np.where(go_adm, t_adm, t_done)
+        t_new = np.where(np.isfinite(t_new), t_new, t)
+        k = np.where(running, (t_new - t) / td, 0.0)
+        seq_steps += k * B
+        steps += k
+        gam = np.where(go_adm | ~running, gam + k, np.where(np.isfinite(t_done), gam_adm[jd, cols] + dec, gam))
+        t = t_new
+        # an admission: the cohort's prompts take g c1 of server time (no decode step meanwhile)
+        sel = go_adm & np.isfinite(t_adm)
+        adm[ja[sel], cols[sel]] = t[sel]
+        last = np.where(sel, t, last)
+        t = np.where(sel, t + g * c1(B + g), t)
+        gam_adm[ja[sel], cols[sel]] = gam[sel]
+        ia = ia + sel
+        fin = ~go_adm & np.isfinite(t_done)
+        done[jd[fin], cols[fin]] = t[fin]
+        idn = idn + fin
+    return arr, adm, done, np.where(steps > 0, seq_steps / np.maximum(steps, 1e-300), 1.0)
 
 
 def _poisson_q(mu, q, kmax=64):
