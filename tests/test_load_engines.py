@@ -74,9 +74,10 @@ def test_kv_pools_and_seats_by_hand():
     assert sampler == 1_380_450_304 and sampler > fwd_8192
     vllm = LoadSolver().solve("Llama3_8B", "H100", **kw)
     assert vllm.kv_blocks == int((0.9 * H100_CAP - W8 - sampler) // (16 * KV8))
-    # vLLM V0: 256 sequences' logits through a sorting sampler (2 + 4 + 4 + 8 + 4 = 22 bytes each)
+    # vLLM V0: 256 sequences' logits through a sorting sampler: bf16 2 + fp32 4 + sorted values 4 + int64 indices 8
+    # + the int64 iota paired with the keys 8 + the radix sort's double buffer of keys and values 12 = 38 bytes each
     v0 = LoadSolver(engine="vllm-v0").solve("Llama3_8B", "H100", **kw)
-    assert v0.kv_blocks == int((0.9 * H100_CAP - W8 - max(fwd_8192, 256 * V * 22 + 8192 * H * 2)) // (16 * KV8))
+    assert v0.kv_blocks == int((0.9 * H100_CAP - W8 - max(fwd_8192, 256 * V * 38 + 8192 * H * 2)) // (16 * KV8))
     # a smaller step budget shrinks the profiled peak: 2048 tokens, 256 seats
     small = LoadSolver().solve("Llama3_8B", "H100", max_batched_tokens=2048, max_num_seqs=256, **kw)
     assert small.kv_blocks == int((0.9 * H100_CAP - W8 - max(2048 * 2 * (3 * H + 3 * I), 256 * V * 10 + 2048 * H * 2))
@@ -113,6 +114,57 @@ def test_runtime_memory_of_a_32b_model_on_one_h100():
     assert r.kv_blocks == int((0.9 * H100_CAP - W - sampler) // (16 * kv))
     assert ideal.kv_blocks == int((0.9 * H100_CAP - W) // (16 * kv))
     assert 0.85 < r.kv_blocks / ideal.kv_blocks < 0.88  # 1.64 GB of a 12.2 GB pool
+
+
+def test_profiled_activation_memory_against_vllms_own_log():
+    """vLLM's memory profile of `vllm serve meta-llama/Meta-Llama-3-8B` on H100 80GB (8192-token context, so V0 steps
+    of max(8192, 2048) tokens, 256 sequences), https://github.com/vllm-project/vllm/pull/10511 (2024-12-14):
+    PyTorch activation peak 1.26 GiB at TP 1 and at TP 2; model weights 14.96 GiB; 0.9 x 79.22 GiB = 71.29 GiB usable;
+    non-torch memory 1.79 GiB; available KV-cache 53.29 GiB."""
+    from mlsyslab import zoo
+    from mlsyslab.solvers import load_engines
+
+    m = zoo.Models["Llama3_8B"]  # Llama 3.1 8B: the same layers as Meta-Llama-3-8B
+    for tp in (1, 2):
+        peak = load_engines.PROFILES["vllm-v0"].runtime_bytes(m, tp, 8192, 256) / GiB
+        assert abs(peak / 1.26 - 1) < 0.05, (tp, peak)
+    r = LoadSolver(engine="vllm-v0").solve("Llama3_8B", "H100", arrival_rate=1.0, input_tokens=128, output_tokens=8,
+                                           n_requests=3, max_model_len=8192)
+    assert (r.max_batched_tokens, r.chunked_prefill) == (8192, False)
+    pool = r.kv_blocks * 16 * KV16 / GiB
+    # above the log by what is not modelled: 0.9 x (80 - 79.22) GiB of device memory CUDA does not report, and the
+    # 1.79 GiB of non-torch memory: 53.29 + 0.70 + 1.79 = 55.78 GiB
+    assert abs(pool / 55.78 - 1) < 0.01 and 0.0 < pool / 53.29 - 1 < 0.06
+
+
+def test_vllm_v0_long_context_default():
+    """vLLM v0.5.4-v0.6.3: chunked prefill left unset is turned on above max_model_len 32768
+    (vllm/engine/arg_utils.py create_engine_config, use_long_context) and its budget is 512 with one scheduler step;
+    otherwise the budget is max(max_model_len, 2048) (vllm/config.py SchedulerConfig)."""
+    kw = dict(arrival_rate=2.0, input_tokens=256, output_tokens=16, n_requests=20)
+    v0 = LoadSolver(engine="vllm-v0")
+    got = {L: v0.solve("Llama3_8B", "H100", max_model_len=L, **kw) for L in (None, 1024, 4096, 32768, 32769, 131072)}
+    assert (got[None].max_batched_tokens, got[None].chunked_prefill) == (8192, False)  # the profile's stand-in
+    assert (got[1024].max_batched_tokens, got[1024].chunked_prefill) == (2048, False)
+    assert (got[4096].max_batched_tokens, got[4096].chunked_prefill) == (4096, False)
+    assert (got[32768].max_batched_tokens, got[32768].chunked_prefill) == (32768, False)
+    assert (got[32769].max_batched_tokens, got[32769].chunked_prefill) == (512, True)
+    assert (got[131072].max_batched_tokens, got[131072].chunked_prefill) == (512, True)
+    off = v0.solve("Llama3_8B", "H100", max_model_len=131072, chunked_prefill=False, **kw)
+    assert (off.max_batched_tokens, off.chunked_prefill) == (131072, False)
+    # the profiling forward of 131 072 tokens (13.5 GiB on Llama-3-8B) comes out of the pool, as vLLM warns
+    fwd = 131072 * 2 * (3 * 4096 + 3 * 14336)
+    assert round(fwd / GiB, 1) == 13.5
+    assert off.kv_blocks == int((0.9 * H100_CAP - 2 * P - fwd) // (16 * KV16))
+    steps = v0.solve("Llama3_8B", "H100", max_model_len=131072, num_scheduler_steps=8, **kw)
+    assert (steps.max_batched_tokens, steps.chunked_prefill) == (131072, True)
+    a = v0.analytic("Llama3_8B", "H100", 2.0, max_model_len=131072)
+    b = v0.analytic("Llama3_8B", "H100", 2.0, chunked_prefill=True, max_batched_tokens=512)
+    assert a["capacity"] == b["capacity"]
+    for bad in (0, -5, 1.5, "long"):
+        with pytest.raises(ValidationError) as info:
+            v0.solve("Llama3_8B", "H100", max_model_len=bad, **kw)
+        assert info.value.field == "max_model_len" and "\n" not in str(info.value)
 
 
 def _hand_mixed_step(B, ctx, c, o):

@@ -132,14 +132,19 @@ def runtime_bytes(model, tp, max_tokens, max_seqs, sampler_bytes, act_bytes=2.0)
 
         R = max(forward_peak(T), N x vocab x sampler_bytes + T x h x act_bytes)
 
-    (the dummy forward's hidden states stay alive while the sampler runs). The sampler term is
-    the vocabulary-wide tensors of one sampling step with top-k and top-p set, as the profiling
-    runs use: the logits (bf16) and their fp32 copy, plus, for a sorting sampler, the sorted fp32
-    values and their int64 indices and the re-scattered fp32 logits (2 + 4 + 4 + 8 + 4 = 22 bytes;
-    vLLM V0 vllm/model_executor/layers/sampler.py ``_apply_top_k_top_p``, V1's PyTorch fallback
-    vllm/v1/sample/ops/topk_topp_sampler.py ``apply_top_k_top_p``), or with FlashInfer's sampling
-    kernels (V1's default when FlashInfer is installed, as in the vllm/vllm-openai image) the fp32
-    probabilities instead (2 + 4 + 4 = 10 bytes)."""
+    (the dummy forward's hidden states stay alive while the sampler runs). The sampler term counts
+    the vocabulary-wide tensors of one sampling step with top-k and top-p set, as the profiling runs
+    use. A sorting sampler (vLLM V0 vllm/model_executor/layers/sampler.py ``_apply_top_k_top_p``;
+    V1's PyTorch fallback vllm/v1/sample/ops/topk_topp_sampler.py) holds, while ``logits.sort`` runs,
+    the bf16 logits (2 bytes), their fp32 copy (4), the sorted values (4) and int64 indices (8), the
+    int64 iota the sort pairs with the keys (8) and CUB's radix-sort double buffer of keys and values
+    (12): 38 bytes per logit (after the sort, the masks, softmax, cumsum and re-scattered logits hold
+    32). FlashInfer's sampling kernels (V1's default when FlashInfer is installed, as in the
+    vllm/vllm-openai image) need the logits, their fp32 copy and the fp32 probabilities: 10 bytes.
+    Check: vLLM's own profile of Meta-Llama-3-8B on one H100 at its defaults (8192 tokens, 256
+    sequences) reports a PyTorch activation peak of 1.26 GiB at TP 1 and at TP 2
+    (https://github.com/vllm-project/vllm/pull/10511); this gives 1.23 GiB for both (the sampler term
+    dominates, and it is not split by TP)."""
     T = float(max_tokens)
     N = float(min(max_seqs, max_tokens))
     sampler = N * float(model.vocab or 0) * sampler_bytes + T * model.hidden_dim * act_bytes
@@ -178,7 +183,7 @@ PROFILES = {
     "vllm-v0": EngineProfile(
         "vllm-v0", "vLLM (V0 scheduler)", mixed=False, split_prompts=False, block_size=16, memory_rule="total",
         watermark=0.01, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
-        profiled_forward=True, sampler_bytes=22.0,
+        profiled_forward=True, sampler_bytes=38.0,
         sources={
             "runtime memory": "blocks = (total x gpu_memory_utilization - peak) // block bytes, peak = memory in use after "
                               "profile_run: weights + activations of max_num_seqs dummy sequences totalling "
