@@ -31,7 +31,7 @@ import heapq
 import math
 from bisect import bisect_right
 from collections import deque
-from itertools import accumulate
+from itertools import accumulate, repeat
 
 import numpy as np
 
@@ -46,6 +46,15 @@ def _weighted_quantiles(values, weights, qs):
     order = np.argsort(v)
     v, cw = v[order], np.cumsum(w[order])
     return [float(v[min(np.searchsorted(cw, q * cw[-1]), v.size - 1)]) for q in qs]
+
+
+def _step_consts(cost):
+    """``(tok_c, attn_c, kv_m, w_m, comm_per_token, comm_fixed, ov_pre, tok_ov, seq_cap, split)`` of
+    ``cost.step``, or None for a mixture of experts (its weight reads depend on the tokens)."""
+    if cost.model is not None and cost.model.is_moe:
+        return None
+    return (cost.tok_c, cost.attn_c, cost.kv_m, cost.w_m, cost.comm_per_token, cost.comm_fixed, cost.ov_pre,
+            cost.tok_ov, cost.seq_cap, cost.split)
 
 
 def _step_fn(cost):
@@ -120,10 +129,11 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     t = 0.0
     itl_v, itl_w = [], []
     stalls = []  # prefill steps since the last decode step: (duration, sequences stalled)
-    ts = []  # (t, queue, running, blocks used, tokens out) at each event
+    ts = []  # t, queue, running, blocks used, tokens out at each event, flat (5 numbers an event)
     dcache = {}
     draft = spec.draft if spec is not None else None
     mstep = _step_fn(cost)
+    plain = _step_consts(cost)
     reserving = profile is not None and profile.reserve_init > 0
     full_reserve = reserving and profile.reserve_min >= 1.0  # TensorRT-LLM: never evict
     s_gf = 0  # sum of G_finish over running: their remaining output = s_gf - B G
@@ -225,21 +235,56 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         waiting.popleft()
         return i
 
-    def block_needs():
-        """Blocks the next 1..bs decode steps need, cumulated (step j: the sequences of ``cnt[(G + j) % bs]``)."""
-        g = G % bs
-        return list(accumulate(cnt[g:] + cnt[:g])) if g else list(accumulate(cnt))
-
-    def blocks_needed(B, m, acc):
+    def blocks_needed(B, m):
+        """Blocks the next m decode steps take (step j: the ``cnt[(G + j) % bs]`` sequences whose context
+        crosses a block boundary)."""
         full, rem = divmod(m, bs)
-        return full * B + (acc[rem - 1] if rem else 0)
+        if not rem:
+            return full * B
+        g = G % bs
+        e = g + rem
+        return full * B + (sum(cnt[g:e]) if e <= bs else sum(cnt[g:]) + sum(cnt[:e - bs]))
 
-    def max_steps(B, free, acc):
-        """Most decode steps the free blocks allow (``acc``: :func:`block_needs`)."""
+    def max_steps(B, free, enough):
+        """Most decode steps the free blocks allow, or a number >= ``enough`` when at least that many fit."""
         if B == 0:
             return 1 << 60
         q, rem = divmod(free, B)
-        return q * bs + bisect_right(acc, rem)  # the first step whose cumulated need exceeds rem (acc[-1] = B > rem)
+        m = q * bs
+        if m >= enough:
+            return m
+        g = G % bs
+        # the first step whose cumulated need exceeds rem (the sums end at B > rem)
+        return m + bisect_right(list(accumulate(cnt[g:] + cnt[:g] if g else cnt)), rem)
+
+    def dpieces(dc, C0, dC, n):
+        """``dc.pieces(C0, dC, n)`` (:class:`~mlsyslab.solvers.load_physics.DecodeCost`), the same
+        arithmetic inlined: one piece unless a term's two sides cross within the n steps."""
+        terms, const = dc.terms, dc.const
+        cuts = None
+        if dC > 0:
+            for _, a1, b1, a2, b2 in terms:
+                if b1 != b2:
+                    k = ((a2 - a1) / (b1 - b2) - C0) / dC
+                    if 0 < k < n:
+                        if cuts is None:
+                            cuts = {0, n}
+                        cuts.add(int(math.ceil(k)))
+        if cuts is None:
+            C = C0
+            t0 = const
+            for w, a1, b1, a2, b2 in terms:
+                x, y = a1 + b1 * C, a2 + b2 * C
+                t0 += w * (x if x > y else y)
+            if n <= 1:
+                return [(0, n, t0, 0.0)]
+            C = C0 + dC
+            t1 = const
+            for w, a1, b1, a2, b2 in terms:
+                x, y = a1 + b1 * C, a2 + b2 * C
+                t1 += w * (x if x > y else y)
+            return [(0, n, t0, t1 - t0)]
+        return dc.pieces(C0, dC, n)
 
     def record_decode(pieces, m, B, skip_first):
         """ITL samples of decode steps 0..m-1 described by ``pieces`` (step 0 left out when
@@ -278,43 +323,93 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
 
     def steady_run(i, P, o, B, c, free):
         """Mixed steps while the head prompt ``i`` (``o`` of its ``P`` tokens done) takes the whole
-        budget ``c`` of each step and does not finish: no admission (no budget left), no other
-        chunk, the same B decoding sequences, until a sequence finishes or the blocks run out.
-        The steps are those the general loop takes (same floats, same order), without its set-up.
-        Returns the new ``(t, G, used, tokens_out)``."""
-        nonlocal next_id, dec_steps, dec_seq_steps, hold
-        tt, g, u, tok = t, G, used, tokens_out
-        K = (P - o - 1) // c  # steps with P - o > c before this prompt's last chunk
+        budget ``c`` of each step: no admission (no budget left), no other chunk, the same ``B``
+        decoding sequences, until one of them finishes, the blocks run out or the prompt reaches
+        its last chunk. That last chunk is taken here too when the general step would do only
+        that (no other prompt in progress, no one waiting or no budget left). The steps are those
+        of the general loop (the same floats in the same order), without its per-step set-up."""
+        nonlocal t, G, used, tokens_out, next_id, dec_steps, dec_seq_steps, hold, rem_pre, n_pre
+        Kn = (P - o - 1) // c  # steps with P - o > c before this prompt's last chunk
+        K = Kn + 1 if len(prefilling) == 1 else Kn  # + the last chunk, if nothing else can join it
         if B:
             while heap[0][1] not in running or running[heap[0][1]][2] != heap[0][0]:
                 heapq.heappop(heap)  # stale entries of preempted sequences
-            K = min(K, heap[0][0] - g, max_steps(B, free, block_needs()))
-        n_tok = B + c
-        nrun = len(running) + len(prefilling)
-        C = s_off + B * g
-        for j in range(K):
+            # a sequence finishes at the end of step heap[0][0] - G: the run stops there
+            K = min(K, heap[0][0] - G)
+            K = min(K, max_steps(B, free, K))
+            if K <= Kn:
+                Kn = K
+        n_c = B + c
+        C = s_off + B * G
+        tt, u, tok, g = t, used, tokens_out, G % bs
+        q, nrun = len(waiting), len(running) + len(prefilling)
+        lim = arr_q[0] if arr_q else math.inf
+        ts_add, iv_add = ts.extend, itl_v.append
+        if plain is not None:  # mstep's arithmetic inlined, the terms that n and B fix hoisted (the same floats)
+            tok_c, attn_c, kv_m, w_m, cpt, cf, ovp, tov, cap, spl = plain
+            seq = (B if B < cap else cap) * tov
+            x = n_c * tok_c
+            gm = x if x > w_m else w_m
+            comm = cpt * n_c + cf
+        j = 0
+        while j < K:
             if j:
-                while arr_q and arr_q[0] <= tt:
-                    arrival[next_id] = arr_q.popleft()
-                    waiting.append(next_id)
-                    next_id += 1
-                ts.append((tt, len(waiting), nrun, u, tok))
-            d = mstep(n_tok, 2.0 * C + c * (2.0 * o + c), C + float(o + c), B, True)
+                if tt >= lim:  # arrivals join the queue
+                    while arr_q and arr_q[0] <= tt:
+                        arrival[next_id] = arr_q.popleft()
+                        waiting.append(next_id)
+                        next_id += 1
+                    q = len(waiting)
+                    lim = arr_q[0] if arr_q else math.inf
+                if j == Kn:  # the last chunk: the general step would admit the queue with the budget left
+                    cl = P - o
+                    if q and cl < c:
+                        break
+                    if cl != c:
+                        c = cl
+                        n_c = B + c
+                        if plain is not None:
+                            x = n_c * tok_c
+                            gm = x if x > w_m else w_m
+                            comm = cpt * n_c + cf
+                ts_add((tt, q, nrun, u, tok))
+            if plain is None:
+                d = mstep(n_c, 2.0 * C + c * (2.0 * o + c), C + float(o + c), B, True)
+            elif spl:
+                a = (2.0 * C + c * (2.0 * o + c)) * attn_c
+                k = (C + float(o + c)) * kv_m
+                d = gm + (a if a > k else k) + comm + ovp + seq
+            else:
+                x = n_c * tok_c + (2.0 * C + c * (2.0 * o + c)) * attn_c
+                y = w_m + (C + float(o + c)) * kv_m
+                d = (x if x > y else y) + comm + ovp + seq
             tt += d
             o += c
             if B:
-                u += cnt[g % bs]
+                iv_add(d)
+                u += cnt[g]
                 g += 1
+                if g == bs:
+                    g = 0
                 C += B
                 tok += B
-                itl_v.append(d)
-                itl_w.append(B)
-        if B:
-            dec_steps += K
-            dec_seq_steps += B * K
+            j += 1
+        t, used, tokens_out = tt, u, tok
         hold = False
-        prefilling[i] = o - cached[i]
-        return tt, g, u, tok
+        if B:
+            G += j
+            dec_steps += j
+            dec_seq_steps += B * j
+            itl_w.extend(repeat(B, j))
+            if heap[0][0] <= G:
+                pop_finished()
+        if o < P:
+            prefilling[i] = o - cached[i]
+        else:
+            del prefilling[i]
+            rem_pre -= out[i] - gen[i]
+            n_pre -= 1
+            start_decoding(i, P)
 
     while n_done < n:
         while arr_q and arr_q[0] <= t:
@@ -323,7 +418,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             next_id += 1
             arrival[i] = a
             waiting.append(i)
-        ts.append((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
+        ts.extend((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
         B = len(running)
 
         # ---- chunked prefill: mixed steps while prompts are being processed
@@ -339,9 +434,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 P = inp[i] + gen[i]
                 o = cached[i] + prefilling[i]
                 if P - o > budget:  # the head prompt fills the step and goes on: a run of steady steps
-                    t, G, used, tokens_out = steady_run(i, P, o, B, budget, free)
-                    if B and heap[0][0] <= G:
-                        pop_finished()
+                    steady_run(i, P, o, B, budget, free)
                     continue
             chunks = []
             n_new = 0
@@ -454,8 +547,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         while heap and (heap[0][1] not in running or running[heap[0][1]][2] != heap[0][0]):
             heapq.heappop(heap)
         n_fin = heap[0][0] - G
-        needs = block_needs()
-        m_blk = max_steps(B, total_blocks - used, needs)
+        m_blk = max_steps(B, total_blocks - used, n_fin)
         if m_blk == 0:
             preempt()
             continue
@@ -464,7 +556,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             m = min(m, scheduler_steps - G % scheduler_steps)
         dc = dcost(B)
         C0 = s_off + B * G
-        pieces = dc.pieces(C0, B, m)
+        pieces = dpieces(dc, C0, B, m)
         if arr_q and not waiting:
             T = arr_q[0] - t
             acc, mm = 0.0, 0
@@ -481,7 +573,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         skip = bool(stalls)
         if skip:
             flush_stalls(pieces[0][2], B)
-        used += blocks_needed(B, m, needs)
+        used += blocks_needed(B, m)
         t += record_decode(pieces, m, B, skip)
         G += m
         dec_steps += m
@@ -489,8 +581,10 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         tokens_out += B * m
         pop_finished()
 
-    ts.append((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
-    ts_t, ts_q, ts_r, ts_b, ts_k = (np.asarray(col) for col in zip(*ts))
+    ts.extend((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
+    cols = np.array(ts, float).reshape(-1, 5).T  # counts are integers far below 2**53: exact as floats
+    ts_t = cols[0].copy()
+    ts_q, ts_r, ts_b, ts_k = (col.astype(np.int64) for col in cols[1:])
     return {
         "arrival": np.asarray(arrival), "first": np.asarray(first), "done": np.asarray(done_t),
         "itl_values": np.asarray(itl_v), "itl_weights": np.asarray(itl_w, float),
