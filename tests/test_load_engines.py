@@ -4,9 +4,10 @@ Published figures used: Llama-3-8B (32 layers, a = 4096, 8 KV heads x 128, P = 8
 architecture, 131 072-token context of Llama 3.1), H100 SXM (80 GiB, 3.35 TB/s, 989.5 TFLOP/s
 fp16, 1979 TFLOP/s fp8 dense), A100 40GB (40 GiB, 1.555 TB/s, 312 TFLOP/s fp16); the engines'
 defaults as mlsyslab/solvers/load_engines.py cites them (vLLM V1: 1024 seats and 8192 tokens
-per step on >= 70 GiB devices other than A100, else 256 and 2048; SGLang: 0.88 of memory at
-TP 1, 1-token pages, seats from the pool; TensorRT-LLM: 0.9 of the memory the weights leave,
-32-token blocks, 2048 seats, never evicts). Calibrated constants: mlsyslab/calibration/fitted.json.
+per step on >= 70 GiB devices other than A100, else 256 and 2048; SGLang v0.5.3: memory fraction from
+the memory it reserves (0.836 on H100 at TP 1), 1-token pages, seats from the pool; TensorRT-LLM: 0.9
+of the memory the weights and activations leave, 32-token blocks, 2048 seats, never evicts).
+Calibrated constants: mlsyslab/calibration/fitted.json.
 """
 
 from __future__ import annotations
@@ -82,12 +83,24 @@ def test_kv_pools_and_seats_by_hand():
     small = LoadSolver().solve("Llama3_8B", "H100", max_batched_tokens=2048, max_num_seqs=256, **kw)
     assert small.kv_blocks == int((0.9 * H100_CAP - W8 - max(2048 * 2 * (3 * H + 3 * I), 256 * V * 10 + 2048 * H * 2))
                                   // (16 * KV8))
-    # SGLang: 0.88 of all memory at TP 1 (mem_fraction_static holds weights + KV only), pages of 1 token;
+    # SGLang v0.5.3: mem_fraction_static (weights + KV only) = (memory - reserved) / memory, reserved (MiB) =
+    # 512 + 1.5 x chunk 8192 + 2 x CUDA-graph batch 256 + TP 1/8 x 1024 = 13 440 of 81 920: 0.836; pages of 1 token;
     # seats = min(pool // 2, min(max(pool / ctx x 512, 2048), 4096))
+    frac = round((81920 - (512 + 1.5 * 8192 + 2 * 256 + 1024 / 8)) / 81920, 3)
+    assert frac == 0.836
     sgl = LoadSolver(engine="sglang").solve("Llama3_8B", "H100", **kw)
-    tokens = int((0.88 * H100_CAP - W8) // KV8)
-    assert sgl.kv_blocks == tokens and sgl.block_size == 1
-    assert sgl.max_num_seqs == min(tokens // 2, min(max(int(tokens / 131072 * 512), 2048), 4096)) == 4026
+    tokens = int((frac * H100_CAP - W8) // KV8)
+    assert sgl.kv_blocks == tokens and sgl.block_size == 1 and sgl.max_batched_tokens == 8192
+    assert sgl.max_num_seqs == min(tokens // 2, min(max(int(tokens / 131072 * 512), 2048), 4096)) == 3801
+    # H200 (141 GiB = 144 384 MiB) at TP 8: 512 + 12 288 + 2 x 512 + 1024 = 14 848 MiB reserved
+    h200 = LoadSolver(engine="sglang").solve("Llama3_8B", "H200", tensor_parallel=8, **kw)
+    assert round((144384 - 14848) / 144384, 3) == 0.897
+    kv8_tp8 = 2 * 32 * 1 * 128 * 1.0  # 8 KV heads over 8 GPUs: one per GPU
+    assert h200.kv_blocks == int((0.897 * 141 * GiB - W8 / 8) // kv8_tp8)
+    # a 40 GiB A100: chunks of 4096, CUDA graphs to batch 32: 512 + 6144 + 64 + 128 = 6848 MiB reserved of 40 960
+    a100 = LoadSolver(engine="sglang").solve("Llama3_8B", "A100_40GB", **kw)
+    assert a100.max_batched_tokens == 4096
+    assert a100.kv_blocks == int((round((40960 - 6848) / 40960, 3) * A100_40_CAP - W8) // KV8)
     # the ideal mode keeps the textbook pools (memory fraction less weights), which the labs' answers use
     assert LoadSolver("ideal").solve("Llama3_8B", "H100", **kw).kv_blocks == int((0.9 * H100_CAP - W8) // (16 * KV8))
     assert (LoadSolver("ideal", engine="trtllm").solve("Llama3_8B", "H100", **kw).kv_blocks

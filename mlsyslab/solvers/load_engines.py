@@ -65,8 +65,7 @@ class EngineProfile:
         if self.name == "vllm-v0":
             return dict(max_num_seqs=256, max_batched_tokens=8192, memory_utilization=0.9, seats_from_pool=False)
         if self.name == "sglang":
-            util = 0.79 if tp >= 16 else 0.81 if tp >= 8 else 0.85 if tp >= 4 else 0.87 if tp >= 2 else 0.88
-            chunk = 2048 if mem < 35 * GiB else 8192 if mem < 160 * GiB else 16384
+            chunk, util = sglang_defaults(mem, tp)
             return dict(max_num_seqs=None, max_batched_tokens=chunk, memory_utilization=util, seats_from_pool=True)
         return dict(max_num_seqs=2048, max_batched_tokens=8192, memory_utilization=0.9, seats_from_pool=False)
 
@@ -90,6 +89,38 @@ class EngineProfile:
             return self.reserve_init
         r = self.reserve_init - (self.reserve_init - self.reserve_min) * decode_steps / self.reserve_decay_steps
         return max(self.reserve_min, r)
+
+
+def sglang_defaults(memory_bytes: float, tp: int):
+    """``(chunked_prefill_size, mem_fraction_static)`` of SGLang v0.5.3 for a GPU of ``memory_bytes`` at TP ``tp``
+    (python/sglang/srt/server_args.py ServerArgs._handle_gpu_memory_settings, read in v0.5.3.post3).
+
+    By device memory (MiB): below 20 GiB chunks of 2048 and CUDA graphs up to batch 8; below 35 GiB
+    2048 and 16 (80 at TP >= 4); below 60 GiB 4096 and 32 (160); below 160 GiB (A100 80GB, H100,
+    H200) 8192 and 256 (512); above 16384 and 512. The memory kept outside weights + KV (MiB)::
+
+        reserved = 512 + 1.5 x max(chunk, 2048) + 2 x cuda_graph_max_bs + tp / 8 x 1024
+        reserved = max(reserved, 10240) on devices above 60 GiB
+        mem_fraction_static = round((memory - reserved) / memory, 3)
+
+    (v0.4.x used a table by TP degree, 0.88 at TP 1 to 0.81 at TP 8; v0.4.10-v0.5.0 reserved
+    (9.5 + tp/2) GiB below 90 GiB and (12 + tp/2) GiB below 160 GiB.)"""
+    mib = memory_bytes / 2 ** 20
+    small_tp = tp < 4
+    if mib < 20 * 1024:
+        chunk, graphs = 2048, 8
+    elif mib < 35 * 1024:
+        chunk, graphs = 2048, 16 if small_tp else 80
+    elif mib < 60 * 1024:
+        chunk, graphs = 4096, 32 if small_tp else 160
+    elif mib < 160 * 1024:
+        chunk, graphs = 8192, 256 if small_tp else 512
+    else:
+        chunk, graphs = 16384, 512
+    reserved = 512 + 1.5 * max(chunk, 2048) + 2 * graphs + tp / 8 * 1024
+    if mib > 60 * 1024:
+        reserved = max(reserved, 10 * 1024)
+    return chunk, round((mib - reserved) / mib, 3)
 
 
 def vllm_v0_defaults(max_model_len: int, chunked=None, scheduler_steps: int = 1):
@@ -154,6 +185,7 @@ def runtime_bytes(model, tp, max_tokens, max_seqs, sampler_bytes, act_bytes=2.0)
 _VLLM_ARGS = "vllm/engine/arg_utils.py, EngineArgs._set_default_args / get_batch_defaults (vLLM v0.9.0-v0.11)"
 _VLLM_CACHE = "vllm/config.py CacheConfig: block_size=16 on CUDA, gpu_memory_utilization=0.9 (vLLM v0.6-v0.11)"
 _SGL_ARGS = "python/sglang/srt/server_args.py, ServerArgs.__post_init__ (SGLang v0.4.x)"
+_SGL_ARGS_05 = "python/sglang/srt/server_args.py, ServerArgs._handle_gpu_memory_settings (SGLang v0.5.3.post3)"
 _TRT_ARGS = ("tensorrt_llm/builder.py BuildConfig (max_batch_size=2048, max_num_tokens=8192; read at NVIDIA/TensorRT-LLM "
              "commit 008b2b8, the v0.14-v0.16 line) and the LLM API's llm_args.py that builds on it")
 
@@ -207,10 +239,13 @@ PROFILES = {
         sources={
             "max_num_seqs": "derived from the KV pool: min(pool tokens // 2, min(max(pool / context_len x 512, 2048), 4096)) "
                             "(python/sglang/srt/model_executor/model_runner.py init_memory_pool and managers/scheduler.py, SGLang v0.4.x)",
-            "max_batched_tokens": f"chunked_prefill_size: 2048 below 35 GB, 8192 up to 160 GB (H100, H200), 16384 above; {_SGL_ARGS}",
+            "max_batched_tokens": f"chunked_prefill_size: 2048 below 35 GiB, 4096 below 60 GiB, 8192 below 160 GiB (H100, H200), "
+                                  f"16384 above; {_SGL_ARGS_05}",
             "mixed steps": "none by default: a step is a prefill (extend) batch or a decode batch, prefill first "
                            f"(enable_mixed_chunk=False; {_SGL_ARGS})",
-            "memory_utilization": f"mem_fraction_static 0.88 at TP 1, 0.87 at TP 2, 0.85 at TP 4, 0.81 at TP 8; {_SGL_ARGS}",
+            "memory_utilization": "mem_fraction_static = round((memory - reserved) / memory, 3), reserved = 512 MiB + "
+                                  "1.5 x max(chunk, 2048) MiB + 2 x cuda_graph_max_bs MiB + tp/8 GiB, at least 10 GiB above 60 GiB: "
+                                  f"0.836 on H100 and 0.907 on H200 at TP 1 (sglang_defaults; {_SGL_ARGS_05})",
             "runtime memory": "none kept out of the pool: mem_fraction_static covers weights + KV only, activations and CUDA "
                               "graphs use the rest (model_runner.py profile_max_num_token: rest = free memory after loading "
                               "the weights - total x (1 - mem_fraction_static); SGLang v0.4.x-v0.5.x); the CUDA context and "
