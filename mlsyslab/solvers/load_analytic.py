@@ -233,8 +233,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     # the token budget: a prefill-only step holds at most k_b whole prompts; a mixed step carries its B
     # decode tokens and, at saturation, the B / (O - 1) prompts that replace the finishing ones
     k_b = max(1.0, math.floor(max_tokens / max(new, 1)))
+    b_free = b_max  # the batch seats and KV allow
     if chunked and dec > 0:
         b_max = max(1.0, min(b_max, max_tokens * dec / (dec + new)))
+    budget_bound = chunked and b_max < b_free * (1 - 1e-9)  # every step at saturation is full of prompt chunks
 
     lines = decode_lines(cost, spec, ctx)
     pieces = decode_pieces(cost, spec, ctx)
@@ -270,6 +272,19 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         if abs(x_cap[0] - prev[0]) <= 1e-13 * abs(x_cap[0]):
             break
     cap = float(x_cap[0])
+    k_ms = float(scheduler_steps)
+    if chunked and dec > 0 and k_ms > 1:
+        # multi-step scheduling with mixed steps: prompts are admitted only every k steps, as many as
+        # the step's budget has room for, n = ceil((budget - B) / new); each lives O - 1 steps, so
+        # B = n (O - 1) / k (fixed point), and x = n / (k t(B) + T_pre(n))
+        b_ms = b_max
+        for _ in range(30):
+            n_ms = math.ceil(max(max_tokens - b_ms, 1.0) / max(new, 1))
+            b_ms = min(b_max, n_ms * dec / k_ms)
+        n_ms = math.ceil(max(max_tokens - b_ms, 1.0) / max(new, 1))
+        x_ms = n_ms / (k_ms * float(t_dec(b_ms)) + float(t_prefill(np.array([float(n_ms)]), np.array([b_ms]))[0]))
+        if x_ms < cap:
+            cap, b_max, budget_bound = x_ms, max(1.0, b_ms), False
     x = np.minimum(lam, cap)
 
     # batch, by fixed point on the prompts batched per prefill
@@ -366,9 +381,11 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         def c1(Bv):
             return t_prefill(np.ones_like(Bv), Bv)
 
-        def r_fill(Bv):  # a step carries at most max_tokens - B prompt tokens
+        def r_fill(Bv):  # a step carries at most max_tokens - B prompt tokens (multi-step: every k steps)
             room = np.maximum(max_tokens - Bv, 1.0) / max(new, 1)
-            return room / (t_dec(Bv) + t_prefill(room, Bv))
+            if k_ms > 1:
+                room = np.ceil(room)
+            return room / (k_ms * t_dec(Bv) + t_prefill(room, Bv))
     else:
         def c1(Bv):  # the prompts waiting for the seats that free share prefill steps of up to k_b prompts
             k = np.minimum(k_b, 1.0 + Bv / max(dec, 1.0))
@@ -382,7 +399,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     steady50 = np.where(over, 0.0, wait_q(0.5))
     steady99 = np.where(over, 0.0, wait_q(0.99))
     if n / min(n, _GROUPS) <= b_max / 8.0:
-        arr, adm, done, batch = _finite_run(lam, n, b_max, dec, t_dec, c1, r_fill, _GROUPS)
+        kv = (total_blocks - int(watermark * total_blocks)) * bs
+        seats = b_max if chunked else max_seqs  # (mixed steps: the batch the budget sustains)
+        arr, adm, done, batch = _finite_run(lam, n, dec, t_dec, c1, r_fill, seats=seats, kv=kv,
+                                            prompt=I + 0.5 * bs + (bs if reserve >= 1.0 else 0.0), reserve=reserve)
         wait = adm - arr
         w50, w99 = np.percentile(wait, 50, axis=0), np.percentile(wait, 99, axis=0)
         e50, e99 = np.percentile(done - arr, 50, axis=0), np.percentile(done - arr, 99, axis=0)
@@ -393,7 +413,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         w50, w99 = 0.5 * n * grow, 0.99 * n * grow
         e50, e99 = w50 + dec * interval, w99 + dec * interval
         span = n / x + base50 + dec * interval
-        tpot_run, batch = interval, np.full_like(x, b_max)
+        tpot_run, batch, wait = interval, np.full_like(x, b_max), None
     out["ttft_p50"] = base50 + np.maximum(w50, steady50)
     out["ttft_p99"] = base99 + np.maximum(w99, steady99)
     out["e2e_p50"] = np.where(over, base50 + e50, out["e2e_p50"])
@@ -402,7 +422,22 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     out["throughput"] = n * O / span
     out["tpot"] = np.where(over, tpot_run, out["tpot"])
     out["mean_batch"] = np.where(over, batch, out["mean_batch"])
-    out["itl_p50"] = np.where(over, t_dec(batch), out["itl_p50"])
+    # the median interval past capacity: while most requests wait for a seat, prompts are admitted as
+    # seats free (in bunches), so most steps are plain decode steps at the run's batch; when the batch
+    # is bound by the step budget every step is full of prompt chunks
+    # (mixed steps: only once the median wait is a quarter of a request's life, so that admissions follow
+    # the bunched completions rather than the Poisson arrivals; compared with the simulator)
+    if wait is None:
+        queued = np.ones_like(over)
+    elif chunked:
+        queued = w50 > 0.25 * np.median(done - adm, axis=0)
+    else:
+        queued = np.mean(wait > 1e-9 * np.maximum(arr, 1e-300), axis=0) > 0.5
+    plain = t_dec(batch)
+    if budget_bound:
+        plain = plain + t_prefill(np.maximum(max_tokens - batch, 0.0) / max(new, 1), batch)
+    # (not queued: the steady state at capacity, with the decode step at the run's batch, not b_max)
+    out["itl_p50"] = np.where(over & queued, plain, np.where(over, itl50 - td + t_dec(batch), out["itl_p50"]))
     out["goodput"] = out["request_throughput"] * np.where(over, 0.0, ok)
     return out
 
@@ -410,15 +445,17 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 _GROUPS = 512  # cohorts of a finite run (module doc)
 
 
-def _finite_run(lam, n, b_max, dec, t_dec, c1, r_fill, groups=_GROUPS):
+def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, groups=_GROUPS):
     """Transient fluid queue of a run of ``n`` requests arriving at ``lam`` (module doc, *Finite run*).
 
     ``t_dec(B)``: a decode step of B sequences; ``c1(B)``: the server time one prompt takes
     (prefill, or what it adds to mixed steps); ``r_fill(B)``: the most admissions per second the
-    step budget allows (inf: only the prefill time limits them). The run goes in cohorts of
-    ``g = n / groups`` requests, FIFO; an event loop over admissions and completions, vectorised
-    over ``lam``. Returns per-cohort arrays ``(arrival, admitted, done)`` of shape (groups, len(lam))
-    and the mean decode batch.
+    step budget allows (inf: only the prefill time limits them). Admission needs a seat (``seats``)
+    and KV room: the running requests hold ``prompt`` + generated tokens (plus ``reserve`` x their
+    remaining output), a new one ``prompt + reserve x (dec + 1)``, out of ``kv`` tokens. The run goes in
+    cohorts of ``g = n / groups`` requests, FIFO; an event loop over admissions and completions,
+    vectorised over ``lam``. Returns per-cohort arrays ``(arrival, admitted, done)`` of shape
+    (groups, len(lam)) and the mean decode batch (sequences per decode step).
     """
     G = int(min(n, groups))
     g = n / G
@@ -427,23 +464,28 @@ def _finite_run(lam, n, b_max, dec, t_dec, c1, r_fill, groups=_GROUPS):
     arr = (np.arange(G)[:, None] + 0.5) * g / lam[None, :]
     adm = np.full((G, R), np.inf)
     done = np.full((G, R), np.inf)
-    gam_adm = np.zeros((G, R))  # decode steps taken by the server when the cohort started decoding
+    gam_adm = np.zeros((G, R))  # decode steps the server had taken when the cohort started decoding
     t = np.zeros(R)
-    gam = np.zeros(R)  # decode steps taken so far (every running sequence advances one token per step)
+    gam = np.zeros(R)  # decode steps so far (each running sequence gains one token per step)
+    s_adm = np.zeros(R)  # sum of gam_adm over the running cohorts
     ia = np.zeros(R, int)
     idn = np.zeros(R, int)
     last = np.full(R, -np.inf)
     seq_steps = np.zeros(R)
     steps = np.zeros(R)
-    seats = max(b_max, g)
+    seats = max(float(seats), g)
+    need = prompt + reserve * (dec + 1.0)
     for _ in range(2 * G):
-        B = (ia - idn) * g
-        running = B > 0
+        m = ia - idn  # running cohorts
+        B = m * g
+        running = m > 0
         td = t_dec(np.maximum(B, 1.0))
         jd = np.minimum(idn, G - 1)
         t_done = np.where(running, t + np.maximum(gam_adm[jd, cols] + dec - gam, 0.0) * td, np.inf)
         ja = np.minimum(ia, G - 1)
-        can = (ia < G) & (B + g <= seats * (1 + 1e-9))
+        age = m * gam - s_adm  # tokens the running cohorts have generated, summed
+        used = g * (m * prompt + age + reserve * (m * dec - age))
+        can = (ia < G) & (B + g <= seats * (1 + 1e-9)) & ((used + g * need <= kv) | ~running)
         t_adm = np.where(can, np.maximum(np.maximum(arr[ja, cols], t), last + g / r_fill(np.maximum(B, 1.0))), np.inf)
         if not (np.isfinite(t_adm) | np.isfinite(t_done)).any():
             break
@@ -461,9 +503,11 @@ def _finite_run(lam, n, b_max, dec, t_dec, c1, r_fill, groups=_GROUPS):
         last = np.where(sel, t, last)
         t = np.where(sel, t + g * c1(B + g), t)
         gam_adm[ja[sel], cols[sel]] = gam[sel]
+        s_adm = s_adm + np.where(sel, gam, 0.0)
         ia = ia + sel
         fin = ~go_adm & np.isfinite(t_done)
         done[jd[fin], cols[fin]] = t[fin]
+        s_adm = s_adm - np.where(fin, gam_adm[jd, cols], 0.0)
         idn = idn + fin
     return arr, adm, done, np.where(steps > 0, seq_steps / np.maximum(steps, 1e-300), 1.0)
 
