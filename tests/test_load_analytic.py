@@ -76,3 +76,92 @@ def test_analytic_bad_input(solver):
     with pytest.raises(ValidationError) as info:
         solver.analytic("Llama3_8B", "H100", 1.0, sla={"itl": "3 tokens"})
     assert info.value.field == "sla.itl"
+
+
+# ---------------------------------------------------------------------------- finite runs (n_requests)
+# The grid of docs/solvers/load.md ("Agreement with the simulator"): every engine profile, four
+# deployments, Poisson loads from 10 % to 150 % (1.0 counts as past) of the fast path's capacity, runs of 2000 requests
+# in both. Tolerance: the pooled median |analytic / simulated - 1| per metric must meet the error
+# targets issue 21 sets for the simulator against published data (throughput 15 %, TTFT 25 %,
+# ITL/TPOT/E2E 15 %): a fast path that stands in for the simulator should not add more error than
+# the simulator is allowed. Per point: throughput within 12 % (the run's fill and drain), every
+# other figure within 2x, except the disagreements docs/solvers/load.md lists (EXEMPT).
+GRID = {
+    "8B-H100": dict(model="Llama3_8B", hardware="H100", input_tokens=1024, output_tokens=256),
+    "70B-4xH100": dict(model="Llama3_70B", hardware="H100", tensor_parallel=4, input_tokens=1024, output_tokens=256),
+    "70B-4xH200": dict(model="Llama3_70B", hardware="H200", tensor_parallel=4, precision="fp8", input_tokens=467,
+                       output_tokens=256),
+    "405B-8xH100": dict(model="Llama3_405B", hardware="H100", tensor_parallel=8, precision="fp8", input_tokens=215,
+                        output_tokens=122),
+}
+LOADS = [0.1, 0.5, 0.8, 0.9, 1.0, 1.1, 1.5]
+N_RUN = 2000
+TARGET = {"throughput": 0.15, "ttft_p50": 0.25, "itl_p50": 0.15, "tpot": 0.15, "e2e_p50": 0.15}
+# (engine, deployment, metric): SGLang sizes its seats from the KV pool (thousands here); near and past
+# saturation the fast path's prefill-stall model puts the median interval on the stalled mode and the
+# fluid queue holds the median request too long (docs/solvers/load.md); TTFT past capacity with
+# thousands of seats is a few 0.1-1 s and within 3x
+EXEMPT = {("sglang", "70B-4xH200", "itl_p50"), ("sglang", "405B-8xH100", "itl_p50"),
+          ("sglang", "70B-4xH200", "ttft_p50"), ("sglang", "405B-8xH100", "ttft_p50"),
+          ("vllm", "70B-4xH200", "ttft_p50"), ("trtllm", "70B-4xH200", "ttft_p50"),
+          ("trtllm", "405B-8xH100", "ttft_p50")}
+
+
+@pytest.fixture(scope="module")
+def grid():
+    rows = []
+    for engine in ENGINES:
+        s = LoadSolver(engine=engine)
+        for name, cfg in GRID.items():
+            cap = s.analytic(arrival_rate=1.0, **cfg)["capacity"]
+            fast = s.analytic(arrival_rate=np.array(LOADS) * cap, n_requests=N_RUN, **cfg)
+            for j, rho in enumerate(LOADS):
+                sim = s.solve(arrival_rate=rho * cap, n_requests=N_RUN, seed=1, **cfg)
+                for key in TARGET:
+                    k = SIM_KEY.get(key, key)
+                    rows.append((engine, name, rho, key, float(fast[key][j]) / float(sim.raw[k])))
+    return rows
+
+
+def test_finite_run_agrees_with_simulator_per_point(grid):
+    for engine, name, rho, key, ratio in grid:
+        assert math.isfinite(ratio), (engine, name, rho, key)
+        if key == "throughput":
+            assert abs(ratio - 1) <= 0.12, (engine, name, rho, ratio)
+        elif (engine, name, key) in EXEMPT:
+            assert 1 / 8 <= ratio <= 8, (engine, name, rho, key, ratio)
+        else:
+            assert 0.5 <= ratio <= 2.0, (engine, name, rho, key, ratio)
+
+
+@pytest.mark.parametrize("regime", ["below capacity", "past capacity"])
+def test_finite_run_agrees_with_simulator_median(grid, regime):
+    for key, target in TARGET.items():
+        err = [abs(r - 1) for e, n, rho, k, r in grid if k == key and (rho < 1) == (regime == "below capacity")]
+        assert len(err) == len(ENGINES) * len(GRID) * sum((x < 1) == (regime == "below capacity") for x in LOADS)
+        assert np.median(err) <= target, (regime, key, np.median(err))
+
+
+def test_finite_run_waits_like_the_fluid_queue():
+    """Far past capacity mu (lam = 2 mu, 10 mu), request k waits about k (1/mu - 1/lam) for its seat (the
+    fluid queue: arrivals at k / lam, admissions at k / mu); with 16 seats and 1000 requests the seats
+    are a small correction, so the median TTFT is (N/2)(1/mu - 1/lam) and the p99 0.99 N (1/mu - 1/lam),
+    within the 16 / mu of the seats and the prefill (10 %); the run's throughput is mu (5 %)."""
+    s = LoadSolver(engine="vllm-v0")
+    kw = dict(input_tokens=256, output_tokens=64, max_num_seqs=16)
+    mu = s.analytic("Llama3_8B", "H100", 1.0, **kw)["capacity"]
+    n = 1000
+    lam = np.array([2.0, 10.0]) * mu
+    out = s.analytic("Llama3_8B", "H100", lam, n_requests=n, **kw)
+    grow = 1.0 / mu - 1.0 / lam
+    assert np.allclose(out["ttft_p50"], 0.5 * n * grow, rtol=0.10)
+    assert np.allclose(out["ttft_p99"], 0.99 * n * grow, rtol=0.10)
+    assert np.allclose(out["request_throughput"], mu, rtol=0.05)
+    # the infinite run stays unbounded past capacity; below it both agree on the latencies
+    inf = s.analytic("Llama3_8B", "H100", np.array([0.5 * mu, 2 * mu]), **kw)
+    fin = s.analytic("Llama3_8B", "H100", np.array([0.5 * mu, 2 * mu]), n_requests=n, **kw)
+    assert math.isinf(inf["ttft_p50"][1]) and math.isfinite(fin["ttft_p50"][1])
+    assert fin["ttft_p50"][0] == pytest.approx(inf["ttft_p50"][0], rel=1e-9)
+    with pytest.raises(ValidationError) as info:
+        s.analytic("Llama3_8B", "H100", 1.0, n_requests=0)
+    assert info.value.field == "n_requests"
