@@ -10,16 +10,21 @@ U+F06E (the PredictionCheckpoint's Lock and Reveal buttons, ``icon="lock"``/``"e
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 
 import pytest
 
 from mlsyslab.labs import offline
 
-from support_browser import (UI_TIMEOUT_MS, browser, open_notebook, run_all_cells, start_jupyter_lab,  # noqa: F401
-                             stop_process, voila_url, wait_for_widgets, write_notebook)
+from support_browser import (UI_TIMEOUT_MS, browser, free_port, open_notebook, run_all_cells,  # noqa: F401
+                             start_jupyter_lab, stop_process, voila_url, wait_for_widgets, write_notebook)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -47,15 +52,14 @@ def server():
             stop_process(s.process)
 
 
-@pytest.fixture
-def offline_page(browser, server):  # noqa: F811
-    """A page whose every request off the local server is recorded (``page.outside``) and refused;
+def _offline_page(browser, url):  # noqa: F811
+    """A page whose every request off the server at ``url`` is recorded (``page.outside``) and refused;
     ``page.fonts``: the font files it loaded (url, status)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     outside, fonts = [], []
 
     def route(r):
-        if r.request.url.startswith(server.url + "/") or r.request.url.startswith(("data:", "blob:")):
+        if r.request.url.startswith(url + "/") or r.request.url.startswith(("data:", "blob:")):
             return r.continue_()
         outside.append(r.request.url)
         return r.abort()
@@ -63,14 +67,20 @@ def offline_page(browser, server):  # noqa: F811
     context.route("**/*", route)
     p = context.new_page()
     p.set_default_timeout(UI_TIMEOUT_MS)
-    p.on("websocket", lambda ws: None if ws.url.startswith(server.url.replace("http", "ws", 1)) else outside.append(ws.url))
+    p.on("websocket", lambda ws: None if ws.url.startswith(url.replace("http", "ws", 1) + "/") else outside.append(ws.url))
     p.on("response", lambda resp: fonts.append((resp.url, resp.status))
          if resp.request.resource_type == "font" else None)
     p.outside, p.fonts = outside, fonts
+    return p
+
+
+@pytest.fixture
+def offline_page(browser, server):  # noqa: F811
+    p = _offline_page(browser, server.url)
     try:
         yield p
     finally:
-        context.close()
+        p.context.close()
 
 
 def _icons(page) -> dict:
@@ -142,3 +152,56 @@ def test_jupyterlab_with_widgets_makes_no_outside_request(server, offline_page):
     _assert_icons_render(page, server)
     page.wait_for_load_state("networkidle")
     assert page.outside == []
+
+
+def _assert_voila_page_offline(page, url) -> None:
+    page.goto(url)
+    wait_for_widgets(page, ".jupyter-widgets", timeout_ms=90_000)
+    page.wait_for_load_state("networkidle")
+    assert page.outside == []
+    assert json.loads(page.locator("#jupyter-config-data").text_content())["fullMathjaxUrl"] == "null"
+
+
+def test_installed_config_serves_voila_offline_without_arguments(browser, tmp_path, monkeypatch):  # noqa: F811
+    """binder/postBuild's ``python -m mlsyslab.labs.offline --install``: a plain ``jupyter lab`` of that
+    environment (no mlsyslab arguments, as repo2docker starts it) serves Voila with no outside request."""
+    config = offline.install(tmp_path / "prefix")
+    assert config == tmp_path / "prefix" / "etc" / "jupyter" / "jupyter_server_config.d" / "mlsyslab-offline.json"
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(config.parent.parent))
+    monkeypatch.delenv("JUPYTER_PATH", raising=False)
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(ROOT / "labs" / "explorers" / "lab2_kv_cache.ipynb", root)
+    server = start_jupyter_lab(root, tmp_path / "home")
+    try:
+        page = _offline_page(browser, server.url)
+        _assert_voila_page_offline(page, voila_url(server, "lab2_kv_cache.ipynb"))
+        page.context.close()
+    finally:
+        stop_process(server.process)
+
+
+def test_standalone_voila_command_makes_no_outside_request(browser, tmp_path):  # noqa: F811
+    """``python -m mlsyslab.labs.offline NOTEBOOK [voila options]``: the standalone Voila."""
+    port = free_port()
+    shutil.copy(ROOT / "labs" / "explorers" / "lab2_kv_cache.ipynb", tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_PATH"}
+    log = open(tmp_path / "voila.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "mlsyslab.labs.offline", "lab2_kv_cache.ipynb", "--no-browser",
+                             f"--port={port}", "--Voila.ip=127.0.0.1"], cwd=tmp_path, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(url + "/voila/static/voila.js", timeout=5).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "voila.log").read_text()[-3000:]
+                time.sleep(0.5)
+        page = _offline_page(browser, url)
+        _assert_voila_page_offline(page, url + "/")
+        page.context.close()
+    finally:
+        stop_process(proc)

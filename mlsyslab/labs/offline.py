@@ -8,11 +8,12 @@
   those links: the ``lab`` template already inlines voila-style.js, which declares Font Awesome
   5.15.4 (all + v4 shims) with its fonts served from ``/voila/static/``.
 
-:data:`SERVER_ARGS` sets both on a Jupyter server (JupyterLab with Voila's extension,
-``/voila/render/...``; ``mlsyslab lab`` passes them): it loads this module as a server extension,
-which puts :data:`DATA_DIR` on ``JUPYTER_PATH`` so that Voila finds the template (extensions load
-in name order, this one before ``voila``). :func:`install` writes the same settings as a config file
-of an environment (``binder/postBuild``). The standalone ``voila`` command:
+This module is a Jupyter server extension (extensions load in name order, this one before
+``voila``): it puts :data:`DATA_DIR` on ``JUPYTER_PATH`` so that Voila finds the template, and makes
+the MathJax settings and the template the defaults of the server (explicit settings win).
+:data:`SERVER_ARGS` enables it and sets both on a Jupyter server (JupyterLab with Voila's extension,
+``/voila/render/...``; ``mlsyslab lab`` passes them); :func:`install` enables it for every Jupyter
+server of an environment (``binder/postBuild``). The standalone ``voila`` command:
 ``python -m mlsyslab.labs.offline labs/explorers/lab2_kv_cache.ipynb [voila options]``.
 The docs build copies MathJax 3 from the ``sphinx-mathjax-offline`` wheel (docs/_ext/offline_math.py).
 """
@@ -40,9 +41,9 @@ SERVER_ARGS = (*(f"--ServerApp.tornado_settings={k}={v}" for k, v in SETTINGS.it
 #: for the standalone ``voila`` command, with :func:`jupyter_path` as ``JUPYTER_PATH`` (see :func:`main`)
 VOILA_ARGS = (*(f"--Voila.{k}={v}" for k, v in SETTINGS.items()), f"--template={TEMPLATE}")
 
-#: the server settings of :data:`SERVER_ARGS` as a Jupyter config file's content (:func:`install`)
-SERVER_CONFIG = {"ServerApp": {"tornado_settings": dict(SETTINGS), "jpserver_extensions": {__name__: True}},
-                 "VoilaConfiguration": {"template": TEMPLATE}}
+#: a ``jupyter_server_config.d`` file that enables the extension (:func:`install`; Jupyter reads only
+#: ``jpserver_extensions`` from those files, the extension sets the rest)
+SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {__name__: True}}}
 
 
 def jupyter_path(current: str | None = None) -> str:
@@ -56,14 +57,19 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(server_app) -> None:
-    """Put the template's folder on ``JUPYTER_PATH`` before Voila's extension looks for templates."""
+    """Put the template's folder on ``JUPYTER_PATH`` before Voila's extension looks for templates;
+    default the MathJax settings and Voila's template (unless the server's config sets them)."""
     os.environ["JUPYTER_PATH"] = jupyter_path(os.environ.get("JUPYTER_PATH"))
+    for key, value in SETTINGS.items():
+        server_app.web_app.settings.setdefault(key, value)
+    if "template" not in server_app.config.VoilaConfiguration:
+        server_app.config.VoilaConfiguration.template = TEMPLATE
     server_app.log.info("mlsyslab: Voila template %r from %s (no CDN requests)", TEMPLATE, DATA_DIR)
 
 
 def install(prefix: str | os.PathLike = sys.prefix) -> pathlib.Path:
     """Write :data:`SERVER_CONFIG` to ``<prefix>/etc/jupyter/jupyter_server_config.d/mlsyslab-offline.json``
-    (every Jupyter server of that environment reads it); returns the file."""
+    (every Jupyter server of that environment loads the extension); returns the file."""
     path = pathlib.Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "mlsyslab-offline.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(SERVER_CONFIG, indent=2) + "\n")
