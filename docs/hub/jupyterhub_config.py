@@ -37,9 +37,10 @@ c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [os.path.join(USER_ENV, "bin", "jupyterhub-singleuser")]
 c.Spawner.notebook_dir = "~"
 c.Spawner.default_url = "/lab"
-# Voila pages (/voila/render/..., the labs' explorers) typeset with JupyterLab's bundled MathJax 3,
-# not a CDN's (mlsyslab.labs.offline.SERVER_ARGS)
-c.Spawner.args = ["--ServerApp.tornado_settings=mathjax_url=null", "--ServerApp.tornado_settings=mathjax_config=null"]
+# Voila pages (/voila/render/..., the labs' explorers) ask no CDN for anything: MathJax 3 bundled with
+# JupyterLab, Font Awesome from Voila's own files (mlsyslab.labs.offline.SERVER_ARGS)
+c.Spawner.args = ["--ServerApp.tornado_settings=mathjax_url=null", "--ServerApp.tornado_settings=mathjax_config=null",
+                  "--ServerApp.jpserver_extensions=mlsyslab.labs.offline=True", "--VoilaConfiguration.template=mlsyslab"]
 c.Spawner.environment = {
     # the user environment first: `nbgrader`, `mlsyslab` and the kernel all come from it
     "PATH": os.path.join(USER_ENV, "bin") + ":/usr/local/bin:/usr/bin:/bin",
