@@ -28,6 +28,34 @@ service, ``C_s = 0`` for fixed lengths: Allen-Cunneen). TTFT adds the prefill (w
 prompts that arrive during a step batched with it) and the residual of the step under way.
 ITL is ``t(B)``; an interval that follows a prefill-only step (probability
 ``1 - exp(-lam t(B))`` per interval) also pays that prefill: that sets the ITL tail.
+
+**Token budget** (``max_tokens``). A prefill-only step holds at most ``k_b = floor(max_tokens / (I - c))``
+whole prompts, so ``K <= k_b``; a mixed step carries the ``B`` decode tokens and, at saturation, the
+``B (I - c) / (O - 1)`` prompt tokens of the requests that replace the finishing ones, so the batch
+it sustains is ``B <= max_tokens (O - 1) / (O - 1 + I - c)``. Multi-step scheduling with mixed steps
+(``k`` steps per scheduling point) admits ``n = ceil((max_tokens - B) / (I - c))`` prompts every ``k``
+steps; each lives ``O - 1`` steps, so ``B = n (O - 1) / k`` and ``lam_max = n / (k t(B) + T_pre(n))``.
+
+**Finite run** (``n_requests = N``). Past capacity an infinite run's queue grows without end
+(TTFT = inf); a run of N requests fills, queues and drains. Fluid model of that transient
+(Newell, *Applications of Queueing Theory*, 2nd ed., 1982, ch. 2: cumulative arrivals against
+cumulative admissions): requests arrive at ``k / lam`` in FIFO cohorts; a cohort is admitted when
+a seat is free (``max_num_seqs``; mixed steps: the batch the budget sustains), the KV pool holds
+every running request's prompt and generated tokens (plus the profile's reserve of its remaining
+output) and the new prompts, and the budget's admission rate allows; its prompts take
+``T_pre(K)/K`` each of server time; the running requests advance one token per decode step of
+``t(B)``, ``B`` the requests running. An event loop over admissions and completions (``min(N, 512)``
+cohorts, vectorised over ``lam``) gives each cohort's admission and completion times. With
+arrivals faster than the admissions, request ``k`` waits about ``k (1/mu - 1/lam)`` (``mu`` the
+capacity); TTFT = that wait (or the steady seat wait below capacity, whichever is larger) + the
+residual step and own prefill above; E2E = completion - arrival; throughput = ``N O /`` (last
+completion); TPOT past capacity = the mean of (completion - admission) / (O - 1). The median ITL
+past capacity is the plain decode step at the run's mean batch once most requests queue (seats
+free in bunches, so most steps carry no prompt; with mixed steps, once the median wait is a
+quarter of a request's life, a threshold read off the simulator), the step full of prompt chunks
+when the budget bounds the batch, and otherwise the steady state at capacity. A run longer than
+512 cohorts of ``b_max / 8`` requests takes the long-run limit: waits ``k (1/mu - 1/lam)``,
+throughput ``N / (N / min(lam, mu) + T_first + (O - 1) t)``.
 """
 
 from __future__ import annotations
