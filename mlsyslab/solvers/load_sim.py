@@ -352,6 +352,38 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             gm = x if x > w_m else w_m
             comm = cpt * n_c + cf
         j = 0
+        if plain is not None and spl and B and K:
+            # the full chunks: attention units A = 2 C + c (2 o + c) and KV tokens V = C + o + c are whole
+            # numbers that grow by fixed steps; below 2**53 the floats the general step builds are exactly these
+            kf = K if K < Kn else Kn
+            A, dA = 2 * C + c * (2 * o + c), 2 * B + 2 * c * c
+            V, dV = C + o + c, B + c
+            if A + dA * kf < 1 << 53 and V + dV * kf < 1 << 53:
+                for j in range(kf):
+                    if j:
+                        if tt >= lim:  # arrivals join the queue
+                            while arr_q and arr_q[0] <= tt:
+                                arrival[next_id] = arr_q.popleft()
+                                waiting.append(next_id)
+                                next_id += 1
+                            q = len(waiting)
+                            lim = arr_q[0] if arr_q else math.inf
+                        ts_add((tt, q, nrun, u, tok))
+                    a = A * attn_c
+                    k = V * kv_m
+                    d = gm + (a if a > k else k) + comm + ovp + seq
+                    tt += d
+                    iv_add(d)
+                    u += cnt[g]
+                    g += 1
+                    if g == bs:
+                        g = 0
+                    tok += B
+                    A += dA
+                    V += dV
+                j = kf
+                C += B * kf
+                o += c * kf
         while j < K:
             if j:
                 if tt >= lim:  # arrivals join the queue
@@ -425,9 +457,12 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         if chunked:
             free = total_blocks - used
             need_dec = cnt[G % bs] if B else 0
-            if need_dec > free:
-                preempt()
-                continue
+            while need_dec > free:  # preempt until the step's new blocks fit (each one an event: no time passes,
+                preempt()  # no one arrives)
+                ts.extend((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
+                B = len(running)
+                free = total_blocks - used
+                need_dec = cnt[G % bs] if B else 0
             budget = max_tokens - B
             if prefilling and budget > 0:
                 i = next(iter(prefilling))
@@ -463,8 +498,9 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                     break  # (one longer than any step's budget is chunked: the engine must, to run it at all)
                 rem_pre += out[i] - gen[i]
                 n_pre += 1
-                used += blocks_for(i, P)
-                free -= blocks_for(i, P)
+                nb = blocks_for(i, P)
+                used += nb
+                free -= nb
                 seats -= 1
                 prefilling[i] = 0
                 o = cached[i]
@@ -554,9 +590,29 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         m = min(n_fin, m_blk)
         if scheduler_steps > 1 and (waiting or arr_q):  # run to the next scheduling point
             m = min(m, scheduler_steps - G % scheduler_steps)
-        dc = dcost(B)
-        C0 = s_off + B * G
-        pieces = dpieces(dc, C0, B, m)
+        dc = dcache.get(B) or dcost(B)
+        pieces = dpieces(dc, s_off + B * G, B, m)
+        if len(pieces) == 1 and not stalls:  # the common case, record_decode's arithmetic inlined
+            _, _, t0, slope = pieces[0]
+            if arr_q and not waiting and m * t0 + slope * m * (m - 1) / 2.0 >= arr_q[0] - t:
+                m = max(1, min(m, steps_to_reach(m, t0, slope, arr_q[0] - t)))
+            hold = False
+            used += blocks_needed(B, m)
+            t += m * t0 + slope * m * (m - 1) / 2.0
+            if m == 1:
+                itl_v.append(t0)
+                itl_w.append(B)
+            else:
+                itl_v.append(t0 + slope * (m - 1) * 0.25)
+                itl_v.append(t0 + slope * (m - 1) * 0.75)
+                itl_w.append(B * m / 2.0)
+                itl_w.append(B * m / 2.0)
+            G += m
+            dec_steps += m
+            dec_seq_steps += B * m
+            tokens_out += B * m
+            pop_finished()
+            continue
         if arr_q and not waiting:
             T = arr_q[0] - t
             acc, mm = 0.0, 0
