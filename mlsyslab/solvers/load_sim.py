@@ -131,6 +131,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     stalls = []  # prefill steps since the last decode step: (duration, sequences stalled)
     ts = []  # t, queue, running, blocks used, tokens out at each event, flat (5 numbers an event)
     dcache = {}
+    dfast = {}
     draft = spec.draft if spec is not None else None
     mstep = _step_fn(cost)
     plain = _step_consts(cost)
@@ -285,6 +286,22 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 t1 += w * (x if x > y else y)
             return [(0, n, t0, t1 - t0)]
         return dc.pieces(C0, dC, n)
+
+    def dentry(B):
+        """``(DecodeCost, pre, dep, xs)`` of a batch of B: ``DecodeCost.at(C)`` is ``pre`` (its constant plus
+        the leading terms that do not depend on C, added in the same order) plus the ``dep`` terms;
+        ``xs``: the contexts where a term's two sides cross."""
+        dc = dcost(B)
+        pre, dep = dc.const, []
+        for w, a1, b1, a2, b2 in dc.terms:
+            if not dep and b1 == 0.0 and b2 == 0.0:
+                x, y = a1 + b1 * 0, a2 + b2 * 0  # as at(C) for any C >= 0: b C = 0.0
+                pre += w * (x if x > y else y)
+            else:
+                dep.append((w, a1, b1, a2, b2))
+        xs = tuple((a2 - a1) / (b1 - b2) for _, a1, b1, a2, b2 in dc.terms if b1 != b2)
+        e = dfast[B] = (dc, pre, tuple(dep), xs)
+        return e
 
     def record_decode(pieces, m, B, skip_first):
         """ITL samples of decode steps 0..m-1 described by ``pieces`` (step 0 left out when
@@ -590,10 +607,27 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         m = min(n_fin, m_blk)
         if scheduler_steps > 1 and (waiting or arr_q):  # run to the next scheduling point
             m = min(m, scheduler_steps - G % scheduler_steps)
-        dc = dcache.get(B) or dcost(B)
-        pieces = dpieces(dc, s_off + B * G, B, m)
-        if len(pieces) == 1 and not stalls:  # the common case, record_decode's arithmetic inlined
-            _, _, t0, slope = pieces[0]
+        dc, pre, dep, xs = dfast.get(B) or dentry(B)
+        C0 = s_off + B * G
+        one = not stalls
+        for x in xs:
+            k = (x - C0) / B
+            if 0 < k < m:  # the roofline changes side within the run: pieces (dpieces)
+                one = False
+        if one:  # one linear piece, no stalled steps: dpieces and record_decode inlined
+            t0 = pre
+            for w, a1, b1, a2, b2 in dep:
+                x, y = a1 + b1 * C0, a2 + b2 * C0
+                t0 += w * (x if x > y else y)
+            if m > 1:
+                C1 = C0 + B
+                slope = pre
+                for w, a1, b1, a2, b2 in dep:
+                    x, y = a1 + b1 * C1, a2 + b2 * C1
+                    slope += w * (x if x > y else y)
+                slope -= t0
+            else:
+                slope = 0.0
             if arr_q and not waiting and m * t0 + slope * m * (m - 1) / 2.0 >= arr_q[0] - t:
                 m = max(1, min(m, steps_to_reach(m, t0, slope, arr_q[0] - t)))
             hold = False
@@ -613,6 +647,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             tokens_out += B * m
             pop_finished()
             continue
+        pieces = dpieces(dc, C0, B, m)
         if arr_q and not waiting:
             T = arr_q[0] - t
             acc, mm = 0.0, 0
