@@ -406,8 +406,9 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     # ---- a finite run of n requests: the transient fluid queue (module doc, *Finite run*)
     n = int(n_requests)
     if chunked:
-        def c1(Bv):
-            return t_prefill(np.ones_like(Bv), Bv)
+        def c1(Bv):  # the prompts replacing the B / (O - 1) finishing each step share its overhead
+            k = 1.0 + Bv / max(dec, 1.0)
+            return t_prefill(k, Bv) / k
 
         def r_fill(Bv):  # a step carries at most max_tokens - B prompt tokens (multi-step: every k steps)
             room = np.maximum(max_tokens - Bv, 1.0) / max(new, 1)
