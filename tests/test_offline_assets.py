@@ -1,7 +1,10 @@
 """No request leaves the machine: Voila (every explorer, the tree and error pages) and JupyterLab with
 mlsyslab's widgets, served as ``mlsyslab lab`` serves them (:data:`mlsyslab.labs.offline.SERVER_ARGS`),
-in headless chromium with every request to another host recorded and refused; the widgets' Font Awesome
-icons still render, with the icon font loaded from the local server.
+by a plain ``jupyter lab`` of an environment set up by ``binder/postBuild`` (``offline.install``), and
+by the standalone Voila (``python -m mlsyslab.labs.offline NOTEBOOK``), in headless chromium with every
+request to another host recorded and refused; the widgets' Font Awesome icons still render, with the
+icon font loaded from the local server. Before the ``mlsyslab`` Voila template, each Voila page asked
+cdn.jsdelivr.net for two Font Awesome 5 stylesheets (the tree and error pages for Font Awesome 4.5).
 
 Font Awesome 5's codepoints, from its cheatsheet (fontawesome.com/v5/cheatsheet): lock U+F023, eye
 U+F06E (the PredictionCheckpoint's Lock and Reveal buttons, ``icon="lock"``/``"eye"``).
@@ -186,10 +189,10 @@ def test_standalone_voila_command_makes_no_outside_request(browser, tmp_path):  
     port = free_port()
     shutil.copy(ROOT / "labs" / "explorers" / "lab2_kv_cache.ipynb", tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_PATH"}
-    log = open(tmp_path / "voila.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mlsyslab.labs.offline", "lab2_kv_cache.ipynb", "--no-browser",
-                             f"--port={port}", "--Voila.ip=127.0.0.1"], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "voila.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "mlsyslab.labs.offline", "lab2_kv_cache.ipynb", "--no-browser",
+                                 f"--port={port}", "--Voila.ip=127.0.0.1"], cwd=tmp_path, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
