@@ -148,9 +148,10 @@ def test_voila_tree_and_error_pages_make_no_outside_request(server, offline_page
     assert page.outside == []
 
 
-def test_jupyterlab_with_widgets_makes_no_outside_request(server, offline_page):
+@pytest.mark.parametrize("flavour", ["lab", "notebook"])  # JupyterLab 4, Notebook 7
+def test_jupyterlab_with_widgets_makes_no_outside_request(server, offline_page, flavour):
     page = offline_page
-    open_notebook(page, server, "checkpoint.ipynb")
+    open_notebook(page, server, "checkpoint.ipynb", flavour=flavour)
     run_all_cells(page)
     _assert_icons_render(page, server)
     page.wait_for_load_state("networkidle")
