@@ -156,6 +156,10 @@ def test_finite_run_waits_like_the_fluid_queue():
     assert np.allclose(out["ttft_p50"], 0.5 * n * grow, rtol=0.10)
     assert np.allclose(out["ttft_p99"], 0.99 * n * grow, rtol=0.10)
     assert np.allclose(out["request_throughput"], mu, rtol=0.05)
+    # goodput: the requests k with k (1/mu - 1/lam) within a 5 s TTFT limit meet it: 5 / (N (1/mu - 1/lam))
+    # of them (less the prefill and the seats' head start: 10 %)
+    good = s.analytic("Llama3_8B", "H100", lam, n_requests=n, sla={"ttft": "5 s"}, **kw)
+    assert np.allclose(good["goodput"] / good["request_throughput"], 5.0 / (n * grow), rtol=0.10)
     # the infinite run stays unbounded past capacity; below it both agree on the latencies
     inf = s.analytic("Llama3_8B", "H100", np.array([0.5 * mu, 2 * mu]), **kw)
     fin = s.analytic("Llama3_8B", "H100", np.array([0.5 * mu, 2 * mu]), n_requests=n, **kw)

@@ -49,7 +49,8 @@ cohorts, vectorised over ``lam``) gives each cohort's admission and completion t
 arrivals faster than the admissions, request ``k`` waits about ``k (1/mu - 1/lam)`` (``mu`` the
 capacity); TTFT = that wait (or the steady seat wait below capacity, whichever is larger) + the
 residual step and own prefill above; E2E = completion - arrival; throughput = ``N O /`` (last
-completion); TPOT past capacity = the mean of (completion - admission) / (O - 1). The median ITL
+completion); TPOT past capacity = the mean of (completion - admission) / (O - 1); goodput past
+capacity = the share of cohorts whose wait still meets the TTFT limit, per second of the run. The median ITL
 past capacity is the plain decode step at the run's mean batch once most requests queue (seats
 free in bunches, so most steps carry no prompt; with mixed steps, once the median wait is a
 quarter of a request's life, a threshold read off the simulator), the step full of prompt chunks
@@ -467,7 +468,18 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         plain = plain + t_prefill(np.maximum(max_tokens - batch, 0.0) / max(new, 1), batch)
     # (not queued: the steady state at capacity, with the decode step at the run's batch, not b_max)
     out["itl_p50"] = np.where(over & queued, plain, np.where(over, itl50 - td + t_dec(batch), out["itl_p50"]))
-    out["goodput"] = out["request_throughput"] * np.where(over, 0.0, ok)
+    # goodput past capacity: the requests whose wait still meets the TTFT limit (the early ones) and whose
+    # time per output token meets the ITL limit, per second of the run
+    ok_over = np.ones_like(x)
+    if sla_ttft is not None:
+        slack = sla_ttft - base50
+        if wait is not None:
+            ok_over = np.mean(wait <= slack[None, :], axis=0)
+        else:  # waits grow as k (1/mu - 1/lam): the first slack / (1/mu - 1/lam) requests meet it
+            ok_over = np.clip(slack / np.maximum(n * grow, 1e-300), 0.0, 1.0)
+    if sla_itl is not None:
+        ok_over = ok_over * (tpot_run <= sla_itl)
+    out["goodput"] = out["request_throughput"] * np.where(over, ok_over, ok)
     return out
 
 
