@@ -22,7 +22,11 @@ piecewise linear in the step index (the context grows by one token per sequence 
 the run's duration and the step at which an arrival lands are closed forms
 (:mod:`mlsyslab.solvers.load_physics`), and the blocks it needs come from counting sequences
 by ``(admission step - context) mod block_size``. The cost is a few events per request,
-not one per token.
+not one per token. With chunked prefill, the mixed steps in which one prompt takes the whole
+token budget (a long prompt cut into budget-sized chunks) run in a tight loop without the
+scheduler's per-step set-up: their attention units and KV tokens grow by fixed whole numbers,
+so each step's time is the same float the general step computes, summed in the same order
+(the results are identical, not approximated).
 """
 
 from __future__ import annotations
