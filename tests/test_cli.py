@@ -216,6 +216,12 @@ def test_lab_print_command(tmp_path):
     assert Path(cmd[0]).name == "jupyter" and cmd[1] == "lab"
     assert cmd[2] == f"--notebook-dir={tmp_path.resolve()}" and cmd[3] == str((tmp_path / "lab2_kv_cache.ipynb").resolve())
     assert "--ServerApp.tornado_settings=mathjax_url=null" in cmd  # Voila typesets with the bundled MathJax 3
+    # no news feed, no update check: JupyterLab itself asks no outside host (parsed by JupyterLab's own app)
+    from jupyterlab.labapp import LabApp
+
+    app = LabApp()
+    app.parse_command_line([a for a in cmd if a.startswith("--LabApp.")])
+    assert app.news_url is None and app.check_for_updates_class.__name__ == "NeverCheckForUpdate"
     listing = mlsyslab("lab", "--dir", tmp_path, "--list")
     assert listing.stdout.split() == ["lab1_roofline.ipynb", "lab2_kv_cache.ipynb"]
     ambiguous = mlsyslab("lab", "lab", "--dir", tmp_path, "--dry-run")

@@ -177,6 +177,24 @@ def test_final_page_keeps_only_the_templates_scripts():
     assert "script" in removed and "iframe" in removed
 
 
+def test_final_page_asks_no_outside_host():
+    """nbgrader's feedback template loads MathJax from a CDN: a template script from another host is
+    dropped like a student's, its local scripts stay, and the policy lets images, fonts and styles
+    come only from the page's own server or data: (no tracking pixel, no CDN stylesheet)."""
+    from mlsyslab.grading.webpage import PLACEHOLDER, final_page
+
+    page = (f'<html><head><script nonce="{PLACEHOLDER}" src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/'
+            f'MathJax.js"></script><script nonce="{PLACEHOLDER}" src="//cdn.example.org/x.js"></script>'
+            f'<script nonce="{PLACEHOLDER}" src="/formgrader/static/local.js"></script></head><body></body></html>')
+    out, removed = final_page(page, "N2")
+    assert "cdnjs" not in out and "cdn.example.org" not in out and removed.count("script") == 2
+    assert '<script nonce="N2" src="/formgrader/static/local.js">' in out
+    csp = html.unescape(out).split('content="', 1)[1].split('"', 1)[0]
+    for directive in ("img-src", "font-src", "style-src"):
+        sources = next(d for d in csp.split("; ") if d.startswith(directive)).split()[1:]
+        assert not any(s.rstrip(":") in ("http", "https") or "." in s for s in sources), (directive, sources)
+
+
 def test_every_page_gets_its_own_nonce():
     """A template is compiled once; each page rendered by one exporter still gets its own nonce on
     every script of the template, and nothing of the template is removed."""

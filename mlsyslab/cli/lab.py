@@ -141,7 +141,13 @@ def command(lab: str | None, root: Path, extra=()) -> list[str]:
         cmd.append(str(find_lab(lab, root).resolve()))
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root; jupyter refuses by default
         cmd.append("--allow-root")
-    return cmd + list(SERVER_ARGS) + list(extra)  # SERVER_ARGS: Voila's MathJax served locally, no CDN
+    # SERVER_ARGS: Voila's MathJax and template served locally, no CDN; NO_NEWS: JupyterLab asks no outside
+    # host for news or updates (it would prompt the student on a machine with no network)
+    return cmd + list(SERVER_ARGS) + list(NO_NEWS) + list(extra)
+
+
+#: JupyterLab's news feed and update check off (both fetch from outside hosts)
+NO_NEWS = ("--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
 
 
 def run(args) -> int:

@@ -5,10 +5,12 @@
   by :func:`~mlsyslab.grading.sanitize.safe_notebook`; its ``clean_html``, ``markdown2html`` and
   ``get_metadata`` filters are the allow-list ones; every ``<script`` of the *templates* carries a
   random per-page nonce, and :func:`final_page` then puts a Content-Security-Policy meta tag
-  (:func:`policy`: scripts only with that nonce, no inline handlers, no plugins, no ``<base>``) first
-  in ``<head>`` and drops from the whole page any other script, event-handler attribute, URL of
-  another scheme than http(s)/relative (``data:`` only for raster ``<img>``), frame, object and
-  refresh.
+  (:func:`policy`: scripts only with that nonce, no inline handlers, no plugins, no ``<base>``, images,
+  fonts and styles only from the page's own server or ``data:``) first in ``<head>`` and drops from the
+  whole page any other script (a template's script from another host too: nbgrader's feedback template
+  loads MathJax from a CDN, so feedback shows TeX source and asks no outside host anything),
+  event-handler attribute, URL of another scheme than http(s)/relative (``data:`` only for raster
+  ``<img>``), frame, object and refresh.
 * :func:`harden_formgrader` (called by ``configure()`` inside a Jupyter server running nbgrader's
   formgrader) renders formgrader's pages with autoescaping and the same nonces and header, serves
   a submission's files as attachments in a CSP sandbox, and runs the autograde button's grading in
@@ -57,8 +59,8 @@ def policy(nonce: str) -> str:
     """The Content-Security-Policy of a page whose own scripts carry ``nonce``."""
     return "; ".join([f"script-src 'nonce-{nonce}' 'strict-dynamic'", "object-src 'none'", "base-uri 'none'",
                       "frame-src 'none'", "form-action 'self'", "default-src 'self'",
-                      "style-src 'self' 'unsafe-inline' https:", "img-src 'self' data: http: https:",
-                      "font-src 'self' data: https:", "connect-src 'self'"])
+                      "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
+                      "font-src 'self' data:", "connect-src 'self'"])
 
 
 def _safe_url(tag: str, name: str, value: str) -> bool:
@@ -68,6 +70,16 @@ def _safe_url(tag: str, name: str, value: str) -> bool:
         return True  # relative: same origin
     scheme = match.group(1).lower()
     return scheme in sanitize.SAFE_SCHEMES or (tag == "img" and name == "src" and bool(_RASTER.fullmatch(value)))
+
+
+def _off_machine(url) -> bool:
+    """Whether a URL names another host (``scheme:`` or ``//host``): a template's script from a CDN
+    (nbgrader's feedback template loads MathJax from cdnjs) is dropped; the page works offline and
+    asks no outside host anything when a student or an instructor opens it."""
+    if not url:
+        return False
+    url = "".join(ch for ch in url if ch > " " and ch != "\x7f")
+    return url.startswith("//") or _SCHEME.match(url) is not None
 
 
 class _FinalPage(HTMLParser):
@@ -90,7 +102,8 @@ class _FinalPage(HTMLParser):
         if self.skip is not None:
             self.depth += tag == self.skip and not closed
             return
-        if tag in DROPPED_ELEMENTS or (tag == "script" and dict(attrs).get("nonce") != PLACEHOLDER) or (
+        if tag in DROPPED_ELEMENTS or (tag == "script" and (dict(attrs).get("nonce") != PLACEHOLDER
+                                                            or _off_machine(dict(attrs).get("src")))) or (
                 tag == "meta" and any(k.lower() == "http-equiv" for k, _ in attrs)):
             self.removed.append(tag)
             if tag in ("script", "iframe", "object", "noscript", "template", "svg", "math", "xmp", "noembed",
