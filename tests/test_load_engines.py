@@ -28,6 +28,9 @@ KV8 = KV16 / 2
 H100_CAP, H100_BW, H100_16, H100_8 = 80 * GiB, 3.35e12, 989.5e12, 1979e12
 A100_40_CAP, A100_BW, A100_16 = 40 * GiB, 1.555e12, 312e12
 CAL = json.loads((Path(__file__).parents[1] / "mlsyslab/calibration/fitted.json").read_text())
+# the load model's own decode constants (fixed time per layer, sequences paying the per-sequence overhead)
+LOAD = json.loads((Path(__file__).parents[1] / "mlsyslab/calibration/load_fitted.json").read_text())["constants"]
+OV_DEC, SEQ_CAP = LOAD["load_layer_overhead_decode_s"], LOAD["load_token_overhead_batch"]
 
 
 def test_unknown_engine_is_one_line_naming_the_allowed():
@@ -189,8 +192,8 @@ def _hand_mixed_step(B, ctx, c, o):
     attn_units = B * 2 * ctx + c * (2 * o + c)
     kv_tokens = B * ctx + o + c
     attn = max(2 * L * A * attn_units / peak, KV16 * kv_tokens / bw)
-    ov = L * CAL["layer_overhead_prefill_s"] if c else L * CAL["layer_overhead_decode_s"]
-    return gemm + attn + ov + L * min(B, 64) * CAL["token_overhead_decode_s"]
+    ov = L * CAL["layer_overhead_prefill_s"] if c else L * OV_DEC
+    return gemm + attn + ov + L * min(B, SEQ_CAP) * CAL["token_overhead_decode_s"]
 
 
 def test_mixed_step_is_priced_from_the_physics():
@@ -207,14 +210,15 @@ def test_mixed_step_is_priced_from_the_physics():
 
 def test_large_batch_decode_is_compute_bound_and_overhead_capped():
     # 2048 sequences at context 192, 8B fp8 on one H100: the GEMMs (2 P B FLOPs at eta_8 of the fp8 peak)
-    # exceed the weight reads; the KV reads add; the per-sequence overhead stops at 128 sequences
+    # exceed the weight reads; the KV reads add; the per-sequence overhead stops at SEQ_CAP sequences
     cost = LoadSolver().setup("Llama3_8B", "H100", precision="fp8")[2]
     B, ctx = 2048, 192
     peak, bw = H100_8 * CAL["eta_compute_8"], H100_BW * CAL["eta_memory"]
     gemm = 2 * P * B / peak
     assert gemm > P / bw
-    hand = (gemm + max(2 * L * A * 2 * ctx * B / peak, KV8 * B * ctx / bw) + L * CAL["layer_overhead_decode_s"]
-            + L * 64 * CAL["token_overhead_decode_s"])
+    assert SEQ_CAP < B
+    hand = (gemm + max(2 * L * A * 2 * ctx * B / peak, KV8 * B * ctx / bw) + L * OV_DEC
+            + L * SEQ_CAP * CAL["token_overhead_decode_s"])
     assert cost.step(B, 2 * ctx * B, B * ctx, B, False) == pytest.approx(hand, rel=1e-9)
     # the ideal mode keeps the single roofline ServingSolver teaches: max(F, M), no overheads
     ideal = LoadSolver("ideal").setup("Llama3_8B", "H100", precision="fp8")[2]

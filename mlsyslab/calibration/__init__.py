@@ -37,6 +37,14 @@ class Calibration:
     layer_overhead_decode_s: float = 0.0  # fixed time per layer per decode step
     token_overhead_decode_s: float = 0.0  # extra time per layer per sequence of the batch in a decode step
     link_latency: bool = False  # add the device's per-collective link latency
+    #: the load model's own decode constants (``LoadSolver`` outside the ideal mode; ``ServingSolver`` ignores
+    #: them): the fixed time per layer of a decode step (None: ``layer_overhead_decode_s``) and the most
+    #: sequences of a step that pay ``token_overhead_decode_s``; fitted by :mod:`.load_fit` (``load_fitted.json``)
+    load_layer_overhead_decode_s: float | None = None
+    load_token_overhead_batch: float = 64.0
+    #: seconds from a client sending a request to the scheduler seeing it (HTTP, tokenisation, the
+    #: engine's input queue), in every TTFT and E2E under load; fitted with the two above
+    load_request_overhead_s: float = 0.0
     notes: str = ""
     fit: dict = field(default_factory=dict)
 
@@ -50,17 +58,24 @@ class Calibration:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def serving_json(self) -> dict:
+        """The serving constants only (what ``fitted.json`` stores; the load ones live in ``load_fitted.json``)."""
+        return {k: v for k, v in asdict(self).items() if not k.startswith("load_")}
+
 
 IDEAL = Calibration("ideal", notes="Pure roofline at 100 % of datasheet peaks; no overheads, no link latency.")
 
 FITTED_PATH = _HERE / "fitted.json"
+LOAD_FITTED_PATH = _HERE / "load_fitted.json"
 MEASUREMENTS_PATH = _HERE / "measurements.json"
 
 
 @lru_cache(maxsize=1)
 def calibrated() -> Calibration:
-    """The shipped fitted constants (``fitted.json``)."""
+    """The shipped fitted constants: ``fitted.json`` (serving model) and the load model's two decode
+    constants from ``load_fitted.json``."""
     data = json.loads(FITTED_PATH.read_text())
+    data.update(json.loads(LOAD_FITTED_PATH.read_text())["constants"])
     return Calibration(**data)
 
 

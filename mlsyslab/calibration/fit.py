@@ -207,7 +207,7 @@ def cross_validate(points=None, by: str = "source") -> dict:
 
 def write(cal: Calibration, path=FITTED_PATH) -> None:
     """Store ``cal`` as the shipped calibration (``fitted.json``)."""
-    data = cal.to_json()
+    data = cal.serving_json()
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 

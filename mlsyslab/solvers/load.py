@@ -337,9 +337,18 @@ class LoadSolver:
             arrivals = np.sort(rng.uniform(0.0, ramp, min(conc, n)))
         from .load_sim import simulate
 
-        raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,
-                       block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark,
-                       profile=prof, split=split, scheduler_steps=_steps(num_scheduler_steps))
+        # a request reaches the scheduler request_delay after the client sends it (HTTP, tokenisation,
+        # the engine's input queue): the scheduler sees shifted arrivals; TTFT/E2E count from the send
+        delay = self.calibration.load_request_overhead_s
+        if delay > 0 and conc is not None and arrivals is None:
+            arrivals = np.zeros(min(conc, n))
+        sched_arrivals = None if arrivals is None else np.asarray(arrivals, float) + delay
+        raw = simulate(cost, spec, inp, out, cached, arrivals=sched_arrivals, concurrency=conc,
+                       total_blocks=total_blocks, block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked,
+                       watermark=watermark, profile=prof, split=split, scheduler_steps=_steps(num_scheduler_steps),
+                       request_delay=delay)
+        if delay > 0:
+            raw["arrival"] = raw["arrival"] - delay
         sla_ttft, sla_itl = _sla(sla)
         return _result(raw, inp, out, sla_ttft, sla_itl, model=m, hardware=hw, precision=prec, tensor_parallel=tp,
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
@@ -380,6 +389,7 @@ class LoadSolver:
         return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
                      max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
                      watermark=prof.watermark, reserve=prof.reserve_min, scheduler_steps=_steps(num_scheduler_steps),
+                     request_delay=self.calibration.load_request_overhead_s,
                      n_requests=None if n_requests is None else inputs.positive_int(n_requests, "n_requests",
                                                                                     maximum=MAX_REQUESTS))
 

@@ -238,7 +238,8 @@ def _erlang_c(c, a):
 
 
 def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, max_tokens, chunked,
-          sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0, scheduler_steps=1, n_requests=None):
+          sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0, scheduler_steps=1, n_requests=None,
+          request_delay=0.0):
     """Steady-state figures for each arrival rate in ``lam`` (see module doc).
 
     Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
@@ -248,7 +249,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     admission; ``reserve``: fraction of a request's remaining output whose blocks admission holds
     back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler); ``scheduler_steps`` k:
     multi-step scheduling, a prompt waits on average (k - 1) / 2 decode intervals for the next
-    scheduling point while requests run.
+    scheduling point while requests run. ``request_delay``: seconds between a client sending a request
+    and the scheduler seeing it (added to every TTFT and E2E, as in the simulator).
     """
     lam = np.atleast_1d(np.asarray(lam, float))
     bs = block_size
@@ -354,8 +356,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 
     # multi-step scheduling: the next scheduling point is uniform over the k steps under way
     sched = (scheduler_steps - 1.0) * interval * np.minimum(B, 1.0)
-    ttft50 = r50 + own_prefill(r50) + wait_q(0.5) + 0.5 * sched
-    ttft99 = r99 + own_prefill(r99) + wait_q(0.99) + 0.99 * sched
+    ttft50 = request_delay + r50 + own_prefill(r50) + wait_q(0.5) + 0.5 * sched
+    ttft99 = request_delay + r99 + own_prefill(r99) + wait_q(0.99) + 0.99 * sched
 
     # ---- inter-token intervals: a decode step, or one that follows (or holds) prompts
     p_stall = 1.0 - np.exp(-x * interval)
@@ -394,7 +396,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     }
     ok = np.ones_like(x)
     if sla_ttft is not None:  # P(TTFT <= limit): the seat wait is 0 w.p. 1 - p_wait, else exponential
-        base = r50 + own_prefill(r50)
+        base = request_delay + r50 + own_prefill(r50)
         slack = sla_ttft - base
         p_ok = np.where(slack < 0, 0.0, 1.0 - p_wait * np.exp(-np.maximum(slack, 0) / np.maximum(mean_wait_if, 1e-300)))
         ok = ok * np.where(lam >= cap, 0.0, p_ok)
@@ -424,8 +426,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         def r_fill(Bv):
             return np.full_like(Bv, np.inf)
     over = lam >= cap
-    base50 = r50 + own_prefill(r50) + 0.5 * sched
-    base99 = r99 + own_prefill(r99) + 0.99 * sched
+    base50 = request_delay + r50 + own_prefill(r50) + 0.5 * sched
+    base99 = request_delay + r99 + own_prefill(r99) + 0.99 * sched
     steady50 = np.where(over, 0.0, wait_q(0.5))
     steady99 = np.where(over, 0.0, wait_q(0.99))
     if n / min(n, _GROUPS) <= b_max / 8.0:

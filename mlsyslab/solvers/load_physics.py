@@ -13,21 +13,21 @@ with overhead the prefill one when the step holds a prefill chunk, else the deco
 single roofline is the ``ideal`` mode's (the hand formula of ``ServingSolver``). The calibrated
 mode prices the kernels of a step apart, as engines run them: the GEMMs (compute ``2 P_a n``
 against the weight reads) and the attention (compute ``2 L a A`` against the KV reads), and
-the per-sequence overhead is paid by at most ``TOKEN_OVERHEAD_BATCH`` sequences::
+the per-sequence overhead is paid by at most ``B_cap`` sequences::
 
     T = max(F_gemm / (peak eta_c), W_touched(n) / (BW eta_m)) + max(F_attn / (peak eta_c), kv_tok K / (BW eta_m))
-        + t_comm(n) + L x overhead + L x min(B_dec, 64) x token_overhead
+        + t_comm(n) + L x overhead + L x min(B_dec, B_cap) x token_overhead
 
 At batch 1 and in a prefill both forms agree (each kernel is memory-bound, resp. compute-bound,
 on the same side as the whole step). At hundreds of sequences the GEMMs are compute-bound
 while attention still streams the KV-cache, so the two add up instead of hiding each other;
 and the per-sequence work (norms, RoPE, KV append, sampling), fitted mostly at small batches,
 runs across the GPU's SMs in parallel once the batch fills them instead of growing without
-bound. The cap was chosen on the tuning publications of the load validation (NIM, SGLang
-team, TensorRT-LLM v0.14; mlsyslab/calibration/load_measurements.json): caps of 32 / 64 /
-128 / 256 give the simulator a median absolute error on ITL of 10 / 12 / 14 / 15 %, throughput 8 / 7 / 8 / 10 %,
-TTFT 10 / 8 / 8 / 9 %; 64 is used. (The calibration set's two 70B decode points at 512
-sequences, an older TensorRT-LLM table, want 111-144.)
+bound. ``B_cap`` (the calibration's ``load_token_overhead_batch``) and a decode step's fixed time
+per layer (``load_layer_overhead_decode_s``) are the load model's own constants, fitted by
+:mod:`mlsyslab.calibration.load_fit` to the tuning publications of the load validation
+(``load_fitted.json``: 32 sequences, 70 us); the serving calibration's decode overhead (82 us,
+single requests) applies in ``ServingSolver`` and wherever a calibration has no load constant.
 Attention units: a prefill chunk of ``c`` tokens after ``o`` cached tokens adds
 ``A = c (2 o + c)`` and ``K = o + c``; a decoding sequence at context ``s`` adds ``A = 2 s``
 and ``K = s``. A whole prompt of ``S`` tokens (o = 0) gives ``2 L S^2 a`` FLOPs and ``B``
@@ -49,7 +49,8 @@ from dataclasses import dataclass
 
 from .serving_physics import ACT_BYTES, allreduce_time, touched_weight_params
 
-#: most sequences of a decode step that pay the calibrated per-sequence overhead (see module doc)
+#: most sequences of a decode step that pay the per-sequence overhead when a calibration does not
+#: say (the shipped one's ``load_token_overhead_batch`` is fitted; see module doc)
 TOKEN_OVERHEAD_BATCH = 64.0
 
 
@@ -134,10 +135,18 @@ def step_cost(model, hw, b_w, b_kv, eff_peak, tp, cal, kernels=False) -> StepCos
     return StepCost(
         tok_c=2.0 * model.n_active_parameters / tp / eff_peak, attn_c=2.0 * L * a / tp / eff_peak,
         kv_m=kv_tok / bw_eff, w_m=model.n_parameters * b_w / tp / bw_eff,
-        ov_pre=L * cal.layer_overhead_prefill_s, ov_dec=L * cal.layer_overhead_decode_s,
+        ov_pre=L * cal.layer_overhead_prefill_s, ov_dec=L * _decode_overhead(cal, kernels),
         tok_ov=L * cal.token_overhead_decode_s, comm_per_token=per_tok, comm_fixed=fixed,
         kv_bytes_per_token=kv_tok, weights_bytes=model.n_parameters * b_w / tp, model=model, b_w=b_w, tp=tp,
-        bw_eff=bw_eff, split=kernels, seq_cap=TOKEN_OVERHEAD_BATCH if kernels else math.inf)
+        bw_eff=bw_eff, split=kernels,
+        seq_cap=float(getattr(cal, "load_token_overhead_batch", TOKEN_OVERHEAD_BATCH)) if kernels else math.inf)
+
+
+def _decode_overhead(cal, kernels) -> float:
+    """Fixed time per layer of a decode step: the load model's own constant (fitted to engines under
+    load) when ``kernels`` and the calibration has one, else the serving calibration's."""
+    own = getattr(cal, "load_layer_overhead_decode_s", None) if kernels else None
+    return cal.layer_overhead_decode_s if own is None else own
 
 
 @dataclass(frozen=True)

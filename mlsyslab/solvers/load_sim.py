@@ -82,7 +82,8 @@ def _step_fn(cost):
 
 
 def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, total_blocks, block_size,
-             max_seqs, max_tokens, chunked=False, watermark=0, profile=None, split=True, scheduler_steps=1):
+             max_seqs, max_tokens, chunked=False, watermark=0, profile=None, split=True, scheduler_steps=1,
+             request_delay=0.0):
     """Serve requests ``i`` with ``inp[i]`` prompt tokens (``cached[i]`` of them in the prefix
     cache) and ``out[i]`` output tokens; arrivals at the sorted times ``arrivals`` (open loop),
     or ``concurrency`` clients that each send a new request when their previous one ends (their
@@ -91,7 +92,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     prompts are cut at the step's token budget (else a whole prompt waits for a step with room).
     No request is admitted in the step right after a preemption. ``scheduler_steps`` k > 1: multi-step
     scheduling (vLLM 0.6 ``--num-scheduler-steps``): while requests run, the scheduler admits only
-    every k decode steps.
+    every k decode steps. ``request_delay``: a closed-loop client's next request reaches the
+    scheduler that long after the previous one ends (the caller shifts open-loop arrivals itself).
 
     Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
     ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
@@ -162,7 +164,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         done_t[i] = t
         n_done += 1
         if concurrency is not None and issued < n:
-            arr_q.append(t)
+            arr_q.append(t + request_delay)
             issued += 1
 
     def start_decoding(i, P):

@@ -1,0 +1,99 @@
+"""The load model's own constants (mlsyslab/calibration/load_fit.py, load_fitted.json).
+
+The fit itself (a grid replayed on every tuning value, minutes) runs with
+``python -m mlsyslab.calibration.load_fit --write``; here: its bookkeeping on errors worked out by
+hand, that it never sees a held-out publication, that the shipped file is what a fresh replay of
+the tuning publications gives with its constants, and the request-overhead mechanism against a
+hand calculation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mlsyslab import LoadSolver
+from mlsyslab.calibration import LOAD_FITTED_PATH, calibrated, load_fit
+from mlsyslab.calibration import load_validate as lv
+
+SHIPPED = json.loads(LOAD_FITTED_PATH.read_text())
+
+
+def test_shipped_constants_are_the_calibrations_and_inside_the_grid():
+    cal = calibrated()
+    for name, value in SHIPPED["constants"].items():
+        assert getattr(cal, name) == value
+        assert value in load_fit.GRID[name], name
+    # the serving model keeps its own decode overhead: fitted.json holds no load constant
+    assert not any(k.startswith("load_") for k in json.loads((LOAD_FITTED_PATH.parent / "fitted.json").read_text()))
+
+
+def test_fit_sees_only_tuning_publications():
+    data = lv.load_data()
+    tuning = {p["id"] for p in data["publications"] if p["split"] == "tuning"}
+    sweeps = load_fit.tuning_sweeps()
+    assert {s["publication"] for s in sweeps} == tuning and all(s["split"] == "tuning" for s in sweeps)
+    assert set(SHIPPED["fit"]["publications"]) == tuning
+    assert len(sweeps) < len(data["sweeps"])  # the held-out ones are left out
+
+
+def test_objective_and_leave_one_out_worked_by_hand(monkeypatch):
+    # two publications, two candidate overheads; errors chosen so that the pooled winner differs from
+    # the one publication A alone would choose
+    table = {
+        1.0: {("A", "ttft"): [0.10, -0.30], ("A", "itl"): [0.20], ("B", "ttft"): [0.05], ("B", "itl"): [-0.04, 0.06]},
+        2.0: {("A", "ttft"): [0.02, 0.04], ("A", "itl"): [0.01], ("B", "ttft"): [0.40], ("B", "itl"): [0.50, -0.30]},
+    }
+    monkeypatch.setattr(load_fit, "errors", lambda constants, sweeps: table[constants["x"]])
+    monkeypatch.setattr(load_fit, "tuning_sweeps", lambda sweeps=None: [{"publication": "A"}, {"publication": "B"}])
+    res = load_fit.fit(grid={"x": (1.0, 2.0)})
+    # x = 1: ttft |.| {0.10, 0.30, 0.05} median 0.10; itl {0.20, 0.04, 0.06} median 0.06 -> 0.08
+    # x = 2: ttft {0.02, 0.04, 0.40} median 0.04; itl {0.01, 0.50, 0.30} median 0.30 -> 0.17
+    assert [row["objective"] for row in res["table"]] == pytest.approx([0.08, 0.17])
+    assert res["constants"] == {"x": 1.0} and res["per_metric"] == pytest.approx({"ttft": 0.10, "itl": 0.06})
+    # without A, B alone chooses x = 1 (B: 0.05 and 0.05 -> 0.05 vs 0.40 and 0.40); A scored there:
+    # ttft {0.10, 0.30} median 0.20, itl 0.20 -> 0.20
+    assert res["leave_one_out"]["A"]["constants"] == {"x": 1.0}
+    assert res["leave_one_out"]["A"]["objective"] == pytest.approx(0.20)
+    # without B, A alone chooses x = 2 (ttft 0.03, itl 0.01 -> 0.02); B scored there: ttft 0.40, itl 0.40
+    assert res["leave_one_out"]["B"]["constants"] == {"x": 2.0}
+    assert res["leave_one_out"]["B"]["objective"] == pytest.approx(0.40)
+
+
+@pytest.mark.slow
+def test_shipped_medians_are_a_fresh_replay_of_the_tuning_publications():
+    """load_fitted.json records the winner's median |error| per metric; replaying the tuning sweeps
+    with the shipped constants gives the same figures (the file is not stale)."""
+    errs = load_fit.errors(SHIPPED["constants"], load_fit.tuning_sweeps())
+    for metric, recorded in SHIPPED["fit"]["median_abs_error"].items():
+        pooled = [e for (_, m), v in errs.items() if m == metric for e in v]
+        assert float(np.median(np.abs(pooled))) == pytest.approx(recorded, abs=6e-5), metric
+    assert load_fit.objective(errs) == pytest.approx(SHIPPED["fit"]["objective"], abs=6e-5)
+
+
+def test_request_overhead_delays_every_first_token_by_hand():
+    """A client's request reaches the scheduler d after it is sent: a lone request's TTFT and E2E grow
+    by exactly d, its inter-token intervals do not change; a closed loop of one client loses d per
+    request; the fast path adds d to its TTFT."""
+    d = 0.030
+    base = calibrated()
+    late = dataclasses.replace(base, load_request_overhead_s=d)
+    kw = dict(input_tokens=512, output_tokens=64, n_requests=5)
+    r0 = LoadSolver(base).solve("Llama3_8B", "H100", arrival_rate=0.01, seed=3, **kw)
+    r1 = LoadSolver(late).solve("Llama3_8B", "H100", arrival_rate=0.01, seed=3, **kw)
+    assert r1.requests["ttft"] == pytest.approx(r0.requests["ttft"] + d, abs=1e-9)
+    assert r1.requests["e2e"] == pytest.approx(r0.requests["e2e"] + d, abs=1e-9)
+    assert r1.itl_p50.to("s").magnitude == pytest.approx(r0.itl_p50.to("s").magnitude, rel=1e-12)
+    # one client, 5 requests back to back: the run lasts 5 d longer (each request waits d once)
+    c0 = LoadSolver(base).solve("Llama3_8B", "H100", concurrency=1, **kw)
+    c1 = LoadSolver(late).solve("Llama3_8B", "H100", concurrency=1, **kw)
+    span = lambda r: float(np.max(r.requests["arrival"] + r.requests["e2e"]) - np.min(r.requests["arrival"]))
+    assert span(c1) == pytest.approx(span(c0) + 5 * d, rel=1e-9)
+    a0 = LoadSolver(base).analytic("Llama3_8B", "H100", 0.5, 512, 64)
+    a1 = LoadSolver(late).analytic("Llama3_8B", "H100", 0.5, 512, 64)
+    assert float(a1["ttft_p50"][0]) == pytest.approx(float(a0["ttft_p50"][0]) + d, rel=1e-9)
+    assert math.isclose(float(a1["tpot"][0]), float(a0["tpot"][0]), rel_tol=1e-12)
