@@ -344,6 +344,15 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         itl_w.append(float(B - prev))
         stalls.clear()
 
+    def join_arrivals(tt):
+        """The arrivals up to ``tt`` join the queue: ``(queue length, next arrival time)``."""
+        nonlocal next_id
+        while arr_q and arr_q[0] <= tt:
+            arrival[next_id] = arr_q.popleft()
+            waiting.append(next_id)
+            next_id += 1
+        return len(waiting), (arr_q[0] if arr_q else math.inf)
+
     def steady_run(i, P, o, B, c, free):
         """Mixed steps while the head prompt ``i`` (``o`` of its ``P`` tokens done) takes the whole
         budget ``c`` of each step: no admission (no budget left), no other chunk, the same ``B``
@@ -351,7 +360,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         its last chunk. That last chunk is taken here too when the general step would do only
         that (no other prompt in progress, no one waiting or no budget left). The steps are those
         of the general loop (the same floats in the same order), without its per-step set-up."""
-        nonlocal t, G, used, tokens_out, next_id, dec_steps, dec_seq_steps, hold, rem_pre, n_pre
+        nonlocal t, G, used, tokens_out, dec_steps, dec_seq_steps, hold, rem_pre, n_pre
         Kn = (P - o - 1) // c  # steps with P - o > c before this prompt's last chunk
         K = Kn + 1 if len(prefilling) == 1 else Kn  # + the last chunk, if nothing else can join it
         if B:
@@ -384,13 +393,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             if A + dA * kf < 1 << 53 and V + dV * kf < 1 << 53:
                 for j in range(kf):
                     if j:
-                        if tt >= lim:  # arrivals join the queue
-                            while arr_q and arr_q[0] <= tt:
-                                arrival[next_id] = arr_q.popleft()
-                                waiting.append(next_id)
-                                next_id += 1
-                            q = len(waiting)
-                            lim = arr_q[0] if arr_q else math.inf
+                        if tt >= lim:
+                            q, lim = join_arrivals(tt)
                         ts_add((tt, q, nrun, u, tok))
                     a = A * attn_c
                     k = V * kv_m
@@ -409,13 +413,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 o += c * kf
         while j < K:
             if j:
-                if tt >= lim:  # arrivals join the queue
-                    while arr_q and arr_q[0] <= tt:
-                        arrival[next_id] = arr_q.popleft()
-                        waiting.append(next_id)
-                        next_id += 1
-                    q = len(waiting)
-                    lim = arr_q[0] if arr_q else math.inf
+                if tt >= lim:
+                    q, lim = join_arrivals(tt)
                 if j == Kn:  # the last chunk: the general step would admit the queue with the budget left
                     cl = P - o
                     if q and cl < c:
