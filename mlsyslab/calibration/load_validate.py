@@ -515,7 +515,7 @@ gives both groups.
   points. At low load the 70B (TP 4) decodes a little faster than modelled (median ITL 13.6-19 ms
   measured against 16.5-20.7 ms predicted, +6 to +26 %; the 405B at TP 8 within 4 %), while its
   median TTFT is predicted 30-50 % low (HTTP, tokenisation and SGLang's scheduling are not
-  modelled). The 2048-token-prompt bursts and the 2000-prompt ShareGPT burst are predicted 33-59 %
+  modelled). The 2048-token-prompt bursts and the 2000-prompt ShareGPT burst are predicted 29-55 %
   too fast on throughput. Points where the measured output rate fell below 90 % of rate x mean
   output are flagged overloaded.
 - **TTFT at low load through an HTTP server.** Closed loops of a few clients (GPUStack, 4
