@@ -184,10 +184,7 @@ class LoadSolver:
         kv_tok = cost.kv_bytes_per_token + (spec.draft.kv_bytes_per_token if spec else 0.0)
         runtime = 0.0
         if self.calibration.name != "ideal":
-            seats = dflt["max_num_seqs"] if max_num_seqs is None else inputs.positive_int(max_num_seqs, "max_num_seqs",
-                                                                                          maximum=1_000_000)
-            budget = dflt["max_batched_tokens"] if max_batched_tokens is None else inputs.positive_int(
-                max_batched_tokens, "max_batched_tokens", "token", maximum=10_000_000)
+            seats, budget = _seats_budget(dflt, max_num_seqs, max_batched_tokens)
             runtime = prof.runtime_bytes(m, tp, budget, budget if seats is None else seats)
         if prof.memory_rule == "free":  # TensorRT-LLM: a fraction of the memory the weights and activations leave free
             pool = util * (hw.memory_bytes - cost.weights_bytes - draft_bytes - runtime)
@@ -211,13 +208,9 @@ class LoadSolver:
         if chunked_prefill is not None:
             chunked_prefill = _bool(chunked_prefill, "chunked_prefill")
         dflt = prof.resolve(hw, m, tp, _max_model_len(max_model_len), chunked_prefill, _steps(num_scheduler_steps))
-        if max_num_seqs is None:
-            seats = (prof.seats_from_pool(blocks * block_size, m.max_seq_len) if dflt["seats_from_pool"]
-                     else dflt["max_num_seqs"])
-        else:
-            seats = inputs.positive_int(max_num_seqs, "max_num_seqs", maximum=1_000_000)
-        budget = dflt["max_batched_tokens"] if max_batched_tokens is None else inputs.positive_int(
-            max_batched_tokens, "max_batched_tokens", "token", maximum=10_000_000)
+        seats, budget = _seats_budget(dflt, max_num_seqs, max_batched_tokens)
+        if max_num_seqs is None and dflt["seats_from_pool"]:
+            seats = prof.seats_from_pool(blocks * block_size, m.max_seq_len)
         mixed = dflt["mixed"]
         if max_num_seqs is None and mixed:
             seats = min(seats, budget)  # as vLLM: max_num_seqs = min(default, max_num_batched_tokens)
@@ -337,18 +330,12 @@ class LoadSolver:
             arrivals = np.sort(rng.uniform(0.0, ramp, min(conc, n)))
         from .load_sim import simulate
 
-        # a request reaches the scheduler request_delay after the client sends it (HTTP, tokenisation,
-        # the engine's input queue): the scheduler sees shifted arrivals; TTFT/E2E count from the send
-        delay = self.calibration.load_request_overhead_s
-        if delay > 0 and conc is not None and arrivals is None:
-            arrivals = np.zeros(min(conc, n))
-        sched_arrivals = None if arrivals is None else np.asarray(arrivals, float) + delay
-        raw = simulate(cost, spec, inp, out, cached, arrivals=sched_arrivals, concurrency=conc,
-                       total_blocks=total_blocks, block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked,
-                       watermark=watermark, profile=prof, split=split, scheduler_steps=_steps(num_scheduler_steps),
-                       request_delay=delay)
-        if delay > 0:
-            raw["arrival"] = raw["arrival"] - delay
+        # a request reaches the scheduler load_request_overhead_s after its client sends it (HTTP,
+        # tokenisation, the engine's input queue); TTFT and E2E count from the send
+        raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,
+                       block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark,
+                       profile=prof, split=split, scheduler_steps=_steps(num_scheduler_steps),
+                       request_delay=self.calibration.load_request_overhead_s)
         sla_ttft, sla_itl = _sla(sla)
         return _result(raw, inp, out, sla_ttft, sla_itl, model=m, hardware=hw, precision=prec, tensor_parallel=tp,
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
@@ -444,6 +431,16 @@ def _check_context(m, inp, out):
 
 def _steps(value):
     return inputs.positive_int(value, "num_scheduler_steps", maximum=256)
+
+
+def _seats_budget(dflt, max_num_seqs, max_batched_tokens):
+    """The checked ``(max_num_seqs, max_batched_tokens)``: the given values, else the profile's
+    (``max_num_seqs`` None when the profile sizes the seats from the KV pool)."""
+    seats = dflt["max_num_seqs"] if max_num_seqs is None else inputs.positive_int(max_num_seqs, "max_num_seqs",
+                                                                                  maximum=1_000_000)
+    budget = dflt["max_batched_tokens"] if max_batched_tokens is None else inputs.positive_int(
+        max_batched_tokens, "max_batched_tokens", "token", maximum=10_000_000)
+    return seats, budget
 
 
 def _max_model_len(value):

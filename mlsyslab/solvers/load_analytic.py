@@ -356,8 +356,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 
     # multi-step scheduling: the next scheduling point is uniform over the k steps under way
     sched = (scheduler_steps - 1.0) * interval * np.minimum(B, 1.0)
-    ttft50 = request_delay + r50 + own_prefill(r50) + wait_q(0.5) + 0.5 * sched
-    ttft99 = request_delay + r99 + own_prefill(r99) + wait_q(0.99) + 0.99 * sched
+    first50 = request_delay + r50 + own_prefill(r50)  # send -> first token, before any wait for a seat
+    first99 = request_delay + r99 + own_prefill(r99)
+    ttft50 = first50 + wait_q(0.5) + 0.5 * sched
+    ttft99 = first99 + wait_q(0.99) + 0.99 * sched
 
     # ---- inter-token intervals: a decode step, or one that follows (or holds) prompts
     p_stall = 1.0 - np.exp(-x * interval)
@@ -396,8 +398,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     }
     ok = np.ones_like(x)
     if sla_ttft is not None:  # P(TTFT <= limit): the seat wait is 0 w.p. 1 - p_wait, else exponential
-        base = request_delay + r50 + own_prefill(r50)
-        slack = sla_ttft - base
+        slack = sla_ttft - first50
         p_ok = np.where(slack < 0, 0.0, 1.0 - p_wait * np.exp(-np.maximum(slack, 0) / np.maximum(mean_wait_if, 1e-300)))
         ok = ok * np.where(lam >= cap, 0.0, p_ok)
     if sla_itl is not None:
@@ -426,8 +427,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         def r_fill(Bv):
             return np.full_like(Bv, np.inf)
     over = lam >= cap
-    base50 = request_delay + r50 + own_prefill(r50) + 0.5 * sched
-    base99 = request_delay + r99 + own_prefill(r99) + 0.99 * sched
+    base50 = first50 + 0.5 * sched
+    base99 = first99 + 0.99 * sched
     steady50 = np.where(over, 0.0, wait_q(0.5))
     steady99 = np.where(over, 0.0, wait_q(0.99))
     if n / min(n, _GROUPS) <= b_max / 8.0:

@@ -92,8 +92,9 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     prompts are cut at the step's token budget (else a whole prompt waits for a step with room).
     No request is admitted in the step right after a preemption. ``scheduler_steps`` k > 1: multi-step
     scheduling (vLLM 0.6 ``--num-scheduler-steps``): while requests run, the scheduler admits only
-    every k decode steps. ``request_delay``: a closed-loop client's next request reaches the
-    scheduler that long after the previous one ends (the caller shifts open-loop arrivals itself).
+    every k decode steps. ``request_delay``: every request reaches the scheduler that long after
+    its client sends it (an open-loop arrival, a client's first request, or its next one when the
+    previous ends); the returned ``arrival`` is the send time, so TTFT and E2E include the delay.
 
     Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
     ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
@@ -107,10 +108,10 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     cached = [int(x) for x in cached]
     shared = [c // bs for c in cached]
     if concurrency is None:
-        arr_q = deque(float(a) for a in arrivals)
+        arr_q = deque(float(a) + request_delay for a in arrivals)
     else:  # the clients' first requests: at ``arrivals`` (sorted) if given, else all at t = 0
         first_sends = sorted(arrivals)[:n] if arrivals is not None else [0.0] * min(int(concurrency), n)
-        arr_q = deque(float(a) for a in first_sends)
+        arr_q = deque(float(a) + request_delay for a in first_sends)
     issued = len(arr_q)
     arrival = [math.nan] * n
     first = [math.nan] * n
@@ -682,7 +683,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     ts_t = cols[0].copy()
     ts_q, ts_r, ts_b, ts_k = (col.astype(np.int64) for col in cols[1:])
     return {
-        "arrival": np.asarray(arrival), "first": np.asarray(first), "done": np.asarray(done_t),
+        "arrival": np.asarray(arrival) - request_delay, "first": np.asarray(first), "done": np.asarray(done_t),
         "itl_values": np.asarray(itl_v), "itl_weights": np.asarray(itl_w, float),
         "ts_t": ts_t.astype(float), "ts_queue": ts_q, "ts_running": ts_r,
         "ts_blocks": ts_b, "ts_tokens": ts_k, "preemptions": preemptions,
