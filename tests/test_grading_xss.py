@@ -26,6 +26,7 @@ Formgrader's autograde button must leave the server answering while it grades.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import os
@@ -444,6 +445,23 @@ def _api(server, method, path, timeout=600):
         return resp.status, dict(resp.headers), resp.read().decode("utf-8", "replace")
 
 
+def _submission_ids(server):
+    """student id -> formgrader submission id, from formgrader's own API."""
+    _, _, body = _api(server, "GET", f"/formgrader/api/submitted_notebooks/{LAB}/{LAB}")
+    return {r["student"]: r["id"] for r in json.loads(body)}
+
+
+@contextlib.contextmanager
+def _formgrader_page(chromium, server):
+    """A fresh browser page logged in to formgrader (the token sets the cookie); closed afterwards."""
+    context, page = _new_page(chromium)
+    try:
+        page.goto(f"{server.url}/formgrader?token={server.token}")
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def formgrader(graded, tmp_path_factory):
     from support_browser import start_jupyter_lab, stop_process
@@ -460,9 +478,7 @@ def formgrader(graded, tmp_path_factory):
 @pytest.mark.timeout(1200)
 def test_formgrader_pages_run_nothing(graded, formgrader, chromium):
     server = formgrader
-    status, _, body = _api(server, "GET", f"/formgrader/api/submitted_notebooks/{LAB}/{LAB}")
-    rows = json.loads(body)
-    ids = {r["student"]: r["id"] for r in rows}
+    ids = _submission_ids(server)
     assert set(graded["students"]) <= set(ids), ids
     q = urllib.parse.quote
     urls = [f"/formgrader/manage_assignments", f"/formgrader/manage_submissions/{LAB}", "/formgrader/gradebook",
@@ -472,14 +488,10 @@ def test_formgrader_pages_run_nothing(graded, formgrader, chromium):
                  f"/formgrader/manage_students/{q(student, safe='')}/{LAB}"]
     urls += [f"/formgrader/submissions/{sid}/" for sid in ids.values()]
     results = []
-    context, page = _new_page(chromium)
-    try:
-        page.goto(f"{server.url}/formgrader?token={server.token}")  # logs in (cookie)
+    with _formgrader_page(chromium, server) as page:
         for url in urls:
             results.append(check_page(page, server.url + url))
         text = page.evaluate("() => document.body.innerText")
-    finally:
-        context.close()
     failed = [r for r in results if r["pwned"] or r["dialogs"] or r["active"] or r["csp_refusals"] or not r["still_there"]
               or not r["page_scripts_ran"]]
     assert failed == [], json.dumps(failed, indent=1)
@@ -501,11 +513,8 @@ def test_formgrader_pages_run_nothing(graded, formgrader, chromium):
 def test_formgrader_manual_grading_works_under_the_policy(graded, formgrader, chromium):
     """formgrader's own scripts run under the CSP (nonces, rewritten onclick): a score typed in is saved."""
     server = formgrader
-    _, _, body = _api(server, "GET", f"/formgrader/api/submitted_notebooks/{LAB}/{LAB}")
-    sid = {r["student"]: r["id"] for r in json.loads(body)}["xss-markdown"]
-    context, page = _new_page(chromium)
-    try:
-        page.goto(f"{server.url}/formgrader?token={server.token}")
+    sid = _submission_ids(server)["xss-markdown"]
+    with _formgrader_page(chromium, server) as page:
         page.goto(f"{server.url}/formgrader/submissions/{sid}/")
         page.wait_for_load_state("networkidle")
         box = page.locator("input.score").last
@@ -523,8 +532,6 @@ def test_formgrader_manual_grading_works_under_the_policy(graded, formgrader, ch
         page.locator("[data-mlsyslab-click=toggle_name]").first.click()  # the rewritten onclick still works
         page.wait_for_function("() => [...document.querySelectorAll('a.name-shown')].some(e => e.offsetParent)")
         assert page.csp_messages == [] and page.evaluate("() => window.__pwned") == 0
-    finally:
-        context.close()
 
 
 @pytest.mark.nbgrader
@@ -532,16 +539,13 @@ def test_formgrader_manual_grading_works_under_the_policy(graded, formgrader, ch
 @pytest.mark.timeout(1200)
 def test_formgrader_serves_student_files_as_sandboxed_downloads(graded, formgrader, chromium):
     server = formgrader
-    _, _, body = _api(server, "GET", f"/formgrader/api/submitted_notebooks/{LAB}/{LAB}")
-    sid = {r["student"]: r["id"] for r in json.loads(body)}[ODD_ID]
+    sid = _submission_ids(server)[ODD_ID]
     status, headers, _ = _api(server, "GET", f"/formgrader/submissions/{sid}/x.html")
     assert status == 200 and headers["Content-Disposition"].startswith("attachment")
     assert headers["Content-Security-Policy"].startswith("sandbox") and headers["X-Content-Type-Options"] == "nosniff"
     status, headers, _ = _api(server, "GET", f"/formgrader/submissions/{sid}/{urllib.parse.quote(HOSTILE_NAME)}")
     assert status == 200 and re.fullmatch(r'attachment; filename="[A-Za-z0-9._-]+"', headers["Content-Disposition"])
-    context, page = _new_page(chromium)
-    try:
-        page.goto(f"{server.url}/formgrader?token={server.token}")
+    with _formgrader_page(chromium, server) as page:
         with page.expect_download() as download:
             try:
                 page.goto(f"{server.url}/formgrader/submissions/{sid}/x.html")
@@ -549,8 +553,6 @@ def test_formgrader_serves_student_files_as_sandboxed_downloads(graded, formgrad
                 assert "Download" in str(exc) or "ERR_ABORTED" in str(exc), exc
         assert download.value.suggested_filename == "x.html"
         assert page.evaluate("() => window.__pwned") == 0
-    finally:
-        context.close()
 
 
 @pytest.mark.nbgrader
