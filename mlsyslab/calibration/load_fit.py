@@ -66,14 +66,20 @@ def errors(constants: dict, sweeps) -> dict:
     return out
 
 
-def objective(errs: dict, publications=None) -> float:
-    """Mean over metrics of the median ``|error|`` pooled over ``publications`` (all when None)."""
-    meds = []
+def medians(errs: dict, publications=None) -> dict:
+    """``{metric: median |error|}`` pooled over ``publications`` (all when None), for the metrics present."""
+    out = {}
     for m in METRICS:
         pool = [e for (pub, metric), v in errs.items() if metric == m and (publications is None or pub in publications)
                 for e in v]
         if pool:
-            meds.append(float(np.median(np.abs(pool))))
+            out[m] = float(np.median(np.abs(pool)))
+    return out
+
+
+def objective(errs: dict, publications=None) -> float:
+    """Mean over metrics of the median ``|error|`` pooled over ``publications`` (all when None)."""
+    meds = list(medians(errs, publications).values())
     return float(np.mean(meds)) if meds else float("inf")
 
 
@@ -85,14 +91,14 @@ def fit(sweeps=None, grid=None, progress=None) -> dict:
     sweeps = tuning_sweeps(sweeps)
     pubs = sorted({s["publication"] for s in sweeps})
     names = list(grid)
-    results = []
+    results, scores = [], []
     for values in itertools.product(*(grid[n] for n in names)):
         constants = dict(zip(names, values))
         errs = errors(constants, sweeps)
         results.append((constants, errs))
+        scores.append(objective(errs))
         if progress:
-            progress(constants, objective(errs))
-    scores = [objective(e) for _, e in results]
+            progress(constants, scores[-1])
     best = int(np.argmin(scores))
     loo = {}
     for pub in pubs:
@@ -100,10 +106,7 @@ def fit(sweeps=None, grid=None, progress=None) -> dict:
         k = int(np.argmin([objective(e, others) for _, e in results]))
         loo[pub] = {"constants": results[k][0], "objective": objective(results[k][1], [pub]),
                     "objective_with_all": objective(results[best][1], [pub])}
-    win = results[best][1]
-    per_metric = {m: float(np.median(np.abs([x for (p, mm), v in win.items() if mm == m for x in v])))
-                  for m in METRICS if any(mm == m for (_, mm) in win)}
-    return {"constants": results[best][0], "objective": scores[best], "per_metric": per_metric,
+    return {"constants": results[best][0], "objective": scores[best], "per_metric": medians(results[best][1]),
             "table": [{**c, "objective": s} for (c, _), s in zip(results, scores)], "leave_one_out": loo,
             "publications": pubs}
 
