@@ -38,7 +38,8 @@ def test_every_sweep_is_sourced_and_fully_configured():
         assert s["split"] == pubs[s["publication"]]["split"], where
         assert (s["model"] in zoo.Models or s["model"] in data["models"]) and s["hardware"] in zoo.Hardware, where
         assert s["precision"] in ("fp16", "bf16", "fp8") and s["tp"] in (1, 2, 4, 8), where
-        assert s["input"] >= 1 and s["output"] >= 2 and s["lengths"] in ("fixed", "sharegpt-means", "random-means"), where
+        assert s["input"] >= 1 and s["output"] >= 2, where
+        assert s["lengths"] in ("fixed", "sharegpt-means", "random-means", "per-request"), where
         assert s["arrival"] in ("closed", "poisson", "burst") and s["points"], where
         for p in s["points"]:
             metrics = set(p) & METRIC_KEYS
@@ -50,6 +51,12 @@ def test_every_sweep_is_sourced_and_fully_configured():
                 assert p["rate"] > 0 and p["requests"] >= 1, where
             else:
                 assert p["requests"] >= 1 and "rate" not in p and "concurrency" not in p, where
+            if s["lengths"] == "per-request":  # the run's own lengths, in order; "input"/"output" are their means
+                n = p["requests"]
+                assert len(p["input_lens"]) == len(p["output_lens"]) == n, where
+                assert min(p["input_lens"]) >= 1 and min(p["output_lens"]) >= 1, where
+                assert round(sum(p["input_lens"]) / n) == p["input"], where
+                assert round(sum(p["output_lens"]) / n) == p["output"], where
             if p.get("overloaded"):  # only open-loop points can outrun the server
                 assert s["arrival"] == "poisson", where
 
@@ -156,12 +163,13 @@ def report():
 # Issue 21's targets (median |error| over every scored value) where the current model meets them; where it
 # misses one, the bound it reaches now (docs/validation.md, "Targets", says the target is missed and by how
 # much), so that a regression fails. Measured with the load constants of load_fitted.json (fitted 2026-12-07
-# to the tuning publications) and the data of this file's commit: throughput 8.6 %, TTFT 25.1 %, TPOT 26.5 %
-# (21 of its 63 values are dstack's vLLM 0.6.3 on MI300X, off by 74 %), ITL 12.7 %, E2E 9.6 % (27 values).
-TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": 0.26, "itl": lv.TARGETS["itl"], "tpot": 0.27,
-                   "e2e": lv.TARGETS["e2e"]}
+# to the tuning publications), overlap scheduling by engine version, and the data of this file's commit:
+# throughput 10.0 %, TTFT 21.9 %, TPOT 23.6 % (21 of its 67 values are dstack's vLLM 0.6.3 on MI300X, off by
+# 74 %), ITL 13.0 %, E2E 15.2 % (31 values; the 4 of llm-k8s's vLLM 0.8.3 on 8x A100 40GB run 15-22 % short).
+TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": lv.TARGETS["itl"],
+                   "tpot": 0.24, "e2e": 0.16}
 # values off by more than 2x (overloaded open-loop latencies exempt): issue 21 wants none; current counts
-OFF_2X_BOUND = {"throughput": 34, "ttft": 40, "tpot": 15, "itl": 19, "e2e": 0}
+OFF_2X_BOUND = {"throughput": 34, "ttft": 39, "tpot": 15, "itl": 19, "e2e": 0}
 
 
 @pytest.mark.slow

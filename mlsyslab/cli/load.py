@@ -92,6 +92,7 @@ def result_dict(r) -> dict:
         "model": r.model.key, "hardware": r.hardware.key, "precision": r.precision,
         "tensor_parallel": r.tensor_parallel, "efficiency": r.efficiency, "engine": r.engine,
         "max_num_seqs": r.max_num_seqs, "max_batched_tokens": r.max_batched_tokens, "block_size": r.block_size,
+        "overlap_scheduling": r.overlap_scheduling,
         "arrival_rate_per_s": r.arrival_rate, "concurrency": r.concurrency, "n_requests": r.n_requests,
         "throughput_tokens_per_s": v["throughput"], "request_throughput_per_s": v["request_throughput"],
         "goodput_per_s": v["goodput"], "goodput_fraction": r.goodput_fraction,
@@ -151,7 +152,7 @@ def run(args) -> int:
     d0 = runs[0]
     print(f"{args.model} on {args.hardware}: {args.requests} requests of {args.input}/{args.output} tokens, {load}, "
           f"{d0['efficiency']}, engine {d0['engine']} ({d0['max_num_seqs']} seats, {d0['max_batched_tokens']} tokens "
-          f"per step, {d0['block_size']}-token blocks)")
+          f"per step, {d0['block_size']}-token blocks, {'overlap' if d0['overlap_scheduling'] else 'no overlap'} scheduling)")
     if len(runs) > 1:
         _print_rows(runs)
         return 0

@@ -121,7 +121,7 @@ class LoadResult(Result):
     _PLAIN = ("mean_batch", "kv_utilization", "peak_kv_utilization", "preemptions", "mean_in_system",
               "goodput_fraction", "kv_blocks", "n_requests", "model", "hardware", "precision", "tensor_parallel",
               "efficiency", "arrival_rate", "concurrency", "chunked_prefill", "prefix_hit_rate", "engine",
-              "max_num_seqs", "max_batched_tokens", "block_size")
+              "max_num_seqs", "max_batched_tokens", "block_size", "overlap_scheduling")
 
     def __repr__(self) -> str:
         r = self.raw
@@ -221,7 +221,8 @@ class LoadSolver:
               tensor_parallel=1, sla=None, n_requests=None, seed=0, *, arrival_times=None, concurrency=None,
               kv_precision=None, block_size=None, max_num_seqs=None, max_batched_tokens=None, chunked_prefill=None,
               prefix_hit_rate=0.0, memory_utilization=None, draft_model=None, speculative_tokens=4,
-              acceptance_rate=0.7, engine=None, num_scheduler_steps=1, max_model_len=None) -> LoadResult:
+              acceptance_rate=0.7, engine=None, num_scheduler_steps=1, max_model_len=None,
+              overlap_scheduling=None) -> LoadResult:
         """Simulate serving ``n_requests`` requests (default 1000).
 
         Parameters
@@ -253,6 +254,11 @@ class LoadSolver:
             The server's ``--max-model-len``. With ``engine="vllm-v0"`` a number applies vLLM V0's
             defaults: chunked prefill with 512-token steps above 32 768 tokens, else steps of
             ``max(max_model_len, 2048)`` tokens; None keeps the profile's 8192-token prefill-only steps.
+        overlap_scheduling : bool, optional
+            Whether the scheduler runs one step ahead of the GPU (SGLang's overlap scheduler, vLLM's
+            async scheduling, TensorRT-LLM's overlap scheduler): a request that arrives while a step
+            runs joins the step after the next one, one more step of TTFT. None takes the profile's
+            (on for ``vllm``, ``sglang`` and ``trtllm``, off for ``vllm-v0``).
         prefix_hit_rate : float in [0, 1)
             Fraction of each prompt (a shared system prompt) found in the prefix cache; its
             full blocks are stored once.
@@ -272,6 +278,7 @@ class LoadSolver:
                                                          max_batched_tokens, chunked_prefill, max_model_len,
                                                          num_scheduler_steps)
         split = True if (chunked_prefill is not None or chunked != prof.mixed) else prof.split_prompts
+        overlap = _overlap(prof, overlap_scheduling)
         seed = _seed(seed)
         rng = np.random.default_rng(seed)
         modes = [x is not None for x in (arrival_rate, arrival_times, concurrency)]
@@ -335,19 +342,20 @@ class LoadSolver:
         raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,
                        block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark,
                        profile=prof, split=split, scheduler_steps=_steps(num_scheduler_steps),
-                       request_delay=self.calibration.load_request_overhead_s)
+                       request_delay=self.calibration.load_request_overhead_s, overlap=overlap)
         sla_ttft, sla_itl = _sla(sla)
         return _result(raw, inp, out, sla_ttft, sla_itl, model=m, hardware=hw, precision=prec, tensor_parallel=tp,
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
                        prefix_hit_rate=hit, kv_blocks=blocks, kv_pool=pool, shared_blocks=shared_blocks,
-                       engine=prof.name, max_num_seqs=max_seqs, max_batched_tokens=budget, block_size=bs)
+                       engine=prof.name, max_num_seqs=max_seqs, max_batched_tokens=budget, block_size=bs,
+                       overlap_scheduling=overlap)
 
     # ------------------------------------------------------------------ the fast path
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
                  tensor_parallel=1, sla=None, *, kv_precision=None, block_size=None, max_num_seqs=None,
                  max_batched_tokens=None, chunked_prefill=None, prefix_hit_rate=0.0, memory_utilization=None,
                  draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None, num_scheduler_steps=1,
-                 n_requests=None, max_model_len=None):
+                 n_requests=None, max_model_len=None, overlap_scheduling=None):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
         arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s). Same
@@ -366,6 +374,7 @@ class LoadSolver:
         prof, max_seqs, budget, chunked = self.scheduler(engine, hw, m, tp, blocks, bs, max_num_seqs,
                                                          max_batched_tokens, chunked_prefill, max_model_len,
                                                          num_scheduler_steps)
+        overlap = _overlap(prof, overlap_scheduling)
         rate = _rates(arrival_rate)
         I = inputs.positive_int(input_tokens, "input_tokens", "token", maximum=10_000_000)
         O = inputs.positive_int(output_tokens, "output_tokens", "token", maximum=10_000_000)
@@ -376,7 +385,7 @@ class LoadSolver:
         return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
                      max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
                      watermark=prof.watermark, reserve=prof.reserve_min, scheduler_steps=_steps(num_scheduler_steps),
-                     request_delay=self.calibration.load_request_overhead_s,
+                     request_delay=self.calibration.load_request_overhead_s, overlap=overlap,
                      n_requests=None if n_requests is None else inputs.positive_int(n_requests, "n_requests",
                                                                                     maximum=MAX_REQUESTS))
 
@@ -452,6 +461,11 @@ def _bool(value, field):
         raise ValidationError(f"{field}={value!r} is not allowed; {field} must be True or False.", field=field,
                               value=value, allowed="True or False")
     return bool(value)
+
+
+def _overlap(prof, value):
+    """Whether the scheduler overlaps the GPU: the profile's when ``value`` is None."""
+    return prof.overlap if value is None else _bool(value, "overlap_scheduling")
 
 
 def _seed(value):

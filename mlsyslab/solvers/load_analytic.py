@@ -239,7 +239,7 @@ def _erlang_c(c, a):
 
 def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, max_tokens, chunked,
           sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0, scheduler_steps=1, n_requests=None,
-          request_delay=0.0):
+          request_delay=0.0, overlap=False):
     """Steady-state figures for each arrival rate in ``lam`` (see module doc).
 
     Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
@@ -250,7 +250,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler); ``scheduler_steps`` k:
     multi-step scheduling, a prompt waits on average (k - 1) / 2 decode intervals for the next
     scheduling point while requests run. ``request_delay``: seconds between a client sending a request
-    and the scheduler seeing it (added to every TTFT and E2E, as in the simulator).
+    and the scheduler seeing it (added to every TTFT and E2E, as in the simulator). ``overlap``: the
+    scheduler runs one step ahead of the GPU, so a prompt that arrives while the GPU is busy (a
+    fraction u of the time) also waits for the step formed before it arrived, a mean step (the mean
+    interval between two tokens, prompt chunks and prefill stalls included): u x interval is added.
     """
     lam = np.atleast_1d(np.asarray(lam, float))
     bs = block_size
@@ -356,8 +359,9 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 
     # multi-step scheduling: the next scheduling point is uniform over the k steps under way
     sched = (scheduler_steps - 1.0) * interval * np.minimum(B, 1.0)
-    first50 = request_delay + r50 + own_prefill(r50)  # send -> first token, before any wait for a seat
-    first99 = request_delay + r99 + own_prefill(r99)
+    ahead = interval * np.minimum(u_p + u_d, 1.0) if overlap else 0.0  # the step formed before the prompt arrived
+    first50 = request_delay + ahead + r50 + own_prefill(r50)  # send -> first token, before any wait for a seat
+    first99 = request_delay + ahead + r99 + own_prefill(r99)
     ttft50 = first50 + wait_q(0.5) + 0.5 * sched
     ttft99 = first99 + wait_q(0.99) + 0.99 * sched
 

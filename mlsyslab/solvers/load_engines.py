@@ -3,8 +3,9 @@
 A profile sets how many requests run at once (fixed, or derived from the KV pool), the token
 budget of a step, whether prompt chunks ride in decode steps (mixed steps) or run in
 prefill-only steps, the memory given to weights + KV-cache, the KV block (page) size, the
-admission rule (watermark, tokens reserved for the running requests' future output) and the
-preemption policy. Every value names its source (code path or docs page, with the version).
+admission rule (watermark, tokens reserved for the running requests' future output), the
+preemption policy and whether the scheduler overlaps the GPU (runs one step ahead, so a request
+that arrives while a step runs joins the step after next). Every value names its source (code path or docs page, with the version).
 
 ``PROFILES[name].resolve(hw, model, tp)`` returns the plain settings for one deployment (some
 defaults depend on the device's memory or the TP degree, as in the engines).
@@ -41,6 +42,7 @@ class EngineProfile:
     preempt: bool  # running requests are preempted (recompute) when the pool runs out
     profiled_forward: bool = False  # the forward peak of a max_batched_tokens step is kept out of the pool
     sampler_bytes: float = 0.0  # bytes per logit (sequence x vocabulary entry) of the profiling sampler run
+    overlap: bool = False  # the scheduler runs one step ahead of the GPU: a prompt that arrives mid-step waits one more step
     sources: dict = field(default_factory=dict)
 
     def resolve(self, hw, model, tp, max_model_len=None, chunked=None, scheduler_steps=1):
@@ -193,8 +195,11 @@ PROFILES = {
     "vllm": EngineProfile(
         "vllm", "vLLM (V1 scheduler)", mixed=True, split_prompts=True, block_size=16, memory_rule="total",
         watermark=0.0, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
-        profiled_forward=True, sampler_bytes=10.0,
+        profiled_forward=True, sampler_bytes=10.0, overlap=True,
         sources={
+            "overlap": "async scheduling: the scheduler works one step ahead of the model runner (vllm/v1/core/sched/"
+                       "async_scheduler.py, PR #19970, opt-in --async-scheduling from v0.10); on by default since PR #27614 "
+                       "'[Core] Enable async scheduling by default' (after v0.11.0; --no-async-scheduling turns it off)",
             "runtime memory": "pool = gpu_memory_utilization x memory - weights - profiled peak: a dummy forward of "
                               "max_num_batched_tokens tokens, then a sampler run over min(max_num_seqs, max_num_batched_tokens) "
                               "logits with top-k/top-p (vllm/v1/worker/gpu_worker.py determine_available_memory: requested_memory - "
@@ -217,6 +222,7 @@ PROFILES = {
         watermark=0.01, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
         profiled_forward=True, sampler_bytes=38.0,
         sources={
+            "overlap": "none: V0's engine schedules, runs and processes each step in turn (vllm/engine/llm_engine.py step)",
             "runtime memory": "blocks = (total x gpu_memory_utilization - peak) // block bytes, peak = memory in use after "
                               "profile_run: weights + activations of max_num_seqs dummy sequences totalling "
                               "max_num_batched_tokens tokens + a sampler run with top_k = vocab - 1, top_p = 0.99 that sorts "
@@ -236,7 +242,11 @@ PROFILES = {
     "sglang": EngineProfile(
         "sglang", "SGLang", mixed=False, split_prompts=True, block_size=1, memory_rule="total",
         watermark=0.0, reserve_init=0.7, reserve_min=0.7 * 0.14, reserve_decay_steps=600, preempt=True,
+        overlap=True,
         sources={
+            "overlap": "the zero-overhead (overlap) scheduler runs one batch ahead of the GPU, on by default since v0.4.0 "
+                       "(ServerArgs.disable_overlap_schedule=False; v0.3.x had an opt-in enable_overlap_schedule=False; "
+                       "Scheduler.event_loop_overlap; https://lmsys.org/blog/2024-12-04-sglang-v0-4/)",
             "max_num_seqs": "derived from the KV pool: min(pool tokens // 2, min(max(pool / context_len x 512, 2048), 4096)) "
                             "(python/sglang/srt/model_executor/model_runner.py init_memory_pool and managers/scheduler.py, SGLang v0.4.x)",
             "max_batched_tokens": f"chunked_prefill_size: 2048 below 35 GiB, 4096 below 60 GiB, 8192 below 160 GiB (H100, H200), "
@@ -260,8 +270,12 @@ PROFILES = {
     "trtllm": EngineProfile(
         "trtllm", "TensorRT-LLM", mixed=True, split_prompts=False, block_size=32, memory_rule="free",
         watermark=0.0, reserve_init=1.0, reserve_min=1.0, reserve_decay_steps=0, preempt=False,
-        profiled_forward=True, sampler_bytes=0.0,
+        profiled_forward=True, sampler_bytes=0.0, overlap=True,
         sources={
+            "overlap": "overlap scheduler of the PyTorch backend (the default backend since 1.0): step n+1 is launched before "
+                       "step n's results are processed, 'one extra decoding step' of latency; on by default "
+                       "(disable_overlap_scheduler=False; docs/source/features/overlap-scheduler.md). The C++ runtime of "
+                       "the TensorRT engine flow (v0.x) has none",
             "runtime memory": "pool = free_gpu_memory_fraction x (total - peak), peak = torch + non-torch memory after dummy "
                               "context requests of max_num_tokens tokens (tensorrt_llm/_torch/pyexecutor/_util.py "
                               "KvCacheCreator._cal_max_tokens / cal_max_tokens, TensorRT-LLM 0.17-1.x PyTorch backend; the C++ "

@@ -83,7 +83,7 @@ def _step_fn(cost):
 
 def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, total_blocks, block_size,
              max_seqs, max_tokens, chunked=False, watermark=0, profile=None, split=True, scheduler_steps=1,
-             request_delay=0.0):
+             request_delay=0.0, overlap=False):
     """Serve requests ``i`` with ``inp[i]`` prompt tokens (``cached[i]`` of them in the prefix
     cache) and ``out[i]`` output tokens; arrivals at the sorted times ``arrivals`` (open loop),
     or ``concurrency`` clients that each send a new request when their previous one ends (their
@@ -95,6 +95,11 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     every k decode steps. ``request_delay``: every request reaches the scheduler that long after
     its client sends it (an open-loop arrival, a client's first request, or its next one when the
     previous ends); the returned ``arrival`` is the send time, so TTFT and E2E include the delay.
+    ``overlap``: the scheduler runs one step ahead of the GPU (SGLang's overlap scheduler, vLLM's
+    async scheduling, TensorRT-LLM's overlap scheduler): the step that follows the one under way
+    was formed when that one started, so a request is admitted only into a step formed after it
+    arrived, i.e. one starting after the end of the step that was running when it arrived (a
+    request that finds the GPU idle starts at once).
 
     Returns a dict of plain numbers and numpy arrays (seconds): per-request ``arrival``,
     ``first``, ``done``; ``itl_values``/``itl_weights`` (step durations seen by decoding
@@ -148,6 +153,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
     rem_pre = 0  # remaining output of the admitted requests still in prefill
     n_pre = 0  # how many of them
     hold = False  # a preemption happened: admit no one until a step has run
+    seen = 0.0  # overlap: requests that arrived by then are known to the scheduler (the start of the step under way)
     last_preempt = 0  # decode steps at the last preemption (SGLang's ratio decays from there)
 
     def dcost(B):
@@ -231,6 +237,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         if not waiting or seats <= 0 or hold or (scheduler_steps > 1 and running and G % scheduler_steps):
             return None
         i = waiting[0]
+        if overlap and arrival[i] > seen:
+            return None  # not yet seen by the scheduler that formed this step
         P = inp[i] + gen[i]
         need = blocks_for(i, P)
         if reserving:
@@ -331,6 +339,13 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 itl_w.append(B * k / 2.0)
         return total
 
+    def last_step(pieces, m):
+        """The duration of decode step m - 1 of a run described by ``pieces``."""
+        for ks, ke, t0, slope in pieces:
+            if ks < m <= ke:
+                return t0 + slope * (m - 1 - ks)
+        return 0.0  # pragma: no cover
+
     def flush_stalls(first_step, B):
         """The first decode step after prefill-only steps: a sequence that was decoding before
         prefill j waited through prefills j, j+1, ... as well (its interval is longer)."""
@@ -361,7 +376,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         its last chunk. That last chunk is taken here too when the general step would do only
         that (no other prompt in progress, no one waiting or no budget left). The steps are those
         of the general loop (the same floats in the same order), without its per-step set-up."""
-        nonlocal t, G, used, tokens_out, dec_steps, dec_seq_steps, hold, rem_pre, n_pre
+        nonlocal t, G, used, tokens_out, dec_steps, dec_seq_steps, hold, rem_pre, n_pre, seen
         Kn = (P - o - 1) // c  # steps with P - o > c before this prompt's last chunk
         K = Kn + 1 if len(prefilling) == 1 else Kn  # + the last chunk, if nothing else can join it
         if B:
@@ -374,6 +389,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 Kn = K
         n_c = B + c
         C = s_off + B * G
+        d = 0.0
         tt, u, tok, g = t, used, tokens_out, G % bs
         q, nrun = len(waiting), len(running) + len(prefilling)
         lim = arr_q[0] if arr_q else math.inf
@@ -450,6 +466,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 tok += B
             j += 1
         t, used, tokens_out = tt, u, tok
+        seen = t - d
         hold = False
         if B:
             G += j
@@ -475,6 +492,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             waiting.append(i)
         ts.extend((t, len(waiting), len(running) + len(prefilling), used, tokens_out))
         B = len(running)
+        if overlap and not B and not prefilling:
+            seen = t  # an idle GPU: the scheduler picks up every request that has arrived
 
         # ---- chunked prefill: mixed steps while prompts are being processed
         if chunked:
@@ -536,6 +555,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             if chunks:
                 C = s_off + B * G
                 d = mstep(B + n_new, 2.0 * C + attn_pre, C + kv_pre, B, True)
+                seen = t
                 t += d
                 if B:
                     used += need_dec
@@ -583,6 +603,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
                 d = cost.step(n_new, attn, kvt, 0, True)
                 if draft is not None:
                     d += draft.step(n_new, attn, kvt, 0, True)
+                seen = t
                 t += d
                 hold = False
                 if B:
@@ -613,6 +634,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         m = min(n_fin, m_blk)
         if scheduler_steps > 1 and (waiting or arr_q):  # run to the next scheduling point
             m = min(m, scheduler_steps - G % scheduler_steps)
+        if overlap and waiting and arrival[waiting[0]] > seen:
+            m = 1  # the scheduler sees the head of the queue when the next step starts
         dc, pre, dep, xs = dfast.get(B) or dentry(B)
         C0 = s_off + B * G
         one = not stalls
@@ -639,6 +662,7 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             hold = False
             used += blocks_needed(B, m)
             t += m * t0 + slope * m * (m - 1) / 2.0
+            seen = t - (t0 + slope * (m - 1))
             if m == 1:
                 itl_v.append(t0)
                 itl_w.append(B)
@@ -672,6 +696,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             flush_stalls(pieces[0][2], B)
         used += blocks_needed(B, m)
         t += record_decode(pieces, m, B, skip)
+        if overlap:
+            seen = t - last_step(pieces, m)
         G += m
         dec_steps += m
         dec_seq_steps += B * m
