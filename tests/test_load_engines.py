@@ -31,6 +31,7 @@ CAL = json.loads((Path(__file__).parents[1] / "mlsyslab/calibration/fitted.json"
 # the load model's own decode constants (fixed time per layer, sequences paying the per-sequence overhead)
 LOAD = json.loads((Path(__file__).parents[1] / "mlsyslab/calibration/load_fitted.json").read_text())["constants"]
 OV_DEC, SEQ_CAP = LOAD["load_layer_overhead_decode_s"], LOAD["load_token_overhead_batch"]
+KV_EFF = LOAD["load_kv_read_efficiency"]  # share of the streaming bandwidth the KV-cache reads reach
 
 
 def test_unknown_engine_is_one_line_naming_the_allowed():
@@ -191,7 +192,7 @@ def _hand_mixed_step(B, ctx, c, o):
     gemm = max(2 * P * n / peak, 2 * P / bw)  # weights read once for the whole step
     attn_units = B * 2 * ctx + c * (2 * o + c)
     kv_tokens = B * ctx + o + c
-    attn = max(2 * L * A * attn_units / peak, KV16 * kv_tokens / bw)
+    attn = max(2 * L * A * attn_units / peak, KV16 * kv_tokens / (bw * KV_EFF))
     ov = L * CAL["layer_overhead_prefill_s"] if c else L * OV_DEC
     return gemm + attn + ov + L * min(B, SEQ_CAP) * CAL["token_overhead_decode_s"]
 
@@ -217,7 +218,7 @@ def test_large_batch_decode_is_compute_bound_and_overhead_capped():
     gemm = 2 * P * B / peak
     assert gemm > P / bw
     assert SEQ_CAP < B
-    hand = (gemm + max(2 * L * A * 2 * ctx * B / peak, KV8 * B * ctx / bw) + L * OV_DEC
+    hand = (gemm + max(2 * L * A * 2 * ctx * B / peak, KV8 * B * ctx / (bw * KV_EFF)) + L * OV_DEC
             + L * SEQ_CAP * CAL["token_overhead_decode_s"])
     assert cost.step(B, 2 * ctx * B, B * ctx, B, False) == pytest.approx(hand, rel=1e-9)
     # the ideal mode keeps the single roofline ServingSolver teaches: max(F, M), no overheads

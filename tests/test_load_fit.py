@@ -97,3 +97,25 @@ def test_request_overhead_delays_every_first_token_by_hand():
     a1 = LoadSolver(late).analytic("Llama3_8B", "H100", 0.5, 512, 64)
     assert float(a1["ttft_p50"][0]) == pytest.approx(float(a0["ttft_p50"][0]) + d, rel=1e-9)
     assert math.isclose(float(a1["tpot"][0]), float(a0["tpot"][0]), rel_tol=1e-12)
+
+
+def test_kv_read_efficiency_slows_only_the_kv_reads_by_hand():
+    """``load_kv_read_efficiency`` e divides the bandwidth of the KV-cache reads only. Llama-3-8B keeps
+    2 (K and V) x 32 layers x 8 KV heads x 128 x 2 bytes = 131 072 bytes per token; on an H100 SXM
+    (3.35 TB/s, NVIDIA datasheet) at the calibration's eta_memory, one KV token takes
+    131072 / (3.35e12 x eta_memory x e) s; the weights' streaming time does not change."""
+    from mlsyslab import zoo
+    from mlsyslab.solvers.load_physics import step_cost
+
+    base = calibrated()
+    m, hw = zoo.Models["Llama3_8B"], zoo.Hardware["H100"]
+    assert hw.memory_bandwidth_Bps == pytest.approx(3.35e12, rel=1e-3)
+    for e in (1.0, 0.8):
+        cal = dataclasses.replace(base, load_kv_read_efficiency=e)
+        c = step_cost(m, hw, 2.0, 2.0, 1e15, 1, cal, kernels=True)
+        assert c.kv_bytes_per_token == 131072
+        assert c.kv_m == pytest.approx(131072 / (3.35e12 * base.eta_memory * e), rel=1e-3)
+        assert c.w_m == pytest.approx(m.n_parameters * 2.0 / (3.35e12 * base.eta_memory), rel=1e-3)
+    # ServingSolver's single roofline (kernels=False) keeps the plain bandwidth
+    c = step_cost(m, hw, 2.0, 2.0, 1e15, 1, dataclasses.replace(base, load_kv_read_efficiency=0.5))
+    assert c.kv_m == pytest.approx(131072 / (3.35e12 * base.eta_memory), rel=1e-3)

@@ -45,6 +45,9 @@ class Calibration:
     #: seconds from a client sending a request to the scheduler seeing it (HTTP, tokenisation, the
     #: engine's input queue), in every TTFT and E2E under load; fitted with the two above
     load_request_overhead_s: float = 0.0
+    #: fraction of ``eta_memory`` x bandwidth that the attention kernels reach when they read the KV-cache
+    #: (paged, per-sequence reads of a few KB, not one stream of weights); fitted with the three above
+    load_kv_read_efficiency: float = 1.0
     notes: str = ""
     fit: dict = field(default_factory=dict)
 

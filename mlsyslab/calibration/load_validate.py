@@ -494,13 +494,14 @@ gives both groups.
 
 ### What misses, and why
 
-- **The load model's own constants.** Three constants are fitted to the tuning publications only
+- **The load model's own constants.** Four constants are fitted to the tuning publications only
   (`python -m mlsyslab.calibration.load_fit --write`, `load_fitted.json`; see the load solver's
   page): a decode step's fixed time per layer (70 us, against the serving fit's 82 us from single
-  requests), the most sequences paying the per-sequence overhead (32) and a request overhead from
-  client to scheduler (0 ms: the tuning data reject any). Leave-one-publication-out, each tuning
-  publication is predicted 0-3 points worse than with all four; the held-out rows never entered
-  the fit.
+  requests), the most sequences paying the per-sequence overhead (32), a request overhead from
+  client to scheduler (0 ms: the tuning data reject any) and the share of the memory bandwidth
+  decode attention reaches on the KV-cache (0.9 of the weights' streaming rate). Leave-one-publication-out,
+  each tuning publication is predicted 0-3 points worse than with all four; the held-out rows
+  never entered the fit.
 
 - **How E2E is scored.** The replay runs every request at the published mean lengths. E2E
   grows about linearly with the output length, and in a continuously batched server its mean

@@ -252,8 +252,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     scheduling point while requests run. ``request_delay``: seconds between a client sending a request
     and the scheduler seeing it (added to every TTFT and E2E, as in the simulator). ``overlap``: the
     scheduler runs one step ahead of the GPU, so a prompt that arrives while the GPU is busy (a
-    fraction u of the time) also waits for the step formed before it arrived, a mean step (the mean
-    interval between two tokens, prompt chunks and prefill stalls included): u x interval is added.
+    fraction u of the time) also waits for the step formed before it arrived: u x the mean interval
+    between two tokens with mixed steps (prompt chunks included), u x a decode step without.
     """
     lam = np.atleast_1d(np.asarray(lam, float))
     bs = block_size
@@ -359,7 +359,9 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 
     # multi-step scheduling: the next scheduling point is uniform over the k steps under way
     sched = (scheduler_steps - 1.0) * interval * np.minimum(B, 1.0)
-    ahead = interval * np.minimum(u_p + u_d, 1.0) if overlap else 0.0  # the step formed before the prompt arrived
+    # overlap: the step formed before the prompt arrived; a mixed step when chunked (the mean interval),
+    # else a decode step (prompts that come meanwhile share the prompt's own prefill step)
+    ahead = (interval if chunked else td) * np.minimum(u_p + u_d, 1.0) if overlap else 0.0
     first50 = request_delay + ahead + r50 + own_prefill(r50)  # send -> first token, before any wait for a seat
     first99 = request_delay + ahead + r99 + own_prefill(r99)
     ttft50 = first50 + wait_q(0.5) + 0.5 * sched

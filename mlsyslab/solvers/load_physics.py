@@ -132,9 +132,10 @@ def step_cost(model, hw, b_w, b_kv, eff_peak, tp, cal, kernels=False) -> StepCos
         fixed = 2.0 * L * latency
     else:
         per_tok = fixed = 0.0
+    kv_eff = float(getattr(cal, "load_kv_read_efficiency", 1.0)) if kernels else 1.0
     return StepCost(
         tok_c=2.0 * model.n_active_parameters / tp / eff_peak, attn_c=2.0 * L * a / tp / eff_peak,
-        kv_m=kv_tok / bw_eff, w_m=model.n_parameters * b_w / tp / bw_eff,
+        kv_m=kv_tok / (bw_eff * kv_eff), w_m=model.n_parameters * b_w / tp / bw_eff,
         ov_pre=L * cal.layer_overhead_prefill_s, ov_dec=L * _decode_overhead(cal, kernels),
         tok_ov=L * cal.token_overhead_decode_s, comm_per_token=per_tok, comm_fixed=fixed,
         kv_bytes_per_token=kv_tok, weights_bytes=model.n_parameters * b_w / tp, model=model, b_w=b_w, tp=tp,
