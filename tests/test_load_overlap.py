@@ -102,3 +102,18 @@ def test_no_value_is_lost_at_saturation():
                                           output_tokens=64)
     assert r.n_requests == 3000
     assert math.isfinite(r.raw["ttft_p99"])
+
+
+def test_cli_takes_and_reports_the_setting(capsys):
+    import json
+
+    from mlsyslab.cli import main
+
+    base = ["load", "--model", MODEL, "--hardware", HW, "--rate", "5", "--requests", "50", "--engine", "sglang"]
+    assert main(base + ["--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overlap_scheduling"] is True  # SGLang's default
+    assert main(base + ["--no-overlap-scheduling", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overlap_scheduling"] is False
+    assert main(base + ["--no-overlap-scheduling"]) == 0
+    assert "no overlap scheduling" in capsys.readouterr().out
+    assert main(base + ["--analytic", "--overlap-scheduling"]) == 0

@@ -35,6 +35,12 @@ def register(subparsers) -> None:
                        help="mix prompt chunks into decode steps (default: as the engine does)")
     chunk.add_argument("--no-chunked-prefill", dest="chunked_prefill", action="store_const", const=False,
                        help="prefill-only steps: running requests wait while prompts are processed")
+    overlap = p.add_mutually_exclusive_group()
+    overlap.add_argument("--overlap-scheduling", dest="overlap_scheduling", action="store_const", const=True,
+                         default=None, help="the scheduler runs one step ahead of the GPU: a request arriving "
+                                            "mid-step starts a step later (default: as the engine does)")
+    overlap.add_argument("--no-overlap-scheduling", dest="overlap_scheduling", action="store_const", const=False,
+                         help="schedule each step after the previous one ends (vLLM V0, SGLang < 0.4)")
     p.add_argument("--max-num-seqs", type=int, default=None, help="most requests in the running batch (default: the engine's)")
     p.add_argument("--max-batched-tokens", type=int, default=None, help="token budget per step (default: the engine's)")
     p.add_argument("--block-size", type=int, default=None, help="KV block size in tokens (default: the engine's)")
@@ -74,7 +80,8 @@ def _common(args):
                 block_size=args.block_size, max_num_seqs=args.max_num_seqs, max_batched_tokens=args.max_batched_tokens,
                 chunked_prefill=args.chunked_prefill, prefix_hit_rate=args.prefix_hit_rate,
                 memory_utilization=args.memory_utilization, draft_model=args.draft_model,
-                speculative_tokens=args.spec_tokens, acceptance_rate=args.acceptance, engine=args.engine)
+                speculative_tokens=args.spec_tokens, acceptance_rate=args.acceptance, engine=args.engine,
+                overlap_scheduling=args.overlap_scheduling)
 
 
 def _is_number(text):
