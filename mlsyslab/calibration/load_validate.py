@@ -569,8 +569,8 @@ gives both groups.
   3.1 405B, TP 1-8; the PyTorch backend) are within 5.8 % at the median (p90 15 %): 8B on one
   H100 at 128/128, the figure issue 21 quotes, 28.3 k tok/s measured, 27.9 k predicted. The 405B
   rows are the worst (predicted slow at 128/128 and 2048/128). With full-speed KV reads (before
-  the tuning publications chose a 0.9 share this round) this table was at 4.3 %: its newer
-  attention kernels read the KV-cache faster than TensorRT-LLM 0.14's.
+  the tuning publications chose a 0.9 share this round) this table was at 4.3 %; whether the
+  PyTorch backend's attention reads the KV-cache faster than the 0.14 engines' is not known here.
 - **Two publishers added this round (held out).** S. Karim's trtllm-bench sweep (TensorRT-LLM
   0.16.0, Llama 3.1 70B FP8 on 8x H100, 63 fixed-length bursts, 128-16384 tokens in and out) is
   within 13.6 % at the median (p90 22 %, none off by 2x), with a pattern: short outputs are
