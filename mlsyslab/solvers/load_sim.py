@@ -662,7 +662,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
             hold = False
             used += blocks_needed(B, m)
             t += m * t0 + slope * m * (m - 1) / 2.0
-            seen = t - (t0 + slope * (m - 1))
+            if overlap:
+                seen = t - (t0 + slope * (m - 1))  # the run's last step started then
             if m == 1:
                 itl_v.append(t0)
                 itl_w.append(B)
