@@ -164,13 +164,14 @@ def report():
 # misses one, the bound it reaches now (docs/validation.md, "Targets", says the target is missed and by how
 # much), so that a regression fails. Measured with the load constants of load_fitted.json (fitted 2026-12-07
 # to the tuning publications, KV reads at 0.9), overlap scheduling by engine version, and the data of this
-# file's commit: throughput 9.7 %, TTFT 21.8 %, TPOT 23.3 % (21 of its 67 values are dstack's vLLM 0.6.3 on
-# MI300X, off by 74 %), ITL 13.1 %, E2E 15.9 % (251 values, 220 of them Argonne's vLLM batches on H100, 16.3 %;
+# file's commit: throughput 9.4 %, TTFT 21.8 %, TPOT 24.4 % (21 of its 67 values are dstack's vLLM 0.6.3 on
+# MI300X, off by 74 %; giving dstack's H100 runs their checkpoint's bf16 attention, quantized="ffn", moved
+# TPOT 23.3 -> 24.4 % and throughput 9.7 -> 9.4 %), ITL 13.1 %, E2E 15.8 % (251 values, 220 of them Argonne's vLLM batches on H100, 16.3 %;
 # its 5 values off by 2x are Mistral 7B at batch 32/64).
 TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": lv.TARGETS["itl"],
-                   "tpot": 0.24, "e2e": 0.16}
+                   "tpot": 0.25, "e2e": 0.16}
 # values off by more than 2x (overloaded open-loop latencies exempt): issue 21 wants none; current counts
-OFF_2X_BOUND = {"throughput": 33, "ttft": 38, "tpot": 15, "itl": 17, "e2e": 5}
+OFF_2X_BOUND = {"throughput": 31, "ttft": 38, "tpot": 15, "itl": 17, "e2e": 5}
 
 
 @pytest.mark.slow

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of the arrivals (default 0)")
     p.add_argument("--precision", default="fp16", help="weight precision (default fp16)")
     p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: same as --precision)")
+    p.add_argument("--quantized", default="all", choices=("all", "linear", "ffn"),
+                   help="which weights a below-16-bit --precision covers: all (default), linear (embeddings and "
+                        "lm_head 16-bit), ffn (Meta's Llama 3.1 FP8 checkpoints: attention bf16)")
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel GPUs (default 1)")
     p.add_argument("--ttft-sla", default=None, help="SLA on time to first token, ms or a quantity ('0.5 s')")
     p.add_argument("--itl-sla", default=None, help="SLA on time per output token, ms or a quantity")
@@ -81,7 +84,7 @@ def _common(args):
                 chunked_prefill=args.chunked_prefill, prefix_hit_rate=args.prefix_hit_rate,
                 memory_utilization=args.memory_utilization, draft_model=args.draft_model,
                 speculative_tokens=args.spec_tokens, acceptance_rate=args.acceptance, engine=args.engine,
-                overlap_scheduling=args.overlap_scheduling)
+                overlap_scheduling=args.overlap_scheduling, quantized=args.quantized)
 
 
 def _is_number(text):
@@ -96,7 +99,7 @@ def result_dict(r) -> dict:
     """Plain figures of a LoadResult, units in the key names."""
     v = r.raw
     return {
-        "model": r.model.key, "hardware": r.hardware.key, "precision": r.precision,
+        "model": r.model.key, "hardware": r.hardware.key, "precision": r.precision, "quantized": r.quantized,
         "tensor_parallel": r.tensor_parallel, "efficiency": r.efficiency, "engine": r.engine,
         "max_num_seqs": r.max_num_seqs, "max_batched_tokens": r.max_batched_tokens, "block_size": r.block_size,
         "overlap_scheduling": r.overlap_scheduling,

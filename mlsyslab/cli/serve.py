@@ -15,6 +15,9 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=int, default=1, help="concurrent requests (default 1)")
     p.add_argument("--precision", default="fp16", help="weight precision: fp16, bf16, fp8, int8, int4, ... (default fp16)")
     p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: same as --precision)")
+    p.add_argument("--quantized", default="all", choices=("all", "linear", "ffn"),
+                   help="which weights a below-16-bit --precision covers: all (default), linear (embeddings and "
+                        "lm_head 16-bit), ffn (Meta's Llama 3.1 FP8 checkpoints: attention bf16)")
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel GPUs (default 1)")
     p.add_argument("--ideal", action="store_true", help="pure roofline at 100%% of datasheet peaks (the hand calculation)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -26,7 +29,7 @@ def serving_dict(r) -> dict:
     t = r.raw
     return {
         "model": r.model.key, "hardware": r.hardware.key, "seq_len": r.seq_len, "batch_size": r.batch_size,
-        "precision": r.precision, "kv_precision": r.kv_precision, "compute_precision": r.compute_precision,
+        "precision": r.precision, "quantized": r.quantized, "kv_precision": r.kv_precision, "compute_precision": r.compute_precision,
         "tensor_parallel": r.tensor_parallel, "efficiency": r.efficiency,
         "ttft_ms": r.ttft_s * 1e3, "itl_ms": r.itl_s * 1e3,
         "prefill_bottleneck": r.prefill_bottleneck, "decode_bottleneck": r.decode_bottleneck,
@@ -42,12 +45,15 @@ def run(args) -> int:
     from ..solvers.serving import ServingSolver
 
     r = ServingSolver(efficiency="ideal" if args.ideal else "calibrated").solve(
-        args.model, args.hardware, args.seq_len, args.batch, args.precision, args.tp, args.kv_precision)
+        args.model, args.hardware, args.seq_len, args.batch, args.precision, args.tp, args.kv_precision,
+        quantized=args.quantized)
     d = serving_dict(r)
     if args.json:
         emit_json(d)
         return 0
-    print(f"{r.model.name} on {r.hardware.name}: seq_len {r.seq_len}, batch {r.batch_size}, {r.precision}"
+    low = r.quantized != "all" and r.precision in ("fp8", "int8", "fp4", "int4")
+    scope = f" ({r.quantized} weights; the rest 16-bit)" if low else ""
+    print(f"{r.model.name} on {r.hardware.name}: seq_len {r.seq_len}, batch {r.batch_size}, {r.precision}{scope}"
           f"{'' if r.kv_precision == r.precision else f' (KV {r.kv_precision})'}, tp={r.tensor_parallel}, "
           f"{r.efficiency}")
     print(pairs([

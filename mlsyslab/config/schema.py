@@ -17,6 +17,7 @@ from ..inputs import did_you_mean
 from ..precision import normalize
 from ..scenarios.scenario import KINDS, resolve_system
 from ..scenarios.sla import LIMITS, parse_limit, parse_value
+from ..solvers.serving_physics import QUANTIZED_SCOPES
 from ..zoo import Models
 
 
@@ -96,6 +97,10 @@ def _precision(value, path):
     return normalize(value, path)
 
 
+def _quantized(value, path):
+    return inputs.choice(value, path, QUANTIZED_SCOPES)
+
+
 def _efficiency(value, path):
     return inputs.choice(value, path, ("calibrated", "ideal"))
 
@@ -155,6 +160,7 @@ SCENARIO_FIELDS = {
     "batch_size": (_int(), "batch_size"),
     "precision": (_precision, "precision"),
     "kv_precision": (_precision, "kv_precision"),
+    "quantized": (_quantized, "quantized"),
     "tensor_parallel": (_int(maximum=4096), "tensor_parallel"),
     "pipeline_parallel": (_int(maximum=4096), "pipeline_parallel"),
     "data_parallel": (_int(), "data_parallel"),

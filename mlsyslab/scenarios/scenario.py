@@ -23,6 +23,7 @@ from __future__ import annotations
 from .. import inputs
 from ..errors import UnknownNameError, ValidationError
 from ..precision import normalize
+from ..solvers.serving_physics import QUANTIZED_SCOPES
 from ..zoo import Hardware, Models
 from . import macro as _macro
 from .scorecard import FAIL, PASS, Check, Level, Metric, Scorecard
@@ -69,8 +70,8 @@ class Scenario:
         Limits to check (see :mod:`mlsyslab.scenarios.sla` for default units).
     kind : {"serving", "inference", "training"}, optional
         Default: serving for decoder LLMs, training when training arguments are given, else inference.
-    seq_len, batch_size, precision, kv_precision, tensor_parallel, efficiency
-        As for the solvers (``efficiency``: "calibrated" or "ideal"; ``precision`` defaults to
+    seq_len, batch_size, precision, kv_precision, quantized, tensor_parallel, efficiency
+        As for the solvers (``quantized``: which weights a below-16-bit ``precision`` covers, serving only) (``efficiency``: "calibrated" or "ideal"; ``precision`` defaults to
         fp16, bf16 for training).
     n_gpus, data_parallel, pipeline_parallel, global_batch_size, microbatches, zero_stage, recompute, tokens
         Training: parallelism, batch in sequences, ZeRO stage, activation recomputation and the
@@ -83,7 +84,7 @@ class Scenario:
     """
 
     def __init__(self, workload, system, sla=None, *, kind=None, name=None, seq_len=None, batch_size=1,
-                 precision=None, kv_precision=None, tensor_parallel=1, efficiency="calibrated",
+                 precision=None, kv_precision=None, tensor_parallel=1, efficiency="calibrated", quantized="all",
                  n_gpus=None, data_parallel=None, pipeline_parallel=1, global_batch_size=None, microbatches=None,
                  zero_stage=0, recompute=False, tokens=None, grid=None, pue=None, datacenter=None,
                  utilization=None, price_per_device_hour=None):
@@ -105,6 +106,7 @@ class Scenario:
             precision = "bf16" if self.kind == "training" else "fp16"
         self.precision = normalize(precision, "precision")
         self.kv_precision = None if kv_precision is None else normalize(kv_precision, "kv_precision")
+        self.quantized = inputs.choice(quantized, "quantized", QUANTIZED_SCOPES)
         self.efficiency = inputs.choice(efficiency, "efficiency", ("calibrated", "ideal"))
         self.batch_size = inputs.positive_int(batch_size, "batch_size", maximum=10_000_000)
         if seq_len is None:
@@ -234,7 +236,8 @@ class Scenario:
              "precision": self.precision, "batch_size": self.batch_size, "seq_len": self.seq_len,
              "efficiency": self.efficiency}
         if self.kind == "serving":
-            d.update(tensor_parallel=self.tensor_parallel, kv_precision=self.kv_precision or self.precision)
+            d.update(tensor_parallel=self.tensor_parallel, kv_precision=self.kv_precision or self.precision,
+                     quantized=self.quantized)
         if self.kind == "training":
             d.update(n_gpus=self.n_gpus, data_parallel=self.data_parallel, tensor_parallel=self.tensor_parallel,
                      pipeline_parallel=self.pipeline_parallel, global_batch_size=self.global_batch_size,
@@ -332,7 +335,7 @@ class Scenario:
 
         r = ServingSolver(efficiency=self.efficiency).solve(
             self.model, self.hardware, self.seq_len, self.batch_size, self.precision, self.tensor_parallel,
-            self.kv_precision)
+            self.kv_precision, quantized=self.quantized)
         feas = self._feasibility(r.total_bytes, r.capacity_bytes, (
             Metric("weights", r.weights_bytes / 1e9, "GB", "weights per device"),
             Metric("kv_cache", r.kv_bytes / 1e9, "GB", "KV-cache per device"),

@@ -121,7 +121,7 @@ class LoadResult(Result):
     _PLAIN = ("mean_batch", "kv_utilization", "peak_kv_utilization", "preemptions", "mean_in_system",
               "goodput_fraction", "kv_blocks", "n_requests", "model", "hardware", "precision", "tensor_parallel",
               "efficiency", "arrival_rate", "concurrency", "chunked_prefill", "prefix_hit_rate", "engine",
-              "max_num_seqs", "max_batched_tokens", "block_size", "overlap_scheduling")
+              "max_num_seqs", "max_batched_tokens", "block_size", "overlap_scheduling", "quantized")
 
     def __repr__(self) -> str:
         r = self.raw
@@ -154,14 +154,14 @@ class LoadSolver:
     def setup(self, model, hardware, precision="fp16", tensor_parallel=1, kv_precision=None, block_size=None,
               memory_utilization=None, draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None,
               max_num_seqs=None, max_batched_tokens=None, max_model_len=None, chunked_prefill=None,
-              num_scheduler_steps=1):
+              num_scheduler_steps=1, quantized="all"):
         """Checked plain-number set-up: ``(model, hw, StepCost, Speculation | None, kv_blocks, pool_bytes, tp, prec)``;
         ``block_size``/``memory_utilization`` None take the engine profile's values. Outside the ideal mode the
         pool also loses the activation memory the engine profiles at start-up for its largest step
         (``max_batched_tokens`` tokens, ``max_num_seqs`` logits; :func:`~mlsyslab.solvers.load_engines.runtime_bytes`);
         the ideal mode keeps the textbook pool (memory fraction less weights)."""
-        m, hw, prec, kv_prec, tp, cprec, eff_peak = self._serving._prepare(model, hardware, precision,
-                                                                            tensor_parallel, kv_precision)
+        m, hw, prec, kv_prec, tp, cprec, eff_peak, b_w = self._serving._prepare(model, hardware, precision,
+                                                                                 tensor_parallel, kv_precision, quantized)
         prof = _engines.get(self.engine if engine is None else engine)
         dflt = prof.resolve(hw, m, tp, _max_model_len(max_model_len), chunked_prefill, _steps(num_scheduler_steps))
         bs = inputs.positive_int(prof.block_size if block_size is None else block_size, "block_size", "token",
@@ -172,8 +172,7 @@ class LoadSolver:
             raise ValidationError("memory_utilization=0 leaves no memory for the KV-cache; use a fraction in (0, 1] "
                                   "(vLLM's default is 0.9).", field="memory_utilization", value=memory_utilization,
                                   allowed="a fraction in (0, 1]")
-        cost = step_cost(m, hw, BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec], eff_peak, tp, self.calibration,
-                         kernels=True)
+        cost = step_cost(m, hw, b_w, BYTES_PER_VALUE[kv_prec], eff_peak, tp, self.calibration, kernels=True)
         spec = None
         draft_bytes = 0.0
         if draft_model is not None:
@@ -222,7 +221,7 @@ class LoadSolver:
               kv_precision=None, block_size=None, max_num_seqs=None, max_batched_tokens=None, chunked_prefill=None,
               prefix_hit_rate=0.0, memory_utilization=None, draft_model=None, speculative_tokens=4,
               acceptance_rate=0.7, engine=None, num_scheduler_steps=1, max_model_len=None,
-              overlap_scheduling=None) -> LoadResult:
+              overlap_scheduling=None, quantized="all") -> LoadResult:
         """Simulate serving ``n_requests`` requests (default 1000).
 
         Parameters
@@ -262,6 +261,9 @@ class LoadSolver:
         prefix_hit_rate : float in [0, 1)
             Fraction of each prompt (a shared system prompt) found in the prefix cache; its
             full blocks are stored once.
+        quantized : {"all", "linear", "ffn"}
+            Which weights a below-16-bit ``precision`` covers (see :meth:`ServingSolver.solve`);
+            ``"ffn"`` for Meta's FP8 checkpoints, whose bf16 attention halves a 405B's KV pool on 8x H100.
         draft_model, speculative_tokens, acceptance_rate
             Speculative decoding (see :meth:`ServingSolver.solve`); not with ``chunked_prefill``.
         """
@@ -269,7 +271,7 @@ class LoadSolver:
                                                                kv_precision, block_size, memory_utilization,
                                                                draft_model, speculative_tokens, acceptance_rate, engine,
                                                                max_num_seqs, max_batched_tokens, max_model_len,
-                                                               chunked_prefill, num_scheduler_steps)
+                                                               chunked_prefill, num_scheduler_steps, quantized)
         prof = _engines.get(self.engine if engine is None else engine)
         bs = int(prof.block_size if block_size is None else block_size)
         if spec is not None and chunked_prefill is None:
@@ -348,14 +350,14 @@ class LoadSolver:
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
                        prefix_hit_rate=hit, kv_blocks=blocks, kv_pool=pool, shared_blocks=shared_blocks,
                        engine=prof.name, max_num_seqs=max_seqs, max_batched_tokens=budget, block_size=bs,
-                       overlap_scheduling=overlap)
+                       overlap_scheduling=overlap, quantized=quantized.strip().lower())
 
     # ------------------------------------------------------------------ the fast path
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
                  tensor_parallel=1, sla=None, *, kv_precision=None, block_size=None, max_num_seqs=None,
                  max_batched_tokens=None, chunked_prefill=None, prefix_hit_rate=0.0, memory_utilization=None,
                  draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None, num_scheduler_steps=1,
-                 n_requests=None, max_model_len=None, overlap_scheduling=None):
+                 n_requests=None, max_model_len=None, overlap_scheduling=None, quantized="all"):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
         arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s). Same
@@ -366,7 +368,7 @@ class LoadSolver:
                                                                kv_precision, block_size, memory_utilization,
                                                                draft_model, speculative_tokens, acceptance_rate, engine,
                                                                max_num_seqs, max_batched_tokens, max_model_len,
-                                                               chunked_prefill, num_scheduler_steps)
+                                                               chunked_prefill, num_scheduler_steps, quantized)
         prof = _engines.get(self.engine if engine is None else engine)
         bs = int(prof.block_size if block_size is None else block_size)
         if spec is not None and chunked_prefill is None:

@@ -18,7 +18,7 @@ from ..precision import BYTES_PER_VALUE, compute_precision, normalize
 from ..units import format_bytes, quantity
 from ..zoo import Hardware, Models
 from .result import Result
-from .serving_physics import bottleneck, serving_terms
+from .serving_physics import QUANTIZED_SCOPES, bottleneck, quantized_shares, serving_terms
 
 MAX_SEQ_LEN = 10_000_000
 MAX_BATCH = 1_000_000
@@ -67,16 +67,19 @@ class ServingResult(Result):
     _PLAIN = ("feasible", "within_context_window", "memory_utilization", "prefill_bottleneck", "decode_bottleneck",
               "max_batch_size", "tokens_per_step", "speculative_speedup", "prefix_hit_rate",
               "model", "hardware", "seq_len", "batch_size", "precision", "kv_precision", "compute_precision",
-              "tensor_parallel", "efficiency")
+              "tensor_parallel", "efficiency", "quantized")
 
     def __init__(self, terms, *, model, hardware, seq_len, batch_size, precision, kv_precision,
-                 compute_precision, tensor_parallel, efficiency, prefix_hit_rate=0.0, draft_model=None):
+                 compute_precision, tensor_parallel, efficiency, prefix_hit_rate=0.0, draft_model=None,
+                 quantized="all"):
         self.model, self.hardware = model, hardware
         #: fraction of the prompt found in the prefix cache; the draft model of speculative decoding (or None)
         self.prefix_hit_rate, self.draft_model = prefix_hit_rate, draft_model
         self.seq_len, self.batch_size, self.tensor_parallel = seq_len, batch_size, tensor_parallel
         self.precision, self.kv_precision, self.compute_precision = precision, kv_precision, compute_precision
         self.efficiency = efficiency
+        #: which weights ``precision`` covers ("all", "linear" or "ffn"; the rest are 16-bit)
+        self.quantized = quantized
         cap = hardware.memory_bytes
         t = dict(terms)
         t["overflow"] = max(t["total"] - cap, 0.0)
@@ -242,7 +245,9 @@ class ServingSolver:
         self.calibration = _cal.get(efficiency)
         self.efficiency = self.calibration.name
 
-    def _prepare(self, model, hardware, precision, tensor_parallel, kv_precision):
+    def _prepare(self, model, hardware, precision, tensor_parallel, kv_precision, quantized="all"):
+        """Checked inputs: ``(model, hw, prec, kv_prec, tp, compute_prec, eff_peak, b_w)``; ``b_w`` and
+        ``eff_peak`` are the weight bytes and GEMM rate of a mixed checkpoint (``quantized``)."""
         m = _resolve_model(model)
         hw = Hardware.get(hardware, field="hardware")
         prec = normalize(precision, "precision")
@@ -258,11 +263,19 @@ class ServingSolver:
                                   field="tensor_parallel", value=tp, allowed="1 on this device")
         cprec = compute_precision(prec, hw.peak_flops)
         eff_peak = hw.peak_flops[cprec] * self.calibration.eta_compute(cprec)
-        return m, hw, prec, kv_prec, tp, cprec, eff_peak
+        b_w = BYTES_PER_VALUE[prec]
+        scope = inputs.choice(quantized, "quantized", QUANTIZED_SCOPES)
+        if b_w < 2.0 and scope != "all":  # the unquantised share stays bf16
+            q, q_a = quantized_shares(m, scope)
+            c16 = compute_precision("bf16", hw.peak_flops)
+            eff16 = hw.peak_flops[c16] * self.calibration.eta_compute(c16)
+            b_w = q * b_w + (1.0 - q) * 2.0
+            eff_peak = 1.0 / (q_a / eff_peak + (1.0 - q_a) / eff16)
+        return m, hw, prec, kv_prec, tp, cprec, eff_peak, b_w
 
     def solve(self, model, hardware, seq_len, batch_size=1, precision="fp16", tensor_parallel=1,
               kv_precision=None, strict=False, *, prefix_hit_rate=0.0, draft_model=None, speculative_tokens=4,
-              acceptance_rate=0.7) -> ServingResult:
+              acceptance_rate=0.7, quantized="all") -> ServingResult:
         """Serve ``batch_size`` requests of ``seq_len`` tokens of context.
 
         Parameters
@@ -290,8 +303,14 @@ class ServingSolver:
             step, and ``acceptance_rate`` = alpha gives (1 - alpha^(k+1)) / (1 - alpha) tokens
             per round; ``itl`` is then the time per output token. The draft runs replicated
             on each GPU (t = 1); its weights, KV-cache and prefill are added.
+        quantized : {"all", "linear", "ffn"}
+            Which weights a below-16-bit ``precision`` covers; the others stay bf16. ``"all"``
+            (default): every weight. ``"linear"``: the layers' projections, with embeddings and
+            ``lm_head`` 16-bit (most FP8/int4 checkpoints). ``"ffn"``: Meta's FP8 recipe (Llama 3.1
+            405B FP8): the FFN of every layer but the first and last; attention stays bf16.
         """
-        m, hw, prec, kv_prec, tp, cprec, eff_peak = self._prepare(model, hardware, precision, tensor_parallel, kv_precision)
+        m, hw, prec, kv_prec, tp, cprec, eff_peak, b_w = self._prepare(model, hardware, precision, tensor_parallel,
+                                                                       kv_precision, quantized)
         S = inputs.positive_int(seq_len, "seq_len", "token", maximum=MAX_SEQ_LEN)
         B = inputs.positive_int(batch_size, "batch_size", maximum=MAX_BATCH)
         hit = inputs.fraction(prefix_hit_rate, "prefix_hit_rate")
@@ -301,29 +320,30 @@ class ServingSolver:
                                   value=prefix_hit_rate, allowed="a fraction in [0, 1)")
         cached = min(int(round(hit * S)), S - 1)
         spec = None if draft_model is None else speculation(m, draft_model, speculative_tokens, acceptance_rate)
-        terms = serving_terms(m, hw, float(S), float(B), BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec],
+        terms = serving_terms(m, hw, float(S), float(B), b_w, BYTES_PER_VALUE[kv_prec],
                               eff_peak, tp, self.calibration, cached=float(cached))
         terms = {k: float(v) for k, v in terms.items()}
         if spec is not None:
-            terms = _with_speculation(terms, m, hw, spec, S, B, cached, BYTES_PER_VALUE[prec],
+            terms = _with_speculation(terms, m, hw, spec, S, B, cached, b_w,
                                       BYTES_PER_VALUE[kv_prec], eff_peak, tp, self.calibration)
         result = ServingResult(terms, model=m, hardware=hw, seq_len=S, batch_size=B, precision=prec,
                                kv_precision=kv_prec, compute_precision=cprec, tensor_parallel=tp,
                                efficiency=self.efficiency, prefix_hit_rate=hit,
-                               draft_model=None if spec is None else spec[0])
+                               draft_model=None if spec is None else spec[0], quantized=quantized.strip().lower())
         if strict and not result.feasible:
             raise OOMError("Out of memory: " + result.explain_oom(), required_bytes=result.total_bytes,
                            capacity_bytes=result.capacity_bytes)
         return result
 
     def sweep(self, model, hardware, seq_len, batch_size=1, precision="fp16", tensor_parallel=1,
-              kv_precision=None, grid=True) -> ServingSweep:
+              kv_precision=None, grid=True, *, quantized="all") -> ServingSweep:
         """Evaluate every (seq_len, batch_size) point at once, without a Python loop per point.
 
         With ``grid=True`` (default) two 1-D inputs give a ``len(seq_len) x len(batch_size)``
         grid; with ``grid=False`` they broadcast elementwise (numpy rules).
         """
-        m, hw, prec, kv_prec, tp, cprec, eff_peak = self._prepare(model, hardware, precision, tensor_parallel, kv_precision)
+        m, hw, prec, kv_prec, tp, cprec, eff_peak, b_w = self._prepare(model, hardware, precision, tensor_parallel,
+                                                                       kv_precision, quantized)
         S = inputs.positive_int_array(seq_len, "seq_len", "token", maximum=MAX_SEQ_LEN)
         B = inputs.positive_int_array(batch_size, "batch_size", maximum=MAX_BATCH)
         if grid and S.ndim == 1 and B.ndim == 1 and S.size > 1 and B.size > 1:
@@ -334,14 +354,16 @@ class ServingSolver:
             raise ValidationError(f"seq_len shape {S.shape} and batch_size shape {B.shape} do not broadcast; "
                                   "pass 1-D arrays with grid=True or equal shapes.", field="batch_size",
                                   value=B.shape, allowed="a shape that broadcasts with seq_len") from None
-        terms = serving_terms(m, hw, S, B, BYTES_PER_VALUE[prec], BYTES_PER_VALUE[kv_prec], eff_peak, tp,
+        terms = serving_terms(m, hw, S, B, b_w, BYTES_PER_VALUE[kv_prec], eff_peak, tp,
                               self.calibration)
         terms = {k: np.broadcast_to(v, shape) for k, v in terms.items()}
         return ServingSweep(terms, seq_len=S, batch_size=B, model=m, hardware=hw, capacity_bytes=hw.memory_bytes)
 
-    def max_batch_size(self, model, hardware, seq_len, precision="fp16", tensor_parallel=1, kv_precision=None) -> int:
+    def max_batch_size(self, model, hardware, seq_len, precision="fp16", tensor_parallel=1, kv_precision=None,
+                       *, quantized="all") -> int:
         """Largest batch whose weights + KV-cache fit: floor((capacity - W) / KV_per_sequence)."""
-        return self.solve(model, hardware, seq_len, 1, precision, tensor_parallel, kv_precision).max_batch_size
+        return self.solve(model, hardware, seq_len, 1, precision, tensor_parallel, kv_precision,
+                          quantized=quantized).max_batch_size
 
 
 __all__ = ["ServingSolver", "ServingResult", "ServingSweep"]

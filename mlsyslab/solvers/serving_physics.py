@@ -26,6 +26,11 @@ Tensor parallelism adds two ring all-reduces per layer of the activations (B x t
 
     t_comm = 2 x L x (2 (t-1)/t x message / (link_BW/2 x eta_net) + link_latency)
 
+Mixed-precision checkpoints (``quantized=``): when ``precision`` is below 16 bits only a share q
+of the weights (q_a of the active ones) is stored at it; the rest stay 16-bit. Then
+b_w = q x b_prec + (1 - q) x 2 and the GEMM rate is the harmonic mix
+1 / (q_a / peak_prec + (1 - q_a) / peak_16) (:func:`quantized_shares`).
+
 MoE: a token uses ``active_experts`` of ``experts``; N tokens touch an expected
 E x (1 - (1 - k/E)^N) distinct experts per layer, which sets W_touched.
 
@@ -40,6 +45,30 @@ from __future__ import annotations
 import numpy as np
 
 ACT_BYTES = 2.0  # activations exchanged by TP all-reduces are fp16/bf16
+
+
+#: Which weights a below-16-bit ``precision`` covers (see :func:`quantized_shares`).
+QUANTIZED_SCOPES = ("all", "linear", "ffn")
+
+
+def quantized_shares(model, scope="all"):
+    """``(q, q_a)``: the shares of all and of the active parameters stored at the low precision.
+
+    ``"all"``: every weight (the textbook figure). ``"linear"``: the transformer layers' projections;
+    embeddings, ``lm_head`` and norms stay 16-bit (ModelOpt and llm-compressor FP8, AWQ/GPTQ int4
+    checkpoints leave ``lm_head`` unquantised). ``"ffn"``: Meta's FP8 recipe - only the FFN weights of
+    every layer but the first and last; self-attention, those two layers, embeddings and ``lm_head``
+    stay bf16 (Llama 3 paper, arXiv 2407.21783, section 6.2; meta-llama/Llama-3.1-405B-FP8)."""
+    if scope == "all" or not model.is_transformer:
+        return 1.0, 1.0
+    attn, expert, _, _ = model._layer_parts()
+    L, E, k = model.layers, model.experts, model.active_experts
+    if scope == "linear":
+        q, q_a = L * (attn + expert * E), L * (attn + expert * k)
+    else:
+        inner = max(L - 2, 0)
+        q, q_a = inner * expert * E, inner * expert * k
+    return q / model.n_parameters, q_a / model.n_active_parameters
 
 
 def touched_weight_params(model, n_tokens):
