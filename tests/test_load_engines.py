@@ -301,7 +301,8 @@ def test_cli_names_the_engine(capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["engine"] == "sglang" and d["block_size"] == 1 and d["max_num_seqs"] >= 2048
     assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5", "--requests", "50"]) == 0
-    assert "engine vllm (1024 seats, 8192 tokens per step, 16-token blocks, overlap scheduling)" in capsys.readouterr().out
+    assert ("engine vllm (1024 seats, 8192 tokens per step, 16-token blocks, overlap scheduling, 10 ms request "
+            "overhead)") in capsys.readouterr().out
     assert main(["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5,10", "--analytic",
                  "--engine", "trtllm"]) == 0
     assert "engine trtllm" in capsys.readouterr().out

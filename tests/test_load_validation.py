@@ -145,8 +145,10 @@ def test_harness_e2e_equals_the_hand_computed_one():
     from mlsyslab.solvers.load import LoadSolver
 
     solver = LoadSolver(engine="vllm") if lv.engine_support() else LoadSolver()
+    # benchmark_latency.py calls the engine in-process: no HTTP front end (the sweep states request_overhead 0)
+    assert sweep["scheduler"]["request_overhead"] == 0
     r = solver.solve("Llama3_8B", "H200", arrival_rate=math.inf, input_tokens=32, output_tokens=128, precision="bf16",
-                     tensor_parallel=1, n_requests=8, seed=0)
+                     tensor_parallel=1, n_requests=8, seed=0, request_overhead=0)
     e2e = [float(x) for x in r.requests["e2e"]]
     by_hand = 1e3 * sum(e2e) / 8 / 833.421 - 1.0
     (row,) = lv.validate(sweeps=[sweep])["rows"]
@@ -163,15 +165,15 @@ def report():
 # Issue 21's targets (median |error| over every scored value) where the current model meets them; where it
 # misses one, the bound it reaches now (docs/validation.md, "Targets", says the target is missed and by how
 # much), so that a regression fails. Measured with the load constants of load_fitted.json (fitted 2026-12-07
-# to the tuning publications, KV reads at 0.9), overlap scheduling by engine version, and the data of this
-# file's commit: throughput 9.4 %, TTFT 21.8 %, TPOT 24.4 % (21 of its 67 values are dstack's vLLM 0.6.3 on
+# to the tuning publications, KV reads at 0.9, 10 ms behind Python front ends), overlap scheduling by engine
+# version, and the data of this file's commit: throughput 9.4 %, TTFT 17.2 %, TPOT 24.4 % (21 of its 67 values are dstack's vLLM 0.6.3 on
 # MI300X, off by 74 %; giving dstack's H100 runs their checkpoint's bf16 attention, quantized="ffn", moved
 # TPOT 23.3 -> 24.4 % and throughput 9.7 -> 9.4 %), ITL 13.1 %, E2E 15.8 % (251 values, 220 of them Argonne's vLLM batches on H100, 16.3 %;
 # its 5 values off by 2x are Mistral 7B at batch 32/64).
 TARGET_OR_BOUND = {"throughput": lv.TARGETS["throughput"], "ttft": lv.TARGETS["ttft"], "itl": lv.TARGETS["itl"],
                    "tpot": 0.25, "e2e": 0.16}
 # values off by more than 2x (overloaded open-loop latencies exempt): issue 21 wants none; current counts
-OFF_2X_BOUND = {"throughput": 31, "ttft": 38, "tpot": 15, "itl": 17, "e2e": 5}
+OFF_2X_BOUND = {"throughput": 31, "ttft": 36, "tpot": 15, "itl": 17, "e2e": 5}
 
 
 @pytest.mark.slow

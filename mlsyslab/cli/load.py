@@ -44,6 +44,9 @@ def register(subparsers) -> None:
                                             "mid-step starts a step later (default: as the engine does)")
     overlap.add_argument("--no-overlap-scheduling", dest="overlap_scheduling", action="store_const", const=False,
                          help="schedule each step after the previous one ends (vLLM V0, SGLang < 0.4)")
+    p.add_argument("--request-overhead", type=float, default=None, metavar="MS",
+                   help="ms from a client's send to the scheduler (HTTP, tokenizer; default: the calibrated value "
+                        "for vLLM and SGLang, 0 for TensorRT-LLM; 0 for an offline run)")
     p.add_argument("--max-num-seqs", type=int, default=None, help="most requests in the running batch (default: the engine's)")
     p.add_argument("--max-batched-tokens", type=int, default=None, help="token budget per step (default: the engine's)")
     p.add_argument("--block-size", type=int, default=None, help="KV block size in tokens (default: the engine's)")
@@ -84,7 +87,21 @@ def _common(args):
                 chunked_prefill=args.chunked_prefill, prefix_hit_rate=args.prefix_hit_rate,
                 memory_utilization=args.memory_utilization, draft_model=args.draft_model,
                 speculative_tokens=args.spec_tokens, acceptance_rate=args.acceptance, engine=args.engine,
-                overlap_scheduling=args.overlap_scheduling, quantized=args.quantized)
+                overlap_scheduling=args.overlap_scheduling, quantized=args.quantized,
+                request_overhead=_overhead_s(args.request_overhead))
+
+
+def _overhead_s(ms):
+    """--request-overhead (ms) in seconds; None keeps the engine's default."""
+    from ..errors import ValidationError
+
+    if ms is None:
+        return None
+    if not math.isfinite(ms) or ms < 0:
+        raise ValidationError(f"--request-overhead {ms:g} is not allowed; give the ms from a client's send to the "
+                              "scheduler, a finite number >= 0.", field="request_overhead", value=ms,
+                              allowed="a finite number of ms >= 0")
+    return ms / 1e3
 
 
 def _is_number(text):
@@ -102,7 +119,7 @@ def result_dict(r) -> dict:
         "model": r.model.key, "hardware": r.hardware.key, "precision": r.precision, "quantized": r.quantized,
         "tensor_parallel": r.tensor_parallel, "efficiency": r.efficiency, "engine": r.engine,
         "max_num_seqs": r.max_num_seqs, "max_batched_tokens": r.max_batched_tokens, "block_size": r.block_size,
-        "overlap_scheduling": r.overlap_scheduling,
+        "overlap_scheduling": r.overlap_scheduling, "request_overhead_ms": v["request_overhead"] * 1e3,
         "arrival_rate_per_s": r.arrival_rate, "concurrency": r.concurrency, "n_requests": r.n_requests,
         "throughput_tokens_per_s": v["throughput"], "request_throughput_per_s": v["request_throughput"],
         "goodput_per_s": v["goodput"], "goodput_fraction": r.goodput_fraction,
@@ -162,7 +179,8 @@ def run(args) -> int:
     d0 = runs[0]
     print(f"{args.model} on {args.hardware}: {args.requests} requests of {args.input}/{args.output} tokens, {load}, "
           f"{d0['efficiency']}, engine {d0['engine']} ({d0['max_num_seqs']} seats, {d0['max_batched_tokens']} tokens "
-          f"per step, {d0['block_size']}-token blocks, {'overlap' if d0['overlap_scheduling'] else 'no overlap'} scheduling)")
+          f"per step, {d0['block_size']}-token blocks, {'overlap' if d0['overlap_scheduling'] else 'no overlap'} scheduling, "
+          f"{d0['request_overhead_ms']:g} ms request overhead)")
     if len(runs) > 1:
         _print_rows(runs)
         return 0

@@ -117,6 +117,7 @@ class LoadResult(Result):
         "e2e_p50": ("e2e_p50", "s"), "e2e_p99": ("e2e_p99", "s"), "e2e_mean": ("e2e_mean", "s"),
         "duration": ("duration", "s"),
         "kv_pool": ("kv_pool", "GB", 1e-9),
+        "request_overhead": ("request_overhead", "ms", 1e3),
     }
     _PLAIN = ("mean_batch", "kv_utilization", "peak_kv_utilization", "preemptions", "mean_in_system",
               "goodput_fraction", "kv_blocks", "n_requests", "model", "hardware", "precision", "tensor_parallel",
@@ -221,7 +222,7 @@ class LoadSolver:
               kv_precision=None, block_size=None, max_num_seqs=None, max_batched_tokens=None, chunked_prefill=None,
               prefix_hit_rate=0.0, memory_utilization=None, draft_model=None, speculative_tokens=4,
               acceptance_rate=0.7, engine=None, num_scheduler_steps=1, max_model_len=None,
-              overlap_scheduling=None, quantized="all") -> LoadResult:
+              overlap_scheduling=None, quantized="all", request_overhead=None) -> LoadResult:
         """Simulate serving ``n_requests`` requests (default 1000).
 
         Parameters
@@ -261,6 +262,11 @@ class LoadSolver:
         prefix_hit_rate : float in [0, 1)
             Fraction of each prompt (a shared system prompt) found in the prefix cache; its
             full blocks are stored once.
+        request_overhead : float or Quantity [s], optional
+            Time from a client sending a request to the scheduler seeing it (HTTP, chat template,
+            tokenisation), part of every TTFT and E2E. None: the calibration's
+            ``load_request_overhead_s`` for an engine with a Python front end (vLLM, SGLang), 0 for
+            TensorRT-LLM's native one; 0 for an offline (in-process) benchmark.
         quantized : {"all", "linear", "ffn"}
             Which weights a below-16-bit ``precision`` covers (see :meth:`ServingSolver.solve`);
             ``"ffn"`` for Meta's FP8 checkpoints, whose bf16 attention halves a 405B's KV pool on 8x H100.
@@ -281,6 +287,7 @@ class LoadSolver:
                                                          num_scheduler_steps)
         split = True if (chunked_prefill is not None or chunked != prof.mixed) else prof.split_prompts
         overlap = _overlap(prof, overlap_scheduling)
+        delay = _request_overhead(self.calibration, prof, request_overhead)
         seed = _seed(seed)
         rng = np.random.default_rng(seed)
         modes = [x is not None for x in (arrival_rate, arrival_times, concurrency)]
@@ -339,25 +346,26 @@ class LoadSolver:
             arrivals = np.sort(rng.uniform(0.0, ramp, min(conc, n)))
         from .load_sim import simulate
 
-        # a request reaches the scheduler load_request_overhead_s after its client sends it (HTTP,
-        # tokenisation, the engine's input queue); TTFT and E2E count from the send
+        # a request reaches the scheduler ``delay`` after its client sends it (HTTP, tokenisation,
+        # the engine's input queue); TTFT and E2E count from the send
         raw = simulate(cost, spec, inp, out, cached, arrivals=arrivals, concurrency=conc, total_blocks=total_blocks,
                        block_size=bs, max_seqs=max_seqs, max_tokens=budget, chunked=chunked, watermark=watermark,
                        profile=prof, split=split, scheduler_steps=_steps(num_scheduler_steps),
-                       request_delay=self.calibration.load_request_overhead_s, overlap=overlap)
+                       request_delay=delay, overlap=overlap)
         sla_ttft, sla_itl = _sla(sla)
         return _result(raw, inp, out, sla_ttft, sla_itl, model=m, hardware=hw, precision=prec, tensor_parallel=tp,
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
                        prefix_hit_rate=hit, kv_blocks=blocks, kv_pool=pool, shared_blocks=shared_blocks,
                        engine=prof.name, max_num_seqs=max_seqs, max_batched_tokens=budget, block_size=bs,
-                       overlap_scheduling=overlap, quantized=quantized.strip().lower())
+                       overlap_scheduling=overlap, quantized=quantized.strip().lower(), request_overhead=delay)
 
     # ------------------------------------------------------------------ the fast path
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
                  tensor_parallel=1, sla=None, *, kv_precision=None, block_size=None, max_num_seqs=None,
                  max_batched_tokens=None, chunked_prefill=None, prefix_hit_rate=0.0, memory_utilization=None,
                  draft_model=None, speculative_tokens=4, acceptance_rate=0.7, engine=None, num_scheduler_steps=1,
-                 n_requests=None, max_model_len=None, overlap_scheduling=None, quantized="all"):
+                 n_requests=None, max_model_len=None, overlap_scheduling=None, quantized="all",
+                 request_overhead=None):
         """The fluid/queueing approximation (:mod:`mlsyslab.solvers.load_analytic`) for fixed lengths,
         vectorised over ``arrival_rate`` (a number or an array, req/s). Returns a dict of numpy
         arrays in base units (s, tokens/s, req/s) plus the scalar ``capacity`` (req/s). Same
@@ -377,6 +385,7 @@ class LoadSolver:
                                                          max_batched_tokens, chunked_prefill, max_model_len,
                                                          num_scheduler_steps)
         overlap = _overlap(prof, overlap_scheduling)
+        delay = _request_overhead(self.calibration, prof, request_overhead)
         rate = _rates(arrival_rate)
         I = inputs.positive_int(input_tokens, "input_tokens", "token", maximum=10_000_000)
         O = inputs.positive_int(output_tokens, "output_tokens", "token", maximum=10_000_000)
@@ -387,7 +396,7 @@ class LoadSolver:
         return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
                      max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
                      watermark=prof.watermark, reserve=prof.reserve_min, scheduler_steps=_steps(num_scheduler_steps),
-                     request_delay=self.calibration.load_request_overhead_s, overlap=overlap,
+                     request_delay=delay, overlap=overlap,
                      n_requests=None if n_requests is None else inputs.positive_int(n_requests, "n_requests",
                                                                                     maximum=MAX_REQUESTS))
 
@@ -470,6 +479,14 @@ def _overlap(prof, value):
     return prof.overlap if value is None else _bool(value, "overlap_scheduling")
 
 
+def _request_overhead(cal, prof, value):
+    """Seconds from a client's send to the scheduler: the calibration's ``load_request_overhead_s`` behind a
+    Python front end (``prof.frontend``), 0 behind a native one, when ``value`` is None."""
+    if value is None:
+        return float(cal.load_request_overhead_s) if prof.frontend == "python" else 0.0
+    return inputs.positive_float(value, "request_overhead", "s", allow_zero=True)
+
+
 def _seed(value):
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral,)) or value < 0:
         raise ValidationError(f"seed={value!r} is not allowed; seed must be an integer >= 0.", field="seed",
@@ -506,6 +523,7 @@ def _result(raw, inp, out, sla_ttft, sla_itl, *, kv_blocks, kv_pool, shared_bloc
         "tpot_mean": float(tpot[out > 1].mean()) if (out > 1).any() else 0.0,
         "e2e_p50": float(np.percentile(e2e, 50)), "e2e_p99": float(np.percentile(e2e, 99)),
         "e2e_mean": float(e2e.mean()), "duration": duration, "kv_pool": kv_pool,
+        "request_overhead": float(plain.pop("request_overhead", 0.0)),
     }
     res = LoadResult(values, **plain)
     res.mean_batch = raw["decode_seq_steps"] / raw["decode_steps"] if raw["decode_steps"] else 0.0

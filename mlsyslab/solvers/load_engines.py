@@ -4,8 +4,9 @@ A profile sets how many requests run at once (fixed, or derived from the KV pool
 budget of a step, whether prompt chunks ride in decode steps (mixed steps) or run in
 prefill-only steps, the memory given to weights + KV-cache, the KV block (page) size, the
 admission rule (watermark, tokens reserved for the running requests' future output), the
-preemption policy and whether the scheduler overlaps the GPU (runs one step ahead, so a request
-that arrives while a step runs joins the step after next). Every value names its source (code path or docs page, with the version).
+preemption policy, whether the scheduler overlaps the GPU (runs one step ahead, so a request
+that arrives while a step runs joins the step after next) and whether requests pass through a
+Python front end (HTTP server, tokenizer) before the scheduler sees them. Every value names its source (code path or docs page, with the version).
 
 ``PROFILES[name].resolve(hw, model, tp)`` returns the plain settings for one deployment (some
 defaults depend on the device's memory or the TP degree, as in the engines).
@@ -43,6 +44,7 @@ class EngineProfile:
     profiled_forward: bool = False  # the forward peak of a max_batched_tokens step is kept out of the pool
     sampler_bytes: float = 0.0  # bytes per logit (sequence x vocabulary entry) of the profiling sampler run
     overlap: bool = False  # the scheduler runs one step ahead of the GPU: a prompt that arrives mid-step waits one more step
+    frontend: str = "native"  # "python": requests cross a Python HTTP server and tokenizer (load_request_overhead_s)
     sources: dict = field(default_factory=dict)
 
     def resolve(self, hw, model, tp, max_model_len=None, chunked=None, scheduler_steps=1):
@@ -195,8 +197,11 @@ PROFILES = {
     "vllm": EngineProfile(
         "vllm", "vLLM (V1 scheduler)", mixed=True, split_prompts=True, block_size=16, memory_rule="total",
         watermark=0.0, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
-        profiled_forward=True, sampler_bytes=10.0, overlap=True,
+        profiled_forward=True, sampler_bytes=10.0, overlap=True, frontend="python",
         sources={
+            "front end": "Python: the OpenAI-compatible API server (FastAPI/uvicorn) applies the chat template and tokenizes, "
+                         "then hands the request to the engine core process over ZMQ and detokenizes its outputs "
+                         "(vllm/entrypoints/openai/api_server.py, vllm/v1/engine/async_llm.py, core_client.py)",
             "overlap": "async scheduling: the scheduler works one step ahead of the model runner (vllm/v1/core/sched/"
                        "async_scheduler.py, PR #19970, opt-in --async-scheduling from v0.10); on by default since PR #27614 "
                        "'[Core] Enable async scheduling by default' (after v0.11.0; --no-async-scheduling turns it off)",
@@ -220,8 +225,10 @@ PROFILES = {
     "vllm-v0": EngineProfile(
         "vllm-v0", "vLLM (V0 scheduler)", mixed=False, split_prompts=False, block_size=16, memory_rule="total",
         watermark=0.01, reserve_init=0.0, reserve_min=0.0, reserve_decay_steps=0, preempt=True,
-        profiled_forward=True, sampler_bytes=38.0,
+        profiled_forward=True, sampler_bytes=38.0, frontend="python",
         sources={
+            "front end": "Python: the same OpenAI-compatible API server, with the AsyncLLMEngine in its process "
+                         "(vllm/entrypoints/openai/api_server.py, vllm/engine/async_llm_engine.py)",
             "overlap": "none: V0's engine schedules, runs and processes each step in turn (vllm/engine/llm_engine.py step)",
             "runtime memory": "blocks = (total x gpu_memory_utilization - peak) // block bytes, peak = memory in use after "
                               "profile_run: weights + activations of max_num_seqs dummy sequences totalling "
@@ -242,8 +249,11 @@ PROFILES = {
     "sglang": EngineProfile(
         "sglang", "SGLang", mixed=False, split_prompts=True, block_size=1, memory_rule="total",
         watermark=0.0, reserve_init=0.7, reserve_min=0.7 * 0.14, reserve_decay_steps=600, preempt=True,
-        overlap=True,
+        overlap=True, frontend="python",
         sources={
+            "front end": "Python: the TokenizerManager (HTTP server and tokenizer) sends requests to the Scheduler process "
+                         "over ZMQ, a DetokenizerManager returns the text (python/sglang/srt/managers/tokenizer_manager.py, "
+                         "detokenizer_manager.py)",
             "overlap": "the zero-overhead (overlap) scheduler runs one batch ahead of the GPU, on by default since v0.4.0 "
                        "(ServerArgs.disable_overlap_schedule=False; v0.3.x had an opt-in enable_overlap_schedule=False; "
                        "Scheduler.event_loop_overlap; https://lmsys.org/blog/2024-12-04-sglang-v0-4/)",
@@ -272,6 +282,9 @@ PROFILES = {
         watermark=0.0, reserve_init=1.0, reserve_min=1.0, reserve_decay_steps=0, preempt=False,
         profiled_forward=True, sampler_bytes=0.0, overlap=True,
         sources={
+            "front end": "native: the published figures feed the C++ executor in-process (trtllm-bench) or through Triton's "
+                         "C++ tensorrtllm backend; a deployment behind the Python trtllm-serve front end can pass "
+                         "request_overhead=",
             "overlap": "overlap scheduler of the PyTorch backend (the default backend since 1.0): step n+1 is launched before "
                        "step n's results are processed, 'one extra decoding step' of latency; on by default "
                        "(disable_overlap_scheduler=False; docs/source/features/overlap-scheduler.md). The C++ runtime of "

@@ -452,7 +452,8 @@ class LoadExplorer(Component):
              f"simulated peak {r.peak_kv_utilization:.0%}, {r.preemptions} preemptions (KV-cache plot)"),
             ("Engine", PROFILES[r.engine].label, "", f"{r.max_num_seqs} seats, {r.block_size}-token blocks, "
                                                      f"{'mixed' if r.chunked_prefill else 'prefill-only'} steps, "
-                                                     f"{'scheduler one step ahead' if r.overlap_scheduling else 'no overlap'}"),
+                                                     f"{'scheduler one step ahead' if r.overlap_scheduling else 'no overlap'}, "
+                                                     f"{r.raw['request_overhead'] * 1e3:g} ms front end per request"),
         ]
         return table_html(f"{r.model.key} on {r.hardware.key} at {num(self.arrival_rate)} req/s "
                           f"({self.input_tokens:,} in / {self.output_tokens:,} out): the queueing model (fast path, "
