@@ -49,6 +49,16 @@ def normalize(precision, field: str = "precision") -> str:
     return choice(precision, field, PRECISIONS)
 
 
+#: Which weights a below-16-bit precision covers in a checkpoint; the rest stay 16-bit
+#: (:func:`mlsyslab.solvers.serving_physics.quantized_shares` gives each scope's shares).
+QUANTIZED_SCOPES = ("all", "linear", "ffn")
+
+
+def normalize_scope(scope, field: str = "quantized") -> str:
+    """Canonical quantization scope, or ValidationError listing the allowed ones."""
+    return choice(scope, field, QUANTIZED_SCOPES)
+
+
 def bytes_per_value(precision) -> float:
     """Bytes one value occupies: fp32 4, fp16/bf16 2, fp8/int8 1, fp4/int4 0.5."""
     return BYTES_PER_VALUE[normalize(precision)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..precision import QUANTIZED_SCOPES
 from .tables import emit_json, fmt_number, pairs, table
 
 
@@ -25,7 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of the arrivals (default 0)")
     p.add_argument("--precision", default="fp16", help="weight precision (default fp16)")
     p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: same as --precision)")
-    p.add_argument("--quantized", default="all", choices=("all", "linear", "ffn"),
+    p.add_argument("--quantized", default="all", choices=QUANTIZED_SCOPES,
                    help="which weights a below-16-bit --precision covers: all (default), linear (embeddings and "
                         "lm_head 16-bit), ffn (Meta's Llama 3.1 FP8 checkpoints: attention bf16)")
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel GPUs (default 1)")

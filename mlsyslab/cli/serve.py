@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..precision import BYTES_PER_VALUE, QUANTIZED_SCOPES
 from .tables import emit_json, pairs
 
 
@@ -15,7 +16,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=int, default=1, help="concurrent requests (default 1)")
     p.add_argument("--precision", default="fp16", help="weight precision: fp16, bf16, fp8, int8, int4, ... (default fp16)")
     p.add_argument("--kv-precision", default=None, help="KV-cache precision (default: same as --precision)")
-    p.add_argument("--quantized", default="all", choices=("all", "linear", "ffn"),
+    p.add_argument("--quantized", default="all", choices=QUANTIZED_SCOPES,
                    help="which weights a below-16-bit --precision covers: all (default), linear (embeddings and "
                         "lm_head 16-bit), ffn (Meta's Llama 3.1 FP8 checkpoints: attention bf16)")
     p.add_argument("--tp", type=int, default=1, help="tensor-parallel GPUs (default 1)")
@@ -51,7 +52,7 @@ def run(args) -> int:
     if args.json:
         emit_json(d)
         return 0
-    low = r.quantized != "all" and r.precision in ("fp8", "int8", "fp4", "int4")
+    low = r.quantized != "all" and BYTES_PER_VALUE[r.precision] < 2  # the scope only matters below 16 bits
     scope = f" ({r.quantized} weights; the rest 16-bit)" if low else ""
     print(f"{r.model.name} on {r.hardware.name}: seq_len {r.seq_len}, batch {r.batch_size}, {r.precision}{scope}"
           f"{'' if r.kv_precision == r.precision else f' (KV {r.kv_precision})'}, tp={r.tensor_parallel}, "

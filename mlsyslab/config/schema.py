@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from .. import inputs
 from ..errors import ValidationError
 from ..inputs import did_you_mean
-from ..precision import normalize
+from ..precision import normalize, normalize_scope
 from ..scenarios.scenario import KINDS, resolve_system
 from ..scenarios.sla import LIMITS, parse_limit, parse_value
-from ..solvers.serving_physics import QUANTIZED_SCOPES
 from ..zoo import Models
 
 
@@ -98,7 +97,7 @@ def _precision(value, path):
 
 
 def _quantized(value, path):
-    return inputs.choice(value, path, QUANTIZED_SCOPES)
+    return normalize_scope(value, path)
 
 
 def _efficiency(value, path):

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from .. import inputs
 from ..errors import UnknownNameError, ValidationError
-from ..precision import normalize
-from ..solvers.serving_physics import QUANTIZED_SCOPES
+from ..precision import normalize, normalize_scope
 from ..zoo import Hardware, Models
 from . import macro as _macro
 from .scorecard import FAIL, PASS, Check, Level, Metric, Scorecard
@@ -71,8 +70,9 @@ class Scenario:
     kind : {"serving", "inference", "training"}, optional
         Default: serving for decoder LLMs, training when training arguments are given, else inference.
     seq_len, batch_size, precision, kv_precision, quantized, tensor_parallel, efficiency
-        As for the solvers (``quantized``: which weights a below-16-bit ``precision`` covers, serving only) (``efficiency``: "calibrated" or "ideal"; ``precision`` defaults to
-        fp16, bf16 for training).
+        As for the solvers (``efficiency``: "calibrated" or "ideal"; ``precision`` defaults to
+        fp16, bf16 for training; ``quantized``, which weights a below-16-bit ``precision``
+        covers, applies to serving).
     n_gpus, data_parallel, pipeline_parallel, global_batch_size, microbatches, zero_stage, recompute, tokens
         Training: parallelism, batch in sequences, ZeRO stage, activation recomputation and the
         token budget (for time to train and the macro figures).
@@ -106,7 +106,7 @@ class Scenario:
             precision = "bf16" if self.kind == "training" else "fp16"
         self.precision = normalize(precision, "precision")
         self.kv_precision = None if kv_precision is None else normalize(kv_precision, "kv_precision")
-        self.quantized = inputs.choice(quantized, "quantized", QUANTIZED_SCOPES)
+        self.quantized = normalize_scope(quantized)
         self.efficiency = inputs.choice(efficiency, "efficiency", ("calibrated", "ideal"))
         self.batch_size = inputs.positive_int(batch_size, "batch_size", maximum=10_000_000)
         if seq_len is None:

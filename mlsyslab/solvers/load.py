@@ -31,7 +31,7 @@ import numpy as np
 from .. import calibration as _cal
 from .. import inputs
 from ..errors import OOMError, ValidationError
-from ..precision import BYTES_PER_VALUE
+from ..precision import BYTES_PER_VALUE, normalize_scope
 from . import load_engines as _engines
 from .load_physics import Speculation, step_cost
 from .result import Result
@@ -357,7 +357,7 @@ class LoadSolver:
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
                        prefix_hit_rate=hit, kv_blocks=blocks, kv_pool=pool, shared_blocks=shared_blocks,
                        engine=prof.name, max_num_seqs=max_seqs, max_batched_tokens=budget, block_size=bs,
-                       overlap_scheduling=overlap, quantized=quantized.strip().lower(), request_overhead=delay)
+                       overlap_scheduling=overlap, quantized=normalize_scope(quantized), request_overhead=delay)
 
     # ------------------------------------------------------------------ the fast path
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
@@ -494,7 +494,7 @@ def _seed(value):
     return int(value)
 
 
-def _result(raw, inp, out, sla_ttft, sla_itl, *, kv_blocks, kv_pool, shared_blocks, **plain):
+def _result(raw, inp, out, sla_ttft, sla_itl, *, kv_blocks, kv_pool, shared_blocks, request_overhead, **plain):
     arr, first, done = raw["arrival"], raw["first"], raw["done"]
     ttft = first - arr
     e2e = done - arr
@@ -523,7 +523,7 @@ def _result(raw, inp, out, sla_ttft, sla_itl, *, kv_blocks, kv_pool, shared_bloc
         "tpot_mean": float(tpot[out > 1].mean()) if (out > 1).any() else 0.0,
         "e2e_p50": float(np.percentile(e2e, 50)), "e2e_p99": float(np.percentile(e2e, 99)),
         "e2e_mean": float(e2e.mean()), "duration": duration, "kv_pool": kv_pool,
-        "request_overhead": float(plain.pop("request_overhead", 0.0)),
+        "request_overhead": request_overhead,
     }
     res = LoadResult(values, **plain)
     res.mean_batch = raw["decode_seq_steps"] / raw["decode_steps"] if raw["decode_steps"] else 0.0

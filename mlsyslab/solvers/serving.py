@@ -14,11 +14,11 @@ import numpy as np
 from .. import calibration as _cal
 from .. import inputs
 from ..errors import OOMError, UnknownAttributeError, UnknownNameError, ValidationError
-from ..precision import BYTES_PER_VALUE, compute_precision, normalize
+from ..precision import BYTES_PER_VALUE, compute_precision, normalize, normalize_scope
 from ..units import format_bytes, quantity
 from ..zoo import Hardware, Models
 from .result import Result
-from .serving_physics import QUANTIZED_SCOPES, bottleneck, quantized_shares, serving_terms
+from .serving_physics import bottleneck, quantized_shares, serving_terms
 
 MAX_SEQ_LEN = 10_000_000
 MAX_BATCH = 1_000_000
@@ -264,7 +264,7 @@ class ServingSolver:
         cprec = compute_precision(prec, hw.peak_flops)
         eff_peak = hw.peak_flops[cprec] * self.calibration.eta_compute(cprec)
         b_w = BYTES_PER_VALUE[prec]
-        scope = inputs.choice(quantized, "quantized", QUANTIZED_SCOPES)
+        scope = normalize_scope(quantized)
         if b_w < 2.0 and scope != "all":  # the unquantised share stays bf16
             q, q_a = quantized_shares(m, scope)
             c16 = compute_precision("bf16", hw.peak_flops)
@@ -329,7 +329,7 @@ class ServingSolver:
         result = ServingResult(terms, model=m, hardware=hw, seq_len=S, batch_size=B, precision=prec,
                                kv_precision=kv_prec, compute_precision=cprec, tensor_parallel=tp,
                                efficiency=self.efficiency, prefix_hit_rate=hit,
-                               draft_model=None if spec is None else spec[0], quantized=quantized.strip().lower())
+                               draft_model=None if spec is None else spec[0], quantized=normalize_scope(quantized))
         if strict and not result.feasible:
             raise OOMError("Out of memory: " + result.explain_oom(), required_bytes=result.total_bytes,
                            capacity_bytes=result.capacity_bytes)

@@ -47,10 +47,6 @@ import numpy as np
 ACT_BYTES = 2.0  # activations exchanged by TP all-reduces are fp16/bf16
 
 
-#: Which weights a below-16-bit ``precision`` covers (see :func:`quantized_shares`).
-QUANTIZED_SCOPES = ("all", "linear", "ffn")
-
-
 def quantized_shares(model, scope="all"):
     """``(q, q_a)``: the shares of all and of the active parameters stored at the low precision.
 
