@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
@@ -247,3 +248,65 @@ def test_batch_deadline_follows_the_course_wall_seconds(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     wall, margin = proc.stdout.split()
     assert float(wall) == 42.0 and float(margin) == 180
+
+
+_DIE = ("import os, signal, sys\nfrom mlsyslab.grading import intake_limits\n"
+        "box = intake_limits.Box(memory_mb=64, tasks=8, disk_mb=4, files=50)\n"
+        "open(os.path.join(box.path, 'left'), 'w').write('x')\n"
+        "print(box.path, *box.cgroups, flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+
+
+def _mounted(path):
+    with open("/proc/self/mounts", encoding="utf-8") as f:
+        return any(line.split()[1] == path for line in f)
+
+
+def test_a_killed_graders_boxes_are_reaped_by_the_next_one():
+    """A grader SIGKILLed before its clean-up leaves its box (as root: a tmpfs mount and cgroups); the next
+    grader's first box removes them, and never touches a live grader's box."""
+    from mlsyslab.grading import intake_limits
+
+    proc = subprocess.run([sys.executable, "-c", _DIE], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    path, *groups = proc.stdout.split()
+    assert os.path.basename(path).startswith("mlsg-") and os.path.exists(os.path.join(path, "left"))
+    if os.geteuid() == 0:
+        assert _mounted(path)
+    if intake_limits.cgroup_kind() in ("v1", "v2"):
+        assert groups and all(os.path.isdir(g) for g in groups)
+    live = intake_limits.Box(memory_mb=64, tasks=8, disk_mb=4, files=50)
+    try:
+        removed = intake_limits.reap_stale()
+        assert path in removed and not os.path.exists(path) and not _mounted(path)
+        assert all(g in removed and not os.path.exists(g) for g in groups)
+        assert os.path.isdir(live.path) and all(os.path.isdir(g) for g in live.cgroups)  # ours: alive
+        if os.geteuid() == 0:
+            assert _mounted(live.path)
+    finally:
+        live.close()
+    assert not os.path.exists(live.path)
+
+
+def test_reaping_leaves_what_is_not_a_dead_graders(tmp_path, monkeypatch):
+    """Only ``mlsg-<pid>-...`` folders of the grader's own uid whose pid is gone go; a live pid, a
+    malformed name or a link are left alone."""
+    from mlsyslab.grading import intake_limits
+
+    monkeypatch.setattr(intake_limits.tempfile, "gettempdir", lambda: str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(done.stdout)
+    keep = [tmp_path / f"mlsg-{os.getpid()}-live", tmp_path / "mlsg-x-odd", tmp_path / "mlsg--1-odd",
+            tmp_path / "other"]
+    for k in keep:
+        k.mkdir()
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "precious").write_text("x")
+    (tmp_path / f"mlsg-{dead}-link").symlink_to(target)
+    stale = tmp_path / f"mlsg-{dead}-gone"
+    (stale / "deep").mkdir(parents=True)
+    (stale / "deep" / "f").write_text("x")
+    removed = intake_limits.reap_stale()
+    assert str(stale) in removed and not stale.exists()
+    assert all(k.is_dir() for k in keep) and (target / "precious").read_text() == "x"
+    assert (tmp_path / f"mlsg-{dead}-link").is_symlink()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 #: subcommand modules, in the order ``--help`` lists them
@@ -55,7 +56,11 @@ def main(argv=None) -> int:
         print(f"mlsyslab {args.command}: error: {missing}", file=sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, not at exit: a reader that has gone is handled below
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except MLSysError as exc:
         print(f"mlsyslab {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -70,6 +75,20 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_gone() -> int:
+    """The reader of stdout closed it (``mlsyslab ... | head``): stop quietly, as a command killed by
+    SIGPIPE does (exit 141), with stdout pointed at /dev/null so that the flush at exit cannot raise
+    again (Python docs, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+    return 128 + 13
 
 
 if __name__ == "__main__":  # pragma: no cover

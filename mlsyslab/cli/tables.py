@@ -65,14 +65,9 @@ def jsonable(obj):
 
 
 def emit_json(obj) -> None:
-    try:
-        json.dump(jsonable(obj), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        sys.stdout.flush()
-    except BrokenPipeError:  # `mlsyslab ... --json | head`: the reader left; not an error
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    """``obj`` as indented JSON on stdout (a reader that leaves early is handled by ``cli.main``)."""
+    json.dump(jsonable(obj), sys.stdout, indent=2)
+    sys.stdout.write("\n")
 
 
 def result_rows(result) -> list[tuple]:

@@ -16,6 +16,11 @@
   held while the sandbox lives and released by the kernel if the grader dies); :meth:`Box.wrap`
   puts a command into the cgroup; :meth:`Box.close` kills whatever is left in it, unmounts and removes
   everything, and never raises.
+
+* :func:`reap_stale` removes what a grader killed before its clean-up (SIGKILL, OOM killer, a pod
+  evicted mid-batch) left behind: its sandboxes' tmpfs mounts, folders and cgroups. Their names carry
+  the grader's pid (``mlsg-<pid>-...``, ``mlsyslab-<pid>-...``); only those of a pid no longer alive are
+  touched. The first :class:`Box` of each process runs it.
 """
 
 from __future__ import annotations
@@ -164,6 +169,84 @@ def _umount(path: str) -> None:
     libc.umount2(path.encode(), 2)  # MNT_DETACH
 
 
+def _dead_owner(name: str, prefix: str) -> bool:
+    """Whether ``name`` is ``<prefix><pid>-...`` of a pid that no longer runs (a live or unknown one: False)."""
+    if not name.startswith(prefix):
+        return False
+    pid = name[len(prefix):].split("-", 1)[0]
+    if not pid.isdigit() or int(pid) <= 0:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive under another user, or not ours to ask
+        return False
+    return False
+
+
+def _unescape_mount(path: str) -> str:
+    """A mount point as /proc/self/mountinfo writes it (space, tab, newline, backslash as octal escapes)."""
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        path = path.replace(code, char)
+    return path
+
+
+def reap_stale() -> list[str]:
+    """Unmount and remove the sandbox folders and cgroups of graders that died without closing them
+    (module docstring); returns the paths removed. Never raises."""
+    removed: list[str] = []
+    try:
+        _reap(removed)
+    except Exception:  # noqa: BLE001 - a failed clean-up of others' leftovers must not stop this grader
+        pass
+    return removed
+
+
+def _reap(removed: list) -> None:
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            mounts = [line.split() for line in f]
+    except OSError:
+        mounts = []
+    for fields in mounts:
+        try:
+            point, kind, source = _unescape_mount(fields[4]), fields[fields.index("-") + 1], fields[fields.index("-") + 2]
+        except (ValueError, IndexError):
+            continue
+        if kind == "tmpfs" and source == "mlsyslab-sandbox" and _dead_owner(os.path.basename(point), "mlsg-"):
+            _umount(point)
+    folders = {tempfile.gettempdir(), "/dev/shm"}
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                ours = entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.geteuid()
+            except OSError:
+                continue
+            if ours and _dead_owner(entry.name, "mlsg-") and intake.rmtree(entry.path, deadline_s=30.0):
+                removed.append(entry.path)
+    v1 = _v1_bases() if os.geteuid() == 0 else None
+    bases = list(v1.values()) if v1 else []
+    if _v2_base():
+        bases.append(_v2_base())
+    for base in bases:
+        try:
+            entries = list(os.scandir(base))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and _dead_owner(entry.name, "mlsyslab-"):
+                try:
+                    os.rmdir(entry.path)  # refused (EBUSY) while a process is still in it: left alone
+                    removed.append(entry.path)
+                except OSError:
+                    continue
+
+
 class Box:
     """One sandbox's folder, cgroup and uid (see the module docstring)."""
 
@@ -174,7 +257,10 @@ class Box:
         self.memory_mb, self.tasks = memory_mb, tasks
         root = os.geteuid() == 0
         shm = "/dev/shm" if not root and os.access("/dev/shm", os.W_OK | os.X_OK) else None
-        self.path = tempfile.mkdtemp(prefix="mlsg-", dir=shm)  # short: unix socket paths are <= 107 bytes
+        if "reaped" not in _cache:
+            _cache["reaped"] = reap_stale()
+        # short: unix socket paths are <= 107 bytes; the pid lets reap_stale tell a dead grader's boxes
+        self.path = tempfile.mkdtemp(prefix=f"mlsg-{os.getpid()}-", dir=shm)
         try:
             if root:
                 self.mounted = _mount_tmpfs(self.path, disk_mb, files)

@@ -396,7 +396,7 @@ class LoadSolver:
         return fluid(cost, spec, rate, I, O, cached, total_blocks=blocks - cached // bs, block_size=bs,
                      max_seqs=max_seqs, max_tokens=budget, chunked=chunked, sla_ttft=sla_ttft, sla_itl=sla_itl,
                      watermark=prof.watermark, reserve=prof.reserve_min, scheduler_steps=_steps(num_scheduler_steps),
-                     request_delay=delay, overlap=overlap,
+                     request_delay=delay, overlap=overlap, reserve_decay=(prof.reserve_init, prof.reserve_decay_steps),
                      n_requests=None if n_requests is None else inputs.positive_int(n_requests, "n_requests",
                                                                                     maximum=MAX_REQUESTS))
 

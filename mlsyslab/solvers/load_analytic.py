@@ -239,7 +239,7 @@ def _erlang_c(c, a):
 
 def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, max_tokens, chunked,
           sla_ttft=None, sla_itl=None, watermark=0.01, reserve=0.0, scheduler_steps=1, n_requests=None,
-          request_delay=0.0, overlap=False):
+          request_delay=0.0, overlap=False, reserve_decay=None):
     """Steady-state figures for each arrival rate in ``lam`` (see module doc).
 
     Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
@@ -247,7 +247,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     ``e2e_p99``, ``mean_batch``, ``kv_utilization``, ``utilization`` (lam / capacity) and the
     scalars ``capacity`` (req/s) and ``max_batch``. ``watermark``: fraction of blocks kept free at
     admission; ``reserve``: fraction of a request's remaining output whose blocks admission holds
-    back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler); ``scheduler_steps`` k:
+    back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler), the floor it decays to when
+    ``reserve_decay = (init, steps)`` is given (SGLang's ``new_token_ratio``: ``init`` at the start of a
+    finite run and after each preemption, down to ``reserve`` over ``steps`` decode steps; the steady
+    state uses the floor); ``scheduler_steps`` k:
     multi-step scheduling, a prompt waits on average (k - 1) / 2 decode intervals for the next
     scheduling point while requests run. ``request_delay``: seconds between a client sending a request
     and the scheduler seeing it (added to every TTFT and E2E, as in the simulator). ``overlap``: the
@@ -441,7 +444,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         kv = (total_blocks - int(watermark * total_blocks)) * bs
         seats = b_max if chunked else max_seqs  # (mixed steps: the batch the budget sustains)
         arr, adm, done, batch = _finite_run(lam, n, dec, t_dec, c1, r_fill, seats=seats, kv=kv,
-                                            prompt=I + 0.5 * bs + (bs if reserve >= 1.0 else 0.0), reserve=reserve)
+                                            prompt=I + 0.5 * bs + (bs if reserve >= 1.0 else 0.0), reserve=reserve,
+                                            reserve_decay=reserve_decay)
         wait = adm - arr
         w50, w99 = np.percentile(wait, 50, axis=0), np.percentile(wait, 99, axis=0)
         e50, e99 = np.percentile(done - arr, 50, axis=0), np.percentile(done - arr, 99, axis=0)
@@ -495,14 +499,17 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 _GROUPS = 512  # cohorts of a finite run (module doc)
 
 
-def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, groups=_GROUPS):
+def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, reserve_decay=None, groups=_GROUPS):
     """Transient fluid queue of a run of ``n`` requests arriving at ``lam`` (module doc, *Finite run*).
 
     ``t_dec(B)``: a decode step of B sequences; ``c1(B)``: the server time one prompt takes
     (prefill, or what it adds to mixed steps); ``r_fill(B)``: the most admissions per second the
     step budget allows (inf: only the prefill time limits them). Admission needs a seat (``seats``)
     and KV room: the running requests hold ``prompt`` + generated tokens (plus ``reserve`` x their
-    remaining output), a new one ``prompt + reserve x (dec + 1)``, out of ``kv`` tokens. The run goes in
+    remaining output), a new one ``prompt + reserve x (dec + 1)``, out of ``kv`` tokens; with
+    ``reserve_decay = (init, steps)`` the share starts at ``init`` and falls linearly to ``reserve`` over
+    ``steps`` decode steps, and starts again from ``init`` whenever the running requests' own tokens
+    overflow the pool (where the engine preempts; the fluid keeps them running). The run goes in
     cohorts of ``g = n / groups`` requests, FIFO; an event loop over admissions and completions,
     vectorised over ``lam``. Returns per-cohort arrays ``(arrival, admitted, done)`` of shape
     (groups, len(lam)) and the mean decode batch (sequences per decode step).
@@ -524,7 +531,8 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, g
     seq_steps = np.zeros(R)
     steps = np.zeros(R)
     seats = max(float(seats), g)
-    need = prompt + reserve * (dec + 1.0)
+    r_init, r_steps = reserve_decay if reserve_decay is not None and reserve_decay[1] > 0 else (reserve, 0.0)
+    g_reset = np.zeros(R)  # decode steps at the last preemption (the share decays from there)
     for _ in range(2 * G):
         m = ia - idn  # running cohorts
         B = m * g
@@ -534,7 +542,10 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, g
         t_done = np.where(running, t + np.maximum(gam_adm[jd, cols] + dec - gam, 0.0) * td, np.inf)
         ja = np.minimum(ia, G - 1)
         age = m * gam - s_adm  # tokens the running cohorts have generated, summed
-        used = g * (m * prompt + age + reserve * (m * dec - age))
+        g_reset = np.where(g * (m * prompt + age) > kv, gam, g_reset)  # the pool overflows: a preemption
+        share = reserve if r_steps <= 0 else np.maximum(reserve, r_init - (r_init - reserve) * (gam - g_reset) / r_steps)
+        need = prompt + share * (dec + 1.0)
+        used = g * (m * prompt + age + share * (m * dec - age))
         can = (ia < G) & (B + g <= seats * (1 + 1e-9)) & ((used + g * need <= kv) | ~running)
         t_adm = np.where(can, np.maximum(np.maximum(arr[ja, cols], t), last + g / r_fill(np.maximum(B, 1.0))), np.inf)
         if not (np.isfinite(t_adm) | np.isfinite(t_done)).any():
