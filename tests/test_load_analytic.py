@@ -97,15 +97,15 @@ GRID = {
 LOADS = [0.1, 0.5, 0.8, 0.9, 1.0, 1.1, 1.5]
 N_RUN = 2000
 TARGET = {"throughput": 0.15, "ttft_p50": 0.25, "itl_p50": 0.15, "tpot": 0.15, "e2e_p50": 0.15}
-# (engine, deployment, metric): SGLang sizes its seats from the KV pool (thousands here); near and past
-# saturation the fast path's prefill-stall model puts the median interval on the stalled mode and the
-# fluid queue holds the median request too long; vLLM V1 with 1024 seats past capacity: the simulated
-# median request waits 0.8-2 s, the fluid queue about a quarter of that; vLLM V0 with the 405B at exactly
-# capacity: the fast path's median interval is the one after a prefill step, 2.5x the simulated; vLLM V0
-# with the 70B on 4x H200 at 1.1x capacity: the fluid queue's median wait is 2.1x the simulated run's
-# (docs/solvers/load.md); within 8x
-EXEMPT = {("sglang", "70B-4xH200", "itl_p50"), ("sglang", "405B-8xH100", "itl_p50"), ("vllm-v0", "405B-8xH100", "itl_p50"),
-          ("vllm-v0", "70B-4xH200", "ttft_p50"),
+# (engine, deployment, metric): SGLang sizes its seats from the KV pool (thousands here): with the 70B on
+# 4x H200 at 80-110 % of capacity about half the intervals follow a prefill episode, and the fast path's
+# median sits on the stalled mode (2-2.6x the simulated); at 1.5x capacity its fluid queue holds the median
+# request 3-5x longer than the simulated run; vLLM V1 with 1024 seats past capacity: the simulated
+# median request waits 0.8-2 s, the fluid queue about a quarter of that; vLLM V0 with the 70B on 4x H200
+# at 1.1x capacity: the fluid queue's median wait is 2.1x the simulated run's (docs/solvers/load.md);
+# within 8x. (Past capacity the prefill-only profiles' episodes are priced at the run's own batch: that
+# brought SGLang's TTFT at 1.0-1.1x from 2.2-2.9x to 0.9-1.1x, the 405B's ITL under 2x.)
+EXEMPT = {("sglang", "70B-4xH200", "itl_p50"), ("vllm-v0", "70B-4xH200", "ttft_p50"),
           ("sglang", "70B-4xH200", "ttft_p50"), ("sglang", "405B-8xH100", "ttft_p50"),
           ("vllm", "70B-4xH200", "ttft_p50"), ("vllm", "405B-8xH100", "ttft_p50")}
 
@@ -195,3 +195,16 @@ def test_finite_run_past_a_full_kv_pool_with_a_decaying_reserve():
         assert abs(fast["throughput"][j] / sim.raw["throughput"] - 1) <= 0.10, rate
         assert sim.raw["ttft_p50"] > 10.0  # a queue, not the prefill wait alone
     assert np.all(np.diff(fast["ttft_p50"]) > 0)
+
+
+def test_prefill_episodes_past_capacity_are_the_runs_own(grid):
+    """SGLang's seats (thousands) are never the limit of a 2000-request run, so just past capacity its batch
+    stays far below the steady state's largest one; the prefill episodes a request waits through are those
+    of the run's batch. Priced at the steady state's batch instead, the median TTFT came out 2.2-2.9x the
+    simulated one and the median interval up to 5x; now within 15 % and 2x."""
+    for name in ("70B-4xH200", "405B-8xH100"):
+        for rho in (1.0, 1.1):
+            (ttft,) = [r for e, n, x, k, r in grid if (e, n, x, k) == ("sglang", name, rho, "ttft_p50")]
+            (itl,) = [r for e, n, x, k, r in grid if (e, n, x, k) == ("sglang", name, rho, "itl_p50")]
+            assert abs(ttft - 1) <= 0.15, (name, rho, ttft)
+            assert itl <= 2.6, (name, rho, itl)
