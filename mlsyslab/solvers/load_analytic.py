@@ -11,8 +11,12 @@ second on prefill-only steps and the rest on decode steps of ``B`` tokens, which
 
     B / t(B) = lam (O - 1) / (1 - lam T_pre)          (solved for B by bisection)
 
-With chunked prefill each step also carries ``p = B (I - c) / (O - 1)`` prompt tokens and
-``B / t_mix(B) = lam (O - 1)``.
+Here ``T_pre`` is a prefill-only step's time per prompt, ``T(K) / K`` with ``K`` the mean prompts per
+step of a prefill episode: the ``1 + lam t(B)`` prompts that came during a decode step, then those that
+came during that prefill (``m = lam T(K_j)`` on average; another step with probability
+``1 - exp(-m)``, holding ``m / (1 - exp(-m))``), and so on; the later steps hold fewer prompts and
+pay the step's fixed time for fewer. With chunked prefill each step also carries
+``p = B (I - c) / (O - 1)`` prompt tokens and ``B / t_mix(B) = lam (O - 1)``.
 
 **Capacity.** The batch is capped by ``B_max = min(max_num_seqs, KV blocks / blocks per
 sequence at the mean context)``; the largest sustainable rate follows from the balance at
@@ -211,6 +215,26 @@ def _episode(cost, spec, x, td, new, cached):
     return k
 
 
+_CHAIN = 12  # steps of a prefill episode followed one by one (then a geometric tail)
+
+
+def _episode_steps(x, td, lines, k_b):
+    """``fluid``'s ``per_step`` for one arrival rate, on floats; ``lines``: the prefill step's time as
+    ``max(a1 + s1 K, a2 + s2 K)``."""
+    (a1, s1), (a2, s2) = lines
+    k = min(1.0 + x * td, k_b)
+    steps, prompts, alive, go = 1.0, k, 1.0, 0.0
+    for _ in range(_CHAIN):
+        m = x * max(a1 + s1 * k, a2 + s2 * k)
+        go = -math.expm1(-m)
+        alive *= go
+        k = min(m / go if m > 1e-12 else 1.0, k_b)
+        steps += alive
+        prompts += alive * k
+    tail = alive * min(go / max(1.0 - go, 1e-12), 1e6)
+    return (prompts + tail * k) / (steps + tail)
+
+
 def _residual_q(q, u_a, t_a, u_b, t_b):
     """q-quantile of the wait R for the step under way: P(R > r) = u_a (1 - r/t_a)+ + u_b (1 - r/t_b)+."""
     tail = 1.0 - q
@@ -296,6 +320,42 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         mixed = step_time(cost, Bq + K * new, 2.0 * C + K * new * (2.0 * cached + new), C + K * I, Bq, True)
         return np.maximum(mixed - t_dec(Bq), 0.0) + 0.0 * K
 
+    pre_lines = []
+    if not chunked and spec is None and (cost.model is None or not cost.model.is_moe):
+        ks = np.array([1.0, 2.0, 1e4, 1e4 + 1.0])  # a dense prefill-only step is max of two lines in K
+        T = prefill_time(cost, None, ks, new, cached)
+        pre_lines = [(T[0] - (T[1] - T[0]), T[1] - T[0]), (T[2] - 1e4 * (T[3] - T[2]), T[3] - T[2])]
+
+    def t_pre_lines(K, B):
+        if not pre_lines:
+            return t_prefill(K, B)
+        (a1, s1), (a2, s2) = pre_lines
+        return np.maximum(a1 + s1 * K, a2 + s2 * K)
+
+    def per_step(x, td, B):
+        """Mean prompts per prefill-only step. An episode starts after a decode step with the
+        ``1 + x td`` prompts that came during it (given one came); while its step of ``K_j`` prompts
+        runs, ``m = x T_pre(K_j)`` more arrive on average, and the episode goes on with another step
+        with probability ``1 - exp(-m)``, holding ``m / (1 - exp(-m))`` prompts (Poisson, at least
+        one). Prompts per episode over steps per episode, at most ``k_b``."""
+        x, td = np.asarray(x, float), np.asarray(td, float)
+        if pre_lines and x.size <= 4:  # the capacity's fixed point: plain floats are ~20x faster here
+            x, td = np.broadcast_arrays(x, td)
+            return np.array([_episode_steps(float(a), float(b), pre_lines, k_b) for a, b in zip(x.ravel(), td.ravel())]
+                            ).reshape(x.shape)
+        k = np.minimum(1.0 + x * td, k_b)
+        steps, prompts, alive = np.ones_like(k), k.copy(), np.ones_like(k)
+        for _ in range(_CHAIN):
+            m = x * t_pre_lines(k, B)
+            go = -np.expm1(-m)
+            alive = alive * go
+            k = np.minimum(np.where(m > 1e-12, m / np.maximum(go, 1e-300), 1.0), k_b)
+            steps, prompts = steps + alive, prompts + alive * k
+        # the chain has settled on its fixed point by then: the rest is a geometric tail of ratio go
+        tail = alive * np.minimum(go / np.maximum(1.0 - go, 1e-12), 1e6)
+        steps, prompts = steps + tail, prompts + tail * k
+        return prompts / steps
+
     def balance(x, K, B_prev):
         """Fraction of time left for decode steps, and the target B / t(B)."""
         f_pre = x * t_prefill(K, B_prev) / K
@@ -306,7 +366,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     x_cap = np.array([b_max / td_max / max(dec, 1.0)])
     b_arr = np.array([b_max])
     for _ in range(12):
-        K = 1.0 + x_cap * td_max if chunked else np.minimum(1.0 + x_cap * td_max, k_b)
+        K = 1.0 + x_cap * td_max if chunked else per_step(x_cap, td_max, b_arr)
         tp = t_prefill(K, b_arr)
         prev, x_cap = x_cap, (b_max / td_max) / (dec + (b_max / td_max) * tp / K) if dec > 0 else K / tp
         if abs(x_cap[0] - prev[0]) <= 1e-13 * abs(x_cap[0]):
@@ -335,7 +395,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         B = np.minimum(_solve_batch(lines, t_dec, target, b_max, pieces), b_max) if dec > 0 else np.zeros_like(x)
         td = t_dec(B)
         # prompts that arrive during one step share the next prefill (chunked: the step includes prompts)
-        K = 1.0 + x * td / np.maximum(1.0 - f_pre, 1e-12) if chunked else np.minimum(1.0 + x * td, k_b)
+        K = 1.0 + x * td / np.maximum(1.0 - f_pre, 1e-12) if chunked else per_step(x, td, B)
     def local(x, B, K):
         """The figures of one step pattern: the arrival rate ``x`` the scheduler admits, ``B`` decoding
         sequences and ``K`` prompts per prefill (steady state, or a finite run's mean past capacity)."""
@@ -482,7 +542,11 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         own = over & (not chunked)
         base50 = np.where(own, run["first50"] + 0.5 * run["sched"], base50)
         base99 = np.where(own, run["first99"] + 0.99 * run["sched"], base99)
-        itl50_over = np.where(own, run["itl50"], itl50 - td + t_dec(batch))
+        # the share of the run's output decoded after its last admission (no prompt arrives then): when
+        # it is the larger part, the token-weighted median interval is a plain decode step
+        t_last = np.max(adm, axis=0)
+        drain = np.mean(np.clip((done - np.maximum(adm, t_last)) / np.maximum(done - adm, 1e-12), 0.0, 1.0), axis=0)
+        itl50_over = np.where(own, np.where(drain >= 0.5, t_dec(batch), run["itl50"]), itl50 - td + t_dec(batch))
     else:  # a run much longer than the seats turn over: the long-run limit (waits grow linearly in k)
         grow = np.maximum(1.0 / cap - 1.0 / lam, 0.0)
         w50, w99 = 0.5 * n * grow, 0.99 * n * grow
