@@ -203,48 +203,49 @@ def reap_stale() -> list[str]:
     return removed
 
 
+def _dead_dirs(folder: str, prefix: str):
+    """The folders ``<prefix><pid>-...`` directly in ``folder`` whose pid no longer runs (no link followed)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False) and _dead_owner(entry.name, prefix):
+                yield entry
+        except OSError:
+            continue
+
+
 def _reap(removed: list) -> None:
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
             mounts = [line.split() for line in f]
     except OSError:
         mounts = []
-    for fields in mounts:
+    for fields in mounts:  # mount point is field 5; after the "-" separator: fs type, source
         try:
             point, kind, source = _unescape_mount(fields[4]), fields[fields.index("-") + 1], fields[fields.index("-") + 2]
         except (ValueError, IndexError):
             continue
         if kind == "tmpfs" and source == "mlsyslab-sandbox" and _dead_owner(os.path.basename(point), "mlsg-"):
             _umount(point)
-    folders = {tempfile.gettempdir(), "/dev/shm"}
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
+    for folder in {tempfile.gettempdir(), "/dev/shm"}:
+        for entry in _dead_dirs(folder, "mlsg-"):
             try:
-                ours = entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.geteuid()
+                ours = entry.stat(follow_symlinks=False).st_uid == os.geteuid()
             except OSError:
                 continue
-            if ours and _dead_owner(entry.name, "mlsg-") and intake.rmtree(entry.path, deadline_s=30.0):
+            if ours and intake.rmtree(entry.path, deadline_s=30.0):
                 removed.append(entry.path)
     v1 = _v1_bases() if os.geteuid() == 0 else None
-    bases = list(v1.values()) if v1 else []
-    if _v2_base():
-        bases.append(_v2_base())
-    for base in bases:
-        try:
-            entries = list(os.scandir(base))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False) and _dead_owner(entry.name, "mlsyslab-"):
-                try:
-                    os.rmdir(entry.path)  # refused (EBUSY) while a process is still in it: left alone
-                    removed.append(entry.path)
-                except OSError:
-                    continue
+    for base in (list(v1.values()) if v1 else []) + ([_v2_base()] if _v2_base() else []):
+        for entry in _dead_dirs(base, "mlsyslab-"):
+            try:
+                os.rmdir(entry.path)  # refused (EBUSY) while a process is still in it: left alone
+                removed.append(entry.path)
+            except OSError:
+                continue
 
 
 class Box:
