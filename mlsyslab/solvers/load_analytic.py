@@ -396,6 +396,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         td = t_dec(B)
         # prompts that arrive during one step share the next prefill (chunked: the step includes prompts)
         K = 1.0 + x * td / np.maximum(1.0 - f_pre, 1e-12) if chunked else per_step(x, td, B)
+
     def local(x, B, K):
         """The figures of one step pattern: the arrival rate ``x`` the scheduler admits, ``B`` decoding
         sequences and ``K`` prompts per prefill (steady state, or a finite run's mean past capacity)."""
@@ -530,23 +531,17 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         # state at the largest batch, which a run whose seats are not the limit never reaches (SGLang's
         # thousands); with mixed steps the budget pins the batch and the steady state at it stays closer
         # to the simulator (pooled past-capacity TTFT median 15 % against 21 % with the run's figures)
-        x_run = np.minimum(lam, (adm.shape[0] - 1.0) * (n / adm.shape[0]) / np.maximum(adm[-1] - adm[0], 1e-12))
-        K_run = np.ones_like(x_run)
-        for _ in range(4):
-            td_run = t_dec(batch)
-            if chunked:
-                K_run = 1.0 + x_run * td_run / np.maximum(1.0 - balance(x_run, K_run, batch)[0], 1e-12)
-            else:
-                K_run = np.minimum(1.0 + x_run * td_run, k_b)
-        run = local(x_run, batch, K_run)
-        own = over & (not chunked)
-        base50 = np.where(own, run["first50"] + 0.5 * run["sched"], base50)
-        base99 = np.where(own, run["first99"] + 0.99 * run["sched"], base99)
-        # the share of the run's output decoded after its last admission (no prompt arrives then): when
-        # it is the larger part, the token-weighted median interval is a plain decode step
-        t_last = np.max(adm, axis=0)
-        drain = np.mean(np.clip((done - np.maximum(adm, t_last)) / np.maximum(done - adm, 1e-12), 0.0, 1.0), axis=0)
-        itl50_over = np.where(own, np.where(drain >= 0.5, t_dec(batch), run["itl50"]), itl50 - td + t_dec(batch))
+        itl50_over = itl50 - td + t_dec(batch)
+        if not chunked:
+            x_run = np.minimum(lam, (adm.shape[0] - 1.0) * (n / adm.shape[0]) / np.maximum(adm[-1] - adm[0], 1e-12))
+            run = local(x_run, batch, per_step(x_run, t_dec(batch), batch))
+            base50 = np.where(over, run["first50"] + 0.5 * run["sched"], base50)
+            base99 = np.where(over, run["first99"] + 0.99 * run["sched"], base99)
+            # the share of the run's output decoded after its last admission (no prompt arrives then): when
+            # it is the larger part, the token-weighted median interval is a plain decode step
+            t_last = np.max(adm, axis=0)
+            drain = np.mean(np.clip((done - np.maximum(adm, t_last)) / np.maximum(done - adm, 1e-12), 0.0, 1.0), axis=0)
+            itl50_over = np.where(over, np.where(drain >= 0.5, t_dec(batch), run["itl50"]), itl50_over)
     else:  # a run much longer than the seats turn over: the long-run limit (waits grow linearly in k)
         grow = np.maximum(1.0 / cap - 1.0 / lam, 0.0)
         w50, w99 = 0.5 * n * grow, 0.99 * n * grow
