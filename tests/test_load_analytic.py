@@ -227,3 +227,22 @@ def test_steady_state_near_saturation_matches_a_long_run(engine):
         assert abs(fast["tpot"][0] / sim.raw["tpot_mean"] - 1) <= tol, (rho, fast["tpot"][0], sim.raw["tpot_mean"])
         assert abs(fast["ttft_p50"][0] / sim.raw["ttft_p50"] - 1) <= 0.15, (rho, fast["ttft_p50"][0], sim.raw["ttft_p50"])
         assert abs(fast["request_throughput"][0] / sim.request_throughput.magnitude - 1) <= 0.03, rho
+
+
+def test_multi_step_scheduling_admits_once_per_window():
+    """vLLM V0 with ``num_scheduler_steps=10`` and prefill-only steps admits prompts only at a scheduling
+    point: one prefill of the prompts that came during the 10 steps, not an episode after every step.
+    With that rule the fast path's capacity is within 3 % of the simulated saturation (it was 16 % low:
+    21.0 against 25.0 req/s for Llama-3-70B on 4x H100, 224 in / 189 out) and, against a 20 000-request
+    run, the mean time per output token within 10 % at 50-90 % of capacity (it was up to 21 % high)."""
+    s = LoadSolver(engine="vllm-v0")
+    cfg = dict(model="Llama3_70B", hardware="H100", tensor_parallel=4, input_tokens=224, output_tokens=189,
+               num_scheduler_steps=10)
+    cap = s.analytic(arrival_rate=1.0, **cfg)["capacity"]
+    saturated = s.solve(arrival_rate=math.inf, n_requests=3000, **cfg).request_throughput.magnitude
+    assert abs(cap / saturated - 1) <= 0.03, (cap, saturated)
+    for rho in (0.5, 0.8, 0.9):
+        fast = s.analytic(arrival_rate=rho * cap, **cfg)
+        sim = s.solve(arrival_rate=rho * cap, n_requests=20000, seed=1, **cfg)
+        assert abs(fast["tpot"][0] / sim.raw["tpot_mean"] - 1) <= 0.10, (rho, fast["tpot"][0], sim.raw["tpot_mean"])
+        assert abs(fast["itl_p50"][0] / sim.raw["itl_p50"] - 1) <= 0.10, (rho, fast["itl_p50"][0], sim.raw["itl_p50"])

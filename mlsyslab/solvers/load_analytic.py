@@ -337,8 +337,12 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         ``1 + x td`` prompts that came during it (given one came); while its step of ``K_j`` prompts
         runs, ``m = x T_pre(K_j)`` more arrive on average, and the episode goes on with another step
         with probability ``1 - exp(-m)``, holding ``m / (1 - exp(-m))`` prompts (Poisson, at least
-        one). Prompts per episode over steps per episode, at most ``k_b``."""
+        one). Prompts per episode over steps per episode, at most ``k_b``. Multi-step scheduling (k
+        steps per scheduling point) admits only at those points: one prefill of the ``1 + x k td``
+        prompts that came during the k steps."""
         x, td = np.asarray(x, float), np.asarray(td, float)
+        if scheduler_steps > 1:
+            return np.minimum(1.0 + x * scheduler_steps * td, k_b)
         if pre_lines and x.size <= 4:  # the capacity's fixed point: plain floats are ~20x faster here
             x, td = np.broadcast_arrays(x, td)
             return np.array([_episode_steps(float(a), float(b), pre_lines, k_b) for a, b in zip(x.ravel(), td.ravel())]
