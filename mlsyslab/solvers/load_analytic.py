@@ -61,7 +61,9 @@ quarter of a request's life, a threshold read off the simulator), the step full 
 when the budget bounds the batch, and otherwise the steady state at capacity (with prefill-only
 steps: the prefill episodes at the run's mean batch and admission rate, which also set the TTFT
 before any wait for a seat; the steady state's largest batch is not reached when the seats are not
-the limit). A run longer than
+the limit). Below capacity a run can end before its batch settles near saturation: when the run's
+mean batch stays more than 10 % under the steady state's, its TPOT, median ITL, E2E and mean batch
+are those of the run's own steps. A run longer than
 512 cohorts of ``b_max / 8`` requests takes the long-run limit: waits ``k (1/mu - 1/lam)``,
 throughput ``N / (N / min(lam, mu) + T_first + (O - 1) t)``.
 """
@@ -510,6 +512,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     else:
         def c1(Bv):  # the prompts waiting for the seats that free share prefill steps of up to k_b prompts
             k = np.minimum(k_b, 1.0 + Bv / max(dec, 1.0))
+            k = np.where(lam < cap, K, k)  # below capacity prompts come as they arrive: the steady episodes
             return t_prefill(k, Bv) / k
 
         def r_fill(Bv):
@@ -546,6 +549,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
             t_last = np.max(adm, axis=0)
             drain = np.mean(np.clip((done - np.maximum(adm, t_last)) / np.maximum(done - adm, 1e-12), 0.0, 1.0), axis=0)
             itl50_over = np.where(over, np.where(drain >= 0.5, t_dec(batch), run["itl50"]), itl50_over)
+        # below capacity near saturation a run can end before its batch settles: when the run's mean
+        # batch is more than 10 % below the steady state's, its steps (TPOT, the ITL median, E2E) are the run's
+        below = ~over & (batch < 0.9 * B)
+        itl_below = local(x, batch, K if chunked else per_step(x, t_dec(batch), batch))["itl50"]
     else:  # a run much longer than the seats turn over: the long-run limit (waits grow linearly in k)
         grow = np.maximum(1.0 / cap - 1.0 / lam, 0.0)
         w50, w99 = 0.5 * n * grow, 0.99 * n * grow
@@ -560,6 +567,11 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     out["request_throughput"] = n / span
     out["throughput"] = n * O / span
     out["tpot"] = np.where(over, tpot_run, out["tpot"])
+    if wait is not None:
+        out["tpot"] = np.where(below, tpot_run, out["tpot"])
+        out["itl_p50"] = np.where(below, itl_below, out["itl_p50"])
+        out["e2e_p50"] = np.where(below, out["ttft_p50"] + dec * tpot_run, out["e2e_p50"])
+        out["mean_batch"] = np.where(below, batch, out["mean_batch"])
     out["mean_batch"] = np.where(over, batch, out["mean_batch"])
     # the median interval past capacity: while most requests wait for a seat, prompts are admitted as
     # seats free (in bunches), so most steps are plain decode steps at the run's batch; when the batch
