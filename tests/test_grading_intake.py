@@ -274,11 +274,11 @@ def test_a_killed_graders_boxes_are_reaped_by_the_next_one():
         assert _mounted(path)
     if intake_limits.cgroup_kind() in ("v1", "v2"):
         assert groups and all(os.path.isdir(g) for g in groups)
-    live = intake_limits.Box(memory_mb=64, tasks=8, disk_mb=4, files=50)
+    live = intake_limits.Box(memory_mb=64, tasks=8, disk_mb=4, files=50)  # (a process's first Box reaps too)
     try:
-        removed = intake_limits.reap_stale()
-        assert path in removed and not os.path.exists(path) and not _mounted(path)
-        assert all(g in removed and not os.path.exists(g) for g in groups)
+        intake_limits.reap_stale()  # (or the reaping of this process's first Box, or of another grader here)
+        assert not os.path.exists(path) and not _mounted(path)
+        assert not any(os.path.exists(g) for g in groups)
         assert os.path.isdir(live.path) and all(os.path.isdir(g) for g in live.cgroups)  # ours: alive
         if os.geteuid() == 0:
             assert _mounted(live.path)

@@ -225,7 +225,8 @@ def _reap(removed: list) -> None:
         mounts = []
     for fields in mounts:  # mount point is field 5; after the "-" separator: fs type, source
         try:
-            point, kind, source = _unescape_mount(fields[4]), fields[fields.index("-") + 1], fields[fields.index("-") + 2]
+            sep = fields.index("-")
+            point, kind, source = _unescape_mount(fields[4]), fields[sep + 1], fields[sep + 2]
         except (ValueError, IndexError):
             continue
         if kind == "tmpfs" and source == "mlsyslab-sandbox" and _dead_owner(os.path.basename(point), "mlsg-"):

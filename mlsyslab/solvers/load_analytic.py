@@ -549,8 +549,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
             t_last = np.max(adm, axis=0)
             drain = np.mean(np.clip((done - np.maximum(adm, t_last)) / np.maximum(done - adm, 1e-12), 0.0, 1.0), axis=0)
             itl50_over = np.where(over, np.where(drain >= 0.5, t_dec(batch), run["itl50"]), itl50_over)
-        # below capacity near saturation a run can end before its batch settles: when the run's mean
-        # batch is more than 10 % below the steady state's, its steps (TPOT, the ITL median, E2E) are the run's
+        # below capacity near saturation a run can end before its batch settles: when the run's mean batch
+        # is more than 10 % below the steady state's, its steps set TPOT, the ITL median, E2E and the batch
         below = ~over & (batch < 0.9 * B)
         itl_below = local(x, batch, K if chunked else per_step(x, t_dec(batch), batch))["itl50"]
     else:  # a run much longer than the seats turn over: the long-run limit (waits grow linearly in k)
@@ -651,7 +651,8 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, r
         ja = np.minimum(ia, G - 1)
         age = m * gam - s_adm  # tokens the running cohorts have generated, summed
         g_reset = np.where(g * (m * prompt + age) > kv, gam, g_reset)  # the pool overflows: a preemption
-        share = reserve if r_steps <= 0 else np.maximum(reserve, r_init - (r_init - reserve) * (gam - g_reset) / r_steps)
+        decayed = r_init - (r_init - reserve) * (gam - g_reset) / max(r_steps, 1.0)
+        share = reserve if r_steps <= 0 else np.maximum(reserve, decayed)
         need = prompt + share * (dec + 1.0)
         used = g * (m * prompt + age + share * (m * dec - age))
         can = (ia < G) & (B + g <= seats * (1 + 1e-9)) & ((used + g * need <= kv) | ~running)
