@@ -211,4 +211,16 @@ def _print_rows(rows):
             ("ttft_p50_ms", "TTFT p50 ms"), ("ttft_p99_ms", "TTFT p99 ms"), ("itl_p50_ms", "ITL p50 ms"),
             ("itl_p99_ms", "ITL p99 ms"), ("e2e_p50_s", "E2E p50 s"), ("mean_batch", "batch"),
             ("kv_utilization", "KV use")]
-    print(table([[r[k] if r[k] is not None else "-" for k, _ in cols] for r in rows], [h for _, h in cols]))
+    print(table([[_cell(k, r[k]) for k, _ in cols] for r in rows], [h for _, h in cols]))
+
+
+def _cell(key: str, value):
+    """A table cell: '-' when absent, 'unbounded' past capacity (an endless run's queue grows without end),
+    KV use in per cent."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "unbounded"
+    if key == "kv_utilization":
+        return f"{100 * value:.1f} %"
+    return value
