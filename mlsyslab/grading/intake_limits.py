@@ -239,8 +239,8 @@ def _reap(removed: list) -> None:
                 continue
             if ours and intake.rmtree(entry.path, deadline_s=30.0):
                 removed.append(entry.path)
-    v1 = _v1_bases() if os.geteuid() == 0 else None
-    for base in (list(v1.values()) if v1 else []) + ([_v2_base()] if _v2_base() else []):
+    v1, v2 = (_v1_bases() if os.geteuid() == 0 else None), _v2_base()
+    for base in (list(v1.values()) if v1 else []) + ([v2] if v2 else []):
         for entry in _dead_dirs(base, "mlsyslab-"):
             try:
                 os.rmdir(entry.path)  # refused (EBUSY) while a process is still in it: left alone

@@ -197,15 +197,25 @@ def _solve_batch(lines, t_dec, target, b_hi, pieces=None):
     return 0.5 * (lo + hi)
 
 
-def _episode(cost, spec, x, td, new, cached):
+def prefill_lines(cost, spec, new, cached):
+    """A dense prefill-only step of K prompts as ``max(a1 + s1 K, a2 + s2 K)`` (one break, between its
+    memory- and compute-bound sides): ``[(a1, s1), (a2, s2)]`` read off at K = 1, 2 and 1e4, 1e4 + 1;
+    None for MoE or speculation (not two lines in K)."""
+    if spec is not None or (cost.model is not None and cost.model.is_moe):
+        return None
+    ks = np.array([1.0, 2.0, 1e4, 1e4 + 1.0])
+    T = prefill_time(cost, None, ks, new, cached)
+    return [(T[0] - (T[1] - T[0]), T[1] - T[0]), (T[2] - 1e4 * (T[3] - T[2]), T[3] - T[2])]
+
+
+def _episode(cost, spec, x, td, new, cached, lines=None):
     """Prompts per prefill episode: K = 1 + x (td + T_pre(K)), T_pre the prefill-only step of K prompts.
-    T_pre is max(a + b K, c + d K) for a dense model (one break): its two lines, read off at K = 1, 2
-    and 1e4, 1e4 + 1, give K = max_i (1 + x (td + A_i)) / (1 - x S_i) as in :func:`_solve_batch`."""
-    if spec is None and (cost.model is None or not cost.model.is_moe):
-        ks = np.array([1.0, 2.0, 1e4, 1e4 + 1.0])
-        T = prefill_time(cost, None, ks, new, cached)
+    For a dense model T_pre is two lines (:func:`prefill_lines`, passed in or read off here), which
+    give K = max_i (1 + x (td + A_i)) / (1 - x S_i) as in :func:`_solve_batch`."""
+    lines = lines or prefill_lines(cost, spec, new, cached)
+    if lines:
         k = np.ones_like(x)
-        for A, S in ((T[0] - (T[1] - T[0]), T[1] - T[0]), (T[2] - 1e4 * (T[3] - T[2]), T[3] - T[2])):
+        for A, S in lines:
             den = 1.0 - x * S
             k = np.maximum(k, np.where(den > 0, (1.0 + x * (td + A)) / np.where(den > 0, den, 1.0), 1e4))
         return np.minimum(k, 1e4)
@@ -322,11 +332,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         mixed = step_time(cost, Bq + K * new, 2.0 * C + K * new * (2.0 * cached + new), C + K * I, Bq, True)
         return np.maximum(mixed - t_dec(Bq), 0.0) + 0.0 * K
 
-    pre_lines = []
-    if not chunked and spec is None and (cost.model is None or not cost.model.is_moe):
-        ks = np.array([1.0, 2.0, 1e4, 1e4 + 1.0])  # a dense prefill-only step is max of two lines in K
-        T = prefill_time(cost, None, ks, new, cached)
-        pre_lines = [(T[0] - (T[1] - T[0]), T[1] - T[0]), (T[2] - 1e4 * (T[3] - T[2]), T[3] - T[2])]
+    pre_lines = None if chunked else prefill_lines(cost, spec, new, cached)
 
     def t_pre_lines(K, B):
         if not pre_lines:
@@ -440,7 +446,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
             # prefill-only steps come in episodes: the prompts that arrived during a decode step, then those
             # that arrive during their prefill, and so on (K_ep = (1 + x td) / (1 - x t1) prompts), x / K_ep
             # episodes per second among (1 - f_pre) / td intervals
-            k_ep = _episode(cost, spec, x, td, new, cached)
+            k_ep = _episode(cost, spec, x, td, new, cached, pre_lines)
             p_stall = np.minimum(1.0, x * td / (k_ep * np.maximum(1.0 - f_pre, 1e-12)))
             stall = t_prefill(k_ep, B)
         elif dec > 0:
@@ -538,21 +544,23 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         # state at the largest batch, which a run whose seats are not the limit never reaches (SGLang's
         # thousands); with mixed steps the budget pins the batch and the steady state at it stays closer
         # to the simulator (pooled past-capacity TTFT median 15 % against 21 % with the run's figures)
-        itl50_over = itl50 - td + t_dec(batch)
-        if not chunked:
+        td_run = t_dec(batch)
+        itl50_over = itl50 - td + td_run
+        if not chunked and over.any():
             x_run = np.minimum(lam, (adm.shape[0] - 1.0) * (n / adm.shape[0]) / np.maximum(adm[-1] - adm[0], 1e-12))
-            run = local(x_run, batch, per_step(x_run, t_dec(batch), batch))
+            run = local(x_run, batch, per_step(x_run, td_run, batch))
             base50 = np.where(over, run["first50"] + 0.5 * run["sched"], base50)
             base99 = np.where(over, run["first99"] + 0.99 * run["sched"], base99)
             # the share of the run's output decoded after its last admission (no prompt arrives then): when
             # it is the larger part, the token-weighted median interval is a plain decode step
             t_last = np.max(adm, axis=0)
             drain = np.mean(np.clip((done - np.maximum(adm, t_last)) / np.maximum(done - adm, 1e-12), 0.0, 1.0), axis=0)
-            itl50_over = np.where(over, np.where(drain >= 0.5, t_dec(batch), run["itl50"]), itl50_over)
+            itl50_over = np.where(over, np.where(drain >= 0.5, td_run, run["itl50"]), itl50_over)
         # below capacity near saturation a run can end before its batch settles: when the run's mean batch
         # is more than 10 % below the steady state's, its steps set TPOT, the ITL median, E2E and the batch
         below = ~over & (batch < 0.9 * B)
-        itl_below = local(x, batch, K if chunked else per_step(x, t_dec(batch), batch))["itl50"]
+        if below.any():
+            itl_below = local(x, batch, K if chunked else per_step(x, td_run, batch))["itl50"]
     else:  # a run much longer than the seats turn over: the long-run limit (waits grow linearly in k)
         grow = np.maximum(1.0 / cap - 1.0 / lam, 0.0)
         w50, w99 = 0.5 * n * grow, 0.99 * n * grow
@@ -567,7 +575,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     out["request_throughput"] = n / span
     out["throughput"] = n * O / span
     out["tpot"] = np.where(over, tpot_run, out["tpot"])
-    if wait is not None:
+    if wait is not None and below.any():
         out["tpot"] = np.where(below, tpot_run, out["tpot"])
         out["itl_p50"] = np.where(below, itl_below, out["itl_p50"])
         out["e2e_p50"] = np.where(below, out["ttft_p50"] + dec * tpot_run, out["e2e_p50"])
@@ -639,8 +647,10 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, r
     seq_steps = np.zeros(R)
     steps = np.zeros(R)
     seats = max(float(seats), g)
-    r_init, r_steps = reserve_decay if reserve_decay is not None and reserve_decay[1] > 0 else (reserve, 0.0)
+    decaying = reserve_decay is not None and reserve_decay[1] > 0
+    r_init, r_steps = reserve_decay if decaying else (reserve, 0.0)
     g_reset = np.zeros(R)  # decode steps at the last preemption (the share decays from there)
+    share = reserve
     for _ in range(2 * G):
         m = ia - idn  # running cohorts
         B = m * g
@@ -650,9 +660,9 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, r
         t_done = np.where(running, t + np.maximum(gam_adm[jd, cols] + dec - gam, 0.0) * td, np.inf)
         ja = np.minimum(ia, G - 1)
         age = m * gam - s_adm  # tokens the running cohorts have generated, summed
-        g_reset = np.where(g * (m * prompt + age) > kv, gam, g_reset)  # the pool overflows: a preemption
-        decayed = r_init - (r_init - reserve) * (gam - g_reset) / max(r_steps, 1.0)
-        share = reserve if r_steps <= 0 else np.maximum(reserve, decayed)
+        if decaying:
+            g_reset = np.where(g * (m * prompt + age) > kv, gam, g_reset)  # the pool overflows: a preemption
+            share = np.maximum(reserve, r_init - (r_init - reserve) * (gam - g_reset) / r_steps)
         need = prompt + share * (dec + 1.0)
         used = g * (m * prompt + age + share * (m * dec - age))
         can = (ia < G) & (B + g <= seats * (1 + 1e-9)) & ((used + g * need <= kv) | ~running)
