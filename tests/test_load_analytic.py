@@ -4,11 +4,12 @@ Stated range: Poisson arrivals at 10-90 % of the analytic capacity, fixed length
 configurations below (TP 1-4, fp16/fp8) on every engine profile (mixed steps for vLLM V1 and
 TensorRT-LLM, prefill-only steps for vLLM V0 and SGLang; their admission rules). Stated
 tolerance of the analytic figure against the simulator's (|analytic / simulated - 1|) at 10-80 %:
-throughput 5 %, TTFT p50 30 % (the fast path runs low with mixed steps at 80 %), ITL p50 25 % (its median moves from the plain step to the one
-that carries prompts as their share passes one half), E2E p50 10 %, mean batch 15 %; near
-saturation (90 %): throughput 5 %, mean time per output token 15 %, E2E p50 15 %, TTFT p50 40 %,
+throughput 5 %, TTFT p50 and mean 30 % (the fast path runs low with mixed steps at 80 %), ITL p50 25 % (its median moves from the plain step to the one
+that carries prompts as their share passes one half), E2E p50 and mean 10 %, mean batch 15 %; near
+saturation (90 %): throughput 5 %, mean time per output token 15 %, E2E p50 and mean 15 %, TTFT p50 40 %,
 mean batch 30 % (the ITL median is not asserted there: about half the intervals carry prompts,
-so it sits on the jump between the two modes);
+so it sits on the jump between the two modes; nor the TTFT mean, which the rare long seat waits
+set: Erlang C's mean against the simulated run's, up to 56 % apart);
 capacity 11 % of the simulated saturation throughput. The p99 figures are rough (tens of %) and
 not asserted. A subset of the benchmark's grid (benchmarks/bench_load.py prints the whole) keeps
 this test short.
@@ -23,8 +24,9 @@ import pytest
 
 from mlsyslab import LoadSolver, ValidationError
 
-TOL = {"throughput": 0.05, "ttft_p50": 0.30, "itl_p50": 0.25, "e2e_p50": 0.10, "mean_batch": 0.15}
-TOL_90 = {"throughput": 0.05, "ttft_p50": 0.40, "tpot": 0.15, "e2e_p50": 0.15, "mean_batch": 0.30}
+TOL = {"throughput": 0.05, "ttft_p50": 0.30, "ttft_mean": 0.30, "itl_p50": 0.25, "e2e_p50": 0.10, "e2e_mean": 0.10,
+       "mean_batch": 0.15}
+TOL_90 = {"throughput": 0.05, "ttft_p50": 0.40, "tpot": 0.15, "e2e_p50": 0.15, "e2e_mean": 0.15, "mean_batch": 0.30}
 SIM_KEY = {"tpot": "tpot_mean"}
 CONFIGS = [
     dict(model="Llama3_8B", hardware="L40S", input_tokens=2000, output_tokens=400),
@@ -84,8 +86,9 @@ def test_analytic_bad_input(solver):
 # in both. Tolerance: the pooled median |analytic / simulated - 1| per metric must meet the error
 # targets issue 21 sets for the simulator against published data (throughput 15 %, TTFT 25 %,
 # ITL/TPOT/E2E 15 %): a fast path that stands in for the simulator should not add more error than
-# the simulator is allowed. Per point: throughput within 12 % (the run's fill and drain), every
-# other figure within 2x, except the disagreements docs/solvers/load.md lists (EXEMPT).
+# the simulator is allowed (TTFT and E2E: the medians and the means). Per point: throughput within 12 %
+# (the run's fill and drain), every other figure within 2x, except the disagreements docs/solvers/load.md
+# lists (EXEMPT) and the mean TTFT at and past capacity (within 4x, below).
 GRID = {
     "8B-H100": dict(model="Llama3_8B", hardware="H100", input_tokens=1024, output_tokens=256),
     "70B-4xH100": dict(model="Llama3_70B", hardware="H100", tensor_parallel=4, input_tokens=1024, output_tokens=256),
@@ -96,7 +99,8 @@ GRID = {
 }
 LOADS = [0.1, 0.5, 0.8, 0.9, 1.0, 1.1, 1.5]
 N_RUN = 2000
-TARGET = {"throughput": 0.15, "ttft_p50": 0.25, "itl_p50": 0.15, "tpot": 0.15, "e2e_p50": 0.15}
+TARGET = {"throughput": 0.15, "ttft_p50": 0.25, "ttft_mean": 0.25, "itl_p50": 0.15, "tpot": 0.15, "e2e_p50": 0.15,
+          "e2e_mean": 0.15}
 # (engine, deployment, metric): SGLang with the 70B on 4x H200 at 1.0-1.1x capacity: about half the
 # intervals follow a prefill episode and the fast path's median sits on that interval (2.2-2.4x); vLLM V1
 # with 1024 seats past capacity: the simulated median request waits 0.8-2 s, the fluid queue about a quarter
@@ -132,6 +136,10 @@ def test_finite_run_agrees_with_simulator_per_point(grid):
             assert abs(ratio - 1) <= 0.12, (engine, name, rho, ratio)
         elif (engine, name, key) in EXEMPT:
             assert 1 / 8 <= ratio <= 8, (engine, name, rho, key, ratio)
+        elif key == "ttft_mean" and rho >= 1.0:
+            # at and past capacity the mean wait of a finite run carries the random queue's tail (at 1.0x the
+            # simulated mean is up to 3x its median), which the fluid queue does not see: within 4x
+            assert 1 / 4 <= ratio <= 4, (engine, name, rho, key, ratio)
         else:
             assert 0.5 <= ratio <= 2.0, (engine, name, rho, key, ratio)
 
@@ -158,6 +166,9 @@ def test_finite_run_waits_like_the_fluid_queue():
     grow = 1.0 / mu - 1.0 / lam
     assert np.allclose(out["ttft_p50"], 0.5 * n * grow, rtol=0.10)
     assert np.allclose(out["ttft_p99"], 0.99 * n * grow, rtol=0.10)
+    # the mean of waits k (1/mu - 1/lam) over k = 0 .. N - 1 is (N - 1) / 2 (1/mu - 1/lam); E2E adds the service
+    assert np.allclose(out["ttft_mean"], 0.5 * (n - 1) * grow, rtol=0.10)
+    assert np.all(out["e2e_mean"] > out["ttft_mean"] + 63 * out["tpot"] * (1 - 1e-9))
     assert np.allclose(out["request_throughput"], mu, rtol=0.05)
     # goodput: the requests k with k (1/mu - 1/lam) within a 5 s TTFT limit meet it: 5 / (N (1/mu - 1/lam))
     # of them (less the prefill and the seats' head start: 10 %)

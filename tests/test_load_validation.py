@@ -157,6 +157,29 @@ def test_harness_e2e_equals_the_hand_computed_one():
     assert row["analytic_error"] is None  # a burst of 8 is not a steady state: the fast path is not compared
 
 
+def test_fast_path_is_compared_by_the_statistic_the_source_publishes():
+    # DataCrunch, SGLang, Llama 3.3 70B bf16 on 4x H200, 300 Poisson arrivals at 1 req/s, 509 / 534 tokens:
+    # mean E2E 7,840.6 ms and median TTFT 85.75 ms published. Run the fast path directly (the sweep's
+    # profile and memory fraction, a finite run of 300) and work out both errors by hand: the mean E2E
+    # against the mean, the median TTFT against the median.
+    sweep = next(s for s in lv.load_sweeps() if s["id"] == "datacrunch-sglang-llama3_70b-4xh200-random1024-poisson")
+    point = sweep["points"][0]
+    assert (point["rate"], point["requests"], point["e2e_ms"], point["ttft_ms"]) == (1.0, 300, 7840.6, 85.75)
+    assert sweep["stat"]["e2e_ms"] == "mean" and sweep["stat"]["ttft_ms"] == "median"
+    from mlsyslab.solvers.load import LoadSolver
+
+    a = LoadSolver(engine="sglang").analytic("Llama3_70B", "H200", 1.0, input_tokens=509, output_tokens=534,
+                                             precision="bf16", tensor_parallel=4, memory_utilization=0.85,
+                                             n_requests=300)
+    rows = {r["metric"]: r for r in lv.validate(sweeps=[dict(sweep, points=[point])])["rows"]}
+    assert rows["e2e"]["scored"] and rows["e2e"]["stat"] == "mean"
+    assert rows["e2e"]["analytic_error"] == pytest.approx(1e3 * float(a["e2e_mean"][0]) / 7840.6 - 1.0, rel=1e-9)
+    assert rows["ttft"]["analytic_error"] == pytest.approx(1e3 * float(a["ttft_p50"][0]) / 85.75 - 1.0, rel=1e-9)
+    # E2E = TTFT + 533 intervals: the mean and the median differ by the TTFT's spread only
+    assert float(a["e2e_mean"][0]) - float(a["ttft_mean"][0]) == pytest.approx(
+        float(a["e2e_p50"][0]) - float(a["ttft_p50"][0]), rel=1e-6)
+
+
 @pytest.fixture(scope="module")
 def report():
     return lv.validate()

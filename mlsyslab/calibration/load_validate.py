@@ -170,8 +170,8 @@ def simulate(sweep: dict, point: dict, efficiency="calibrated", engine=True) -> 
 
 def fast_path(sweep: dict, point: dict, efficiency="calibrated", engine=True) -> dict | None:
     """The analytic fast path's figures for a Poisson or burst point (None for a closed loop).
-    Its TTFT and E2E are medians (a published mean of those is compared with nothing); its mean
-    decode interval stands for the mean ITL and the TPOT."""
+    Its TTFT and E2E are the median or the mean, whichever the source publishes; its mean decode
+    interval stands for the mean ITL and the TPOT."""
     arrival = sweep.get("arrival", "closed")
     if arrival == "closed":
         return None
@@ -190,11 +190,12 @@ def fast_path(sweep: dict, point: dict, efficiency="calibrated", engine=True) ->
         return {"profile": used, "throughput": float(a["capacity"]) * out_tokens}
     stat = sweep.get("stat", {})
     out = {"profile": used, "throughput": float(np.ravel(a["throughput"])[0])}
-    # the fast path's TTFT and E2E are medians; its "tpot" is the mean decode interval, which is also
-    # the mean ITL and (fixed lengths) the mean and median TPOT
-    for metric, key in (("ttft", "ttft_p50"), ("e2e", "e2e_p50")):
-        if stat.get(f"{metric}_ms") != "mean":
-            out[metric] = 1e3 * float(np.ravel(a[key])[0])
+    # the fast path gives the median and the mean TTFT and E2E, compared with the statistic the source
+    # publishes; its "tpot" is the mean decode interval, which is also the mean ITL and (fixed lengths)
+    # the mean and median TPOT
+    for metric in ("ttft", "e2e"):
+        key = f"{metric}_mean" if stat.get(f"{metric}_ms") == "mean" else f"{metric}_p50"
+        out[metric] = 1e3 * float(np.ravel(a[key])[0])
     out["tpot"] = 1e3 * float(np.ravel(a["tpot"])[0])
     out["itl"] = 1e3 * float(np.ravel(a["itl_p50" if stat.get("itl_ms") == "median" else "tpot"])[0])
     return out
@@ -519,9 +520,10 @@ gives both groups.
   mean E2E (SGLang, 70B and 405B on H200, Poisson and bursts), the vLLM CI batch latency (8
   requests of 32 / 128 tokens on H200), S. Deshmukh's mean E2E (vLLM 0.8.3, replayed with each
   request's own lengths) and Argonne's batch latencies (vLLM on H100, fixed lengths). The SGLang
-  team's and DataCrunch's README medians stay unscored. The analytic fast path gives a median
-  E2E only, and every scored E2E is a mean or a burst (where it gives a throughput only): its
-  E2E is not assessed.
+  team's and DataCrunch's README medians stay unscored. The analytic fast path gives the mean
+  TTFT and E2E beside the medians (the mean of its fluid cohorts past capacity, Erlang C's mean
+  seat wait below): its E2E is scored on the Poisson points with a published mean (a burst gets
+  a throughput only).
 - **Overlap scheduling.** SGLang (from v0.4.0), vLLM (async scheduling, the default since
   PR #27614) and TensorRT-LLM's PyTorch backend form the next step while the GPU runs the current
   one, so a request that arrives mid-step starts one step later (the profiles' `overlap`, cited in

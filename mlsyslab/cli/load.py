@@ -124,9 +124,9 @@ def result_dict(r) -> dict:
         "arrival_rate_per_s": r.arrival_rate, "concurrency": r.concurrency, "n_requests": r.n_requests,
         "throughput_tokens_per_s": v["throughput"], "request_throughput_per_s": v["request_throughput"],
         "goodput_per_s": v["goodput"], "goodput_fraction": r.goodput_fraction,
-        "ttft_p50_ms": v["ttft_p50"] * 1e3, "ttft_p99_ms": v["ttft_p99"] * 1e3,
+        "ttft_p50_ms": v["ttft_p50"] * 1e3, "ttft_p99_ms": v["ttft_p99"] * 1e3, "ttft_mean_ms": v["ttft_mean"] * 1e3,
         "itl_p50_ms": v["itl_p50"] * 1e3, "itl_p99_ms": v["itl_p99"] * 1e3, "tpot_mean_ms": v["tpot_mean"] * 1e3,
-        "e2e_p50_s": v["e2e_p50"], "e2e_p99_s": v["e2e_p99"],
+        "e2e_p50_s": v["e2e_p50"], "e2e_p99_s": v["e2e_p99"], "e2e_mean_s": v["e2e_mean"],
         "mean_batch": r.mean_batch, "kv_utilization": r.kv_utilization, "peak_kv_utilization": r.peak_kv_utilization,
         "preemptions": r.preemptions, "kv_blocks": r.kv_blocks, "mean_in_system": r.mean_in_system,
     }
@@ -139,8 +139,10 @@ def _analytic_rows(out, rates):
                      "request_throughput_per_s": float(out["request_throughput"][j]),
                      "goodput_per_s": float(out["goodput"][j]),
                      "ttft_p50_ms": float(out["ttft_p50"][j]) * 1e3, "ttft_p99_ms": float(out["ttft_p99"][j]) * 1e3,
+                     "ttft_mean_ms": float(out["ttft_mean"][j]) * 1e3,
                      "itl_p50_ms": float(out["itl_p50"][j]) * 1e3, "itl_p99_ms": float(out["itl_p99"][j]) * 1e3,
-                     "e2e_p50_s": float(out["e2e_p50"][j]), "mean_batch": float(out["mean_batch"][j]),
+                     "e2e_p50_s": float(out["e2e_p50"][j]), "e2e_mean_s": float(out["e2e_mean"][j]),
+                     "mean_batch": float(out["mean_batch"][j]),
                      "kv_utilization": float(out["kv_utilization"][j])})
     return rows
 
@@ -190,9 +192,11 @@ def run(args) -> int:
         ("throughput", f"{fmt_number(d['throughput_tokens_per_s'])} output tokens/s"),
         ("request throughput", f"{fmt_number(d['request_throughput_per_s'])} req/s"),
         ("goodput", f"{fmt_number(d['goodput_per_s'])} req/s ({d['goodput_fraction']:.0%} meet the SLA)"),
-        ("TTFT p50 / p99", f"{_duration(d['ttft_p50_ms'])} / {_duration(d['ttft_p99_ms'])}"),
+        ("TTFT p50 / p99 / mean", f"{_duration(d['ttft_p50_ms'])} / {_duration(d['ttft_p99_ms'])} / "
+                                  f"{_duration(d['ttft_mean_ms'])}"),
         ("ITL p50 / p99", f"{_duration(d['itl_p50_ms'])} / {_duration(d['itl_p99_ms'])}"),
-        ("E2E p50 / p99", f"{fmt_number(d['e2e_p50_s'])} / {fmt_number(d['e2e_p99_s'])} s"),
+        ("E2E p50 / p99 / mean", f"{fmt_number(d['e2e_p50_s'])} / {fmt_number(d['e2e_p99_s'])} / "
+                                 f"{fmt_number(d['e2e_mean_s'])} s"),
         ("mean batch", f"{d['mean_batch']:.1f} sequences per decode step"),
         ("KV-cache in use", f"{d['kv_utilization']:.0%} on average, {d['peak_kv_utilization']:.0%} at peak "
                             f"({d['kv_blocks']:,} blocks)"),

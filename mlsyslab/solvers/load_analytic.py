@@ -282,8 +282,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     """Steady-state figures for each arrival rate in ``lam`` (see module doc).
 
     Returns a dict of arrays (s, tokens/s, req/s): ``throughput``, ``request_throughput``,
-    ``goodput``, ``ttft_p50``, ``ttft_p99``, ``itl_p50``, ``itl_p99``, ``tpot``, ``e2e_p50``,
-    ``e2e_p99``, ``mean_batch``, ``kv_utilization``, ``utilization`` (lam / capacity) and the
+    ``goodput``, ``ttft_p50``, ``ttft_p99``, ``ttft_mean``, ``itl_p50``, ``itl_p99``, ``tpot``, ``e2e_p50``,
+    ``e2e_p99``, ``e2e_mean``, ``mean_batch``, ``kv_utilization``, ``utilization`` (lam / capacity) and the
     scalars ``capacity`` (req/s) and ``max_batch``. ``watermark``: fraction of blocks kept free at
     admission; ``reserve``: fraction of a request's remaining output whose blocks admission holds
     back (the engine profile's; 1 for TensorRT-LLM's no-evict scheduler), the floor it decays to when
@@ -438,6 +438,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         ahead = (interval if chunked else td) * np.minimum(u_p + u_d, 1.0) if overlap else 0.0
         first50 = request_delay + ahead + r50 + own_prefill(r50)  # send -> first token, before any wait for a seat
         first99 = request_delay + ahead + r99 + own_prefill(r99)
+        # the mean: a uniform residual over each kind of step, weighted by its share of time (own_prefill
+        # is close to linear in the residual, so it is taken at the mean one)
+        r_mean = 0.5 * (u_d * td + u_b * t_b)
+        first_mean = request_delay + ahead + r_mean + own_prefill(r_mean)
 
         # ---- inter-token intervals: a decode step, or one that follows (or holds) prompts
         p_stall = 1.0 - np.exp(-x * interval)
@@ -465,7 +469,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         # durations spread, so it moves over a band of shares (35-65 %), not at one point
         itl50 = td + stall * np.clip((p_stall - 0.35) / 0.3, 0.0, 1.0)
         itl99 = np.where(p_stall > 0.01, td + stall99, td)
-        return dict(td=td, f_pre=f_pre, interval=interval, u_p=u_p, u_d=u_d, first50=first50, first99=first99,
+        return dict(td=td, f_pre=f_pre, interval=interval, u_p=u_p, u_d=u_d, first50=first50, first99=first99, first_mean=first_mean,
                     sched=sched, p_stall=p_stall, stall=stall, itl50=itl50, itl99=itl99)
 
     f = local(x, B, K)
@@ -483,11 +487,15 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
 
     ttft50 = first50 + wait_q(0.5) + 0.5 * sched
     ttft99 = first99 + wait_q(0.99) + 0.99 * sched
+    # mean seat wait (Erlang C): P_w x the mean wait of those who wait; the scheduling point is uniform
+    wait_mean = np.where(lam >= cap, np.inf, p_wait * mean_wait_if)
+    ttft_mean = f["first_mean"] + wait_mean + 0.5 * sched
     e2e_mid = dec * interval
     out = {
         "throughput": x * O, "request_throughput": x, "ttft_p50": ttft50, "ttft_p99": ttft99,
         "itl_p50": itl50, "itl_p99": itl99, "tpot": interval, "e2e_p50": ttft50 + e2e_mid,
-        "e2e_p99": ttft99 + e2e_mid, "utilization": lam / cap,
+        "e2e_p99": ttft99 + e2e_mid, "ttft_mean": ttft_mean, "e2e_mean": ttft_mean + e2e_mid,
+        "utilization": lam / cap,
         "mean_batch": np.where(B > 1e-9, B / -np.expm1(-np.maximum(B, 1e-9)), 1.0),  # per decode step (Poisson N | N >= 1)
         "kv_utilization": np.minimum(1.0, (B * blocks_per_seq + (cached // bs)) / (total_blocks + cached // bs)),
         "capacity": cap, "max_batch": b_max,
@@ -526,8 +534,10 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     over = lam >= cap
     base50 = first50 + 0.5 * sched
     base99 = first99 + 0.99 * sched
+    base_mean = f["first_mean"] + 0.5 * sched
     steady50 = np.where(over, 0.0, wait_q(0.5))
     steady99 = np.where(over, 0.0, wait_q(0.99))
+    steady_mean = np.where(over, 0.0, wait_mean)
     if n / min(n, _GROUPS) <= b_max / 8.0:
         kv = (total_blocks - int(watermark * total_blocks)) * bs
         seats = b_max if chunked else max_seqs  # (mixed steps: the batch the budget sustains)
@@ -537,6 +547,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         wait = adm - arr
         w50, w99 = np.percentile(wait, 50, axis=0), np.percentile(wait, 99, axis=0)
         e50, e99 = np.percentile(done - arr, 50, axis=0), np.percentile(done - arr, 99, axis=0)
+        w_mean, e_mean = np.mean(wait, axis=0), np.mean(done - arr, axis=0)  # the cohorts are of equal size
         span = done[-1]
         tpot_run = np.mean(done - adm, axis=0) / max(dec, 1.0)
         # past capacity, with prefill-only steps, the prefill episodes around a request are those of the
@@ -551,6 +562,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
             run = local(x_run, batch, per_step(x_run, td_run, batch))
             base50 = np.where(over, run["first50"] + 0.5 * run["sched"], base50)
             base99 = np.where(over, run["first99"] + 0.99 * run["sched"], base99)
+            base_mean = np.where(over, run["first_mean"] + 0.5 * run["sched"], base_mean)
             # the share of the run's output decoded after its last admission (no prompt arrives then): when
             # it is the larger part, the token-weighted median interval is a plain decode step
             t_last = np.max(adm, axis=0)
@@ -565,6 +577,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         grow = np.maximum(1.0 / cap - 1.0 / lam, 0.0)
         w50, w99 = 0.5 * n * grow, 0.99 * n * grow
         e50, e99 = w50 + dec * interval, w99 + dec * interval
+        w_mean, e_mean = w50, e50  # waits linear in k: the mean is the median
         span = n / x + base50 + dec * interval
         tpot_run, batch, wait = interval, np.full_like(x, b_max), None
         itl50_over = itl50 - td + t_dec(batch)
@@ -572,6 +585,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     out["ttft_p99"] = base99 + np.maximum(w99, steady99)
     out["e2e_p50"] = np.where(over, base50 + e50, out["e2e_p50"])
     out["e2e_p99"] = np.where(over, base99 + e99, out["e2e_p99"])
+    out["ttft_mean"] = base_mean + np.maximum(w_mean, steady_mean)
+    out["e2e_mean"] = np.where(over, base_mean + e_mean, out["ttft_mean"] + dec * interval)
     out["request_throughput"] = n / span
     out["throughput"] = n * O / span
     out["tpot"] = np.where(over, tpot_run, out["tpot"])
@@ -579,6 +594,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         out["tpot"] = np.where(below, tpot_run, out["tpot"])
         out["itl_p50"] = np.where(below, itl_below, out["itl_p50"])
         out["e2e_p50"] = np.where(below, out["ttft_p50"] + dec * tpot_run, out["e2e_p50"])
+        out["e2e_mean"] = np.where(below, out["ttft_mean"] + dec * tpot_run, out["e2e_mean"])
         out["mean_batch"] = np.where(below, batch, out["mean_batch"])
     out["mean_batch"] = np.where(over, batch, out["mean_batch"])
     # the median interval past capacity: while most requests wait for a seat, prompts are admitted as
