@@ -48,6 +48,10 @@ class Calibration:
     #: fraction of ``eta_memory`` x bandwidth that the attention kernels reach when they read the KV-cache
     #: (paged, per-sequence reads of a few KB, not one stream of weights); fitted with the three above
     load_kv_read_efficiency: float = 1.0
+    #: host (CPU) seconds per running sequence per decode step of an engine whose scheduler runs in Python
+    #: (vLLM, SGLang): scheduling, input preparation, sampling and output processing; paid in series with the
+    #: GPU when the scheduler does not overlap it (``EngineProfile.frontend == "python"``, no overlap scheduling)
+    load_host_overhead_seq_s: float = 0.0
     notes: str = ""
     fit: dict = field(default_factory=dict)
 

@@ -23,6 +23,7 @@ Metrics (over all requests; rates over the span first arrival -> last completion
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 
@@ -287,6 +288,7 @@ class LoadSolver:
                                                          num_scheduler_steps)
         split = True if (chunked_prefill is not None or chunked != prof.mixed) else prof.split_prompts
         overlap = _overlap(prof, overlap_scheduling)
+        cost = _host_time(cost, self.calibration, prof, overlap, _steps(num_scheduler_steps))
         delay = _request_overhead(self.calibration, prof, request_overhead)
         seed = _seed(seed)
         rng = np.random.default_rng(seed)
@@ -385,6 +387,7 @@ class LoadSolver:
                                                          max_batched_tokens, chunked_prefill, max_model_len,
                                                          num_scheduler_steps)
         overlap = _overlap(prof, overlap_scheduling)
+        cost = _host_time(cost, self.calibration, prof, overlap, _steps(num_scheduler_steps))
         delay = _request_overhead(self.calibration, prof, request_overhead)
         rate = _rates(arrival_rate)
         I = inputs.positive_int(input_tokens, "input_tokens", "token", maximum=10_000_000)
@@ -477,6 +480,18 @@ def _bool(value, field):
 def _overlap(prof, value):
     """Whether the scheduler overlaps the GPU: the profile's when ``value`` is None."""
     return prof.overlap if value is None else _bool(value, "overlap_scheduling")
+
+
+def _host_time(cost, cal, prof, overlap, steps=1):
+    """The step cost with the host time a Python scheduler spends per running sequence per decode step
+    (``load_host_overhead_seq_s``: scheduling, input preparation, sampling, output processing), in series
+    with the GPU when it does not overlap it; hidden behind the GPU step with overlap scheduling, and none
+    for TensorRT-LLM's C++ executor or in the ideal mode. Multi-step scheduling (``steps`` = k) schedules and
+    prepares the inputs once per k steps and processes outputs asynchronously (vLLM 0.6): 1/k of it per step."""
+    host = float(getattr(cal, "load_host_overhead_seq_s", 0.0))
+    if host > 0 and prof.frontend == "python" and not overlap and cal.name != "ideal":
+        return dataclasses.replace(cost, host_seq=host / steps)
+    return cost
 
 
 def _request_overhead(cal, prof, value):

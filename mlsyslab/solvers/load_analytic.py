@@ -55,7 +55,8 @@ capacity); TTFT = that wait (or the steady seat wait below capacity, whichever i
 residual step and own prefill above; E2E = completion - arrival; throughput = ``N O /`` (last
 completion); TPOT past capacity = the mean of (completion - admission) / (O - 1); goodput past
 capacity = the share of cohorts whose wait still meets the TTFT limit, per second of the run. The median ITL
-past capacity is the plain decode step at the run's mean batch once most requests queue (seats
+past capacity is the plain decode step at the batch of the run's mean interval (``sum B^2 / sum B`` over
+its steps: a step of B sequences gives B intervals) once most requests queue (seats
 free in bunches, so most steps carry no prompt; with mixed steps, once the median wait is a
 quarter of a request's life, a threshold read off the simulator), the step full of prompt chunks
 when the budget bounds the batch, and otherwise the steady state at capacity (with prefill-only
@@ -97,7 +98,7 @@ def step_time(cost, n_tokens, attn, kv_tokens, n_decode, prefill):
     else:
         ov = np.where(prefill, cost.ov_pre, cost.ov_dec)
     tok = cost.tok_ov * (np.minimum(n_decode, cost.seq_cap) if cost.seq_cap < math.inf else n_decode)
-    return core + comm + ov + tok
+    return core + comm + ov + tok + cost.host_seq * np.asarray(n_decode, float)
 
 
 def decode_time(cost, spec, B, ctx):
@@ -129,7 +130,7 @@ def decode_lines(cost, spec, ctx):
         if (c.model is not None and c.model.is_moe) or c.split:
             return None  # not a max of lines in B: bisection
         a0 = c.comm_fixed + c.ov_dec
-        s0 = tau * c.comm_per_token + c.tok_ov
+        s0 = tau * c.comm_per_token + c.tok_ov + c.host_seq
         return [(a0, tau * (c.tok_c + 2.0 * ctx * c.attn_c) + s0), (c.w_m + a0, ctx * c.kv_m + s0)]
 
     if spec is None:
@@ -148,7 +149,7 @@ def decode_pieces(cost, spec, ctx):
     if spec is not None or not cost.split or (cost.model is not None and cost.model.is_moe):
         return None
     g, w = cost.tok_c, cost.w_m
-    s_att = max(2.0 * ctx * cost.attn_c, ctx * cost.kv_m) + cost.comm_per_token
+    s_att = max(2.0 * ctx * cost.attn_c, ctx * cost.kv_m) + cost.comm_per_token + cost.host_seq
     a0 = cost.comm_fixed + cost.ov_dec
     cuts = sorted({0.0, math.inf, *(x for x in (w / g if g > 0 else math.inf, cost.seq_cap) if 0 < x < math.inf)})
     pieces = []
@@ -541,7 +542,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     if n / min(n, _GROUPS) <= b_max / 8.0:
         kv = (total_blocks - int(watermark * total_blocks)) * bs
         seats = b_max if chunked else max_seqs  # (mixed steps: the batch the budget sustains)
-        arr, adm, done, batch = _finite_run(lam, n, dec, t_dec, c1, r_fill, seats=seats, kv=kv,
+        arr, adm, done, batch, batch_itl = _finite_run(lam, n, dec, t_dec, c1, r_fill, seats=seats, kv=kv,
                                             prompt=I + 0.5 * bs + (bs if reserve >= 1.0 else 0.0), reserve=reserve,
                                             reserve_decay=reserve_decay)
         wait = adm - arr
@@ -556,7 +557,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         # thousands); with mixed steps the budget pins the batch and the steady state at it stays closer
         # to the simulator (pooled past-capacity TTFT median 15 % against 21 % with the run's figures)
         td_run = t_dec(batch)
-        itl50_over = itl50 - td + td_run
+        td_itl = t_dec(batch_itl)  # the step of the median interval: intervals are counted per sequence
+        itl50_over = itl50 - td + td_itl
         if not chunked and over.any():
             x_run = np.minimum(lam, (adm.shape[0] - 1.0) * (n / adm.shape[0]) / np.maximum(adm[-1] - adm[0], 1e-12))
             run = local(x_run, batch, per_step(x_run, td_run, batch))
@@ -567,7 +569,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
             # it is the larger part, the token-weighted median interval is a plain decode step
             t_last = np.max(adm, axis=0)
             drain = np.mean(np.clip((done - np.maximum(adm, t_last)) / np.maximum(done - adm, 1e-12), 0.0, 1.0), axis=0)
-            itl50_over = np.where(over, np.where(drain >= 0.5, td_run, run["itl50"]), itl50_over)
+            itl50_over = np.where(over, np.where(drain >= 0.5, td_itl, run["itl50"] - td_run + td_itl), itl50_over)
         # below capacity near saturation a run can end before its batch settles: when the run's mean batch
         # is more than 10 % below the steady state's, its steps set TPOT, the ITL median, E2E and the batch
         below = ~over & (batch < 0.9 * B)
@@ -580,6 +582,7 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         w_mean, e_mean = w50, e50  # waits linear in k: the mean is the median
         span = n / x + base50 + dec * interval
         tpot_run, batch, wait = interval, np.full_like(x, b_max), None
+        batch_itl = batch
         itl50_over = itl50 - td + t_dec(batch)
     out["ttft_p50"] = base50 + np.maximum(w50, steady50)
     out["ttft_p99"] = base99 + np.maximum(w99, steady99)
@@ -608,9 +611,9 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         queued = w50 > 0.25 * np.median(done - adm, axis=0)
     else:
         queued = np.mean(wait > 1e-9 * np.maximum(arr, 1e-300), axis=0) > 0.5
-    plain = t_dec(batch)
+    plain = t_dec(batch_itl)
     if budget_bound:
-        plain = plain + t_prefill(np.maximum(max_tokens - batch, 0.0) / max(new, 1), batch)
+        plain = plain + t_prefill(np.maximum(max_tokens - batch_itl, 0.0) / max(new, 1), batch_itl)
     # (not queued: the steady state at capacity, with the decode step at the run's batch, not b_max)
     out["itl_p50"] = np.where(over & queued, plain, np.where(over, itl50_over, out["itl_p50"]))
     # goodput past capacity: the requests whose wait still meets the TTFT limit (the early ones) and whose
@@ -644,7 +647,8 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, r
     overflow the pool (where the engine preempts; the fluid keeps them running). The run goes in
     cohorts of ``g = n / groups`` requests, FIFO; an event loop over admissions and completions,
     vectorised over ``lam``. Returns per-cohort arrays ``(arrival, admitted, done)`` of shape
-    (groups, len(lam)) and the mean decode batch (sequences per decode step).
+    (groups, len(lam)), the mean decode batch (sequences per decode step) and the batch of the mean
+    interval (each step of B sequences gives B intervals: sum B^2 / sum B over the steps).
     """
     G = int(min(n, groups))
     g = n / G
@@ -661,6 +665,7 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, r
     idn = np.zeros(R, int)
     last = np.full(R, -np.inf)
     seq_steps = np.zeros(R)
+    seq2_steps = np.zeros(R)
     steps = np.zeros(R)
     seats = max(float(seats), g)
     decaying = reserve_decay is not None and reserve_decay[1] > 0
@@ -690,6 +695,7 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, r
         t_new = np.where(np.isfinite(t_new), t_new, t)
         k = np.where(running, (t_new - t) / td, 0.0)
         seq_steps += k * B
+        seq2_steps += k * B * B
         steps += k
         gam = np.where(go_adm | ~running, gam + k, np.where(np.isfinite(t_done), gam_adm[jd, cols] + dec, gam))
         t = t_new
@@ -705,7 +711,8 @@ def _finite_run(lam, n, dec, t_dec, c1, r_fill, *, seats, kv, prompt, reserve, r
         done[jd[fin], cols[fin]] = t[fin]
         s_adm = s_adm - np.where(fin, gam_adm[jd, cols], 0.0)
         idn = idn + fin
-    return arr, adm, done, np.where(steps > 0, seq_steps / np.maximum(steps, 1e-300), 1.0)
+    batch = np.where(steps > 0, seq_steps / np.maximum(steps, 1e-300), 1.0)
+    return arr, adm, done, batch, np.where(seq_steps > 0, seq2_steps / np.maximum(seq_steps, 1e-300), batch)
 
 
 def _poisson_q(mu, q, kmax=64):

@@ -82,6 +82,7 @@ class StepCost:
     bw_eff: float = 1.0
     split: bool = False  # price GEMMs and attention as separate kernels (calibrated mode)
     seq_cap: float = math.inf  # most sequences paying tok_ov
+    host_seq: float = 0.0  # s of host (scheduler) time per decoding sequence, in series with the GPU (no overlap)
 
     def weight_time(self, n_tokens: float) -> float:
         """Seconds to read the weights ``n_tokens`` tokens touch (all of them unless MoE)."""
@@ -100,7 +101,7 @@ class StepCost:
         else:
             core = max(n_tokens * self.tok_c + attn * self.attn_c, self.weight_time(n_tokens) + kv_tokens * self.kv_m)
         return (core + self.comm(n_tokens) + (self.ov_pre if prefill else self.ov_dec)
-                + min(n_decode, self.seq_cap) * self.tok_ov)
+                + min(n_decode, self.seq_cap) * self.tok_ov + n_decode * self.host_seq)
 
     def prefill(self, new_tokens, cached=0.0) -> float:
         """One prompt's prefill: ``new_tokens`` after ``cached`` tokens already in the KV-cache."""
@@ -110,7 +111,7 @@ class StepCost:
         """One decode (or verify) step of ``batch`` sequences as ``(terms, const)`` in the total context C:
         time = sum(w x max(a1 + b1 C, a2 + b2 C) for w, a1, b1, a2, b2 in terms) + const."""
         n = batch * tokens_per_seq
-        const = self.comm(n) + self.ov_dec + min(batch, self.seq_cap) * self.tok_ov
+        const = self.comm(n) + self.ov_dec + min(batch, self.seq_cap) * self.tok_ov + batch * self.host_seq
         if self.split:
             return ([(1.0, n * self.tok_c, 0.0, self.weight_time(n), 0.0),
                      (1.0, 0.0, 2.0 * tokens_per_seq * self.attn_c, 0.0, self.kv_m)], const)

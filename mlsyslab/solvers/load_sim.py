@@ -53,12 +53,12 @@ def _weighted_quantiles(values, weights, qs):
 
 
 def _step_consts(cost):
-    """``(tok_c, attn_c, kv_m, w_m, comm_per_token, comm_fixed, ov_pre, tok_ov, seq_cap, split)`` of
+    """``(tok_c, attn_c, kv_m, w_m, comm_per_token, comm_fixed, ov_pre, tok_ov, seq_cap, split, host_seq)`` of
     ``cost.step``, or None for a mixture of experts (its weight reads depend on the tokens)."""
     if cost.model is not None and cost.model.is_moe:
         return None
     return (cost.tok_c, cost.attn_c, cost.kv_m, cost.w_m, cost.comm_per_token, cost.comm_fixed, cost.ov_pre,
-            cost.tok_ov, cost.seq_cap, cost.split)
+            cost.tok_ov, cost.seq_cap, cost.split, cost.host_seq)
 
 
 def _step_fn(cost):
@@ -66,8 +66,8 @@ def _step_fn(cost):
     if cost.model is not None and cost.model.is_moe:
         return cost.step
     tok_c, attn_c, kv_m, w_m = cost.tok_c, cost.attn_c, cost.kv_m, cost.w_m
-    cpt, cf, ovp, ovd, tov, cap, split = (cost.comm_per_token, cost.comm_fixed, cost.ov_pre, cost.ov_dec, cost.tok_ov,
-                                          cost.seq_cap, cost.split)
+    cpt, cf, ovp, ovd, tov, cap, split, host = (cost.comm_per_token, cost.comm_fixed, cost.ov_pre, cost.ov_dec,
+                                                cost.tok_ov, cost.seq_cap, cost.split, cost.host_seq)
 
     def step(n, attn, kv, nd, prefill):
         if split:
@@ -76,7 +76,8 @@ def _step_fn(cost):
         else:
             x, y = n * tok_c + attn * attn_c, w_m + kv * kv_m
             core = x if x > y else y
-        return core + (cpt * n + cf if n > 0 else 0.0) + (ovp if prefill else ovd) + (nd if nd < cap else cap) * tov
+        return (core + (cpt * n + cf if n > 0 else 0.0) + (ovp if prefill else ovd) + (nd if nd < cap else cap) * tov
+                + nd * host)
 
     return step
 
@@ -395,8 +396,8 @@ def simulate(cost, spec, inp, out, cached, *, arrivals=None, concurrency=None, t
         lim = arr_q[0] if arr_q else math.inf
         ts_add, iv_add = ts.extend, itl_v.append
         if plain is not None:  # mstep's arithmetic inlined, the terms that n and B fix hoisted (the same floats)
-            tok_c, attn_c, kv_m, w_m, cpt, cf, ovp, tov, cap, spl = plain
-            seq = (B if B < cap else cap) * tov
+            tok_c, attn_c, kv_m, w_m, cpt, cf, ovp, tov, cap, spl, host = plain
+            seq = (B if B < cap else cap) * tov + B * host
             x = n_c * tok_c
             gm = x if x > w_m else w_m
             comm = cpt * n_c + cf
