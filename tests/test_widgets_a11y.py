@@ -11,9 +11,10 @@ theme is switched once. axe-core comes from tests/js (``scripts/ensure_axe.sh``,
 from __future__ import annotations
 
 import json
-import re
 import pathlib
+import re
 import tempfile
+import time
 
 import pytest
 
@@ -197,8 +198,19 @@ def _set_theme(page, theme):
     page.wait_for_timeout(1000)  # theme CSS applied, figures redrawn
 
 
+def _drawn(page, deadline_s=60.0):
+    """The measured figures once every one shows its texts: after a theme switch bqplot redraws each
+    figure, which on a loaded machine takes longer than the settle time; poll until all are back."""
+    end = time.monotonic() + deadline_s
+    while True:
+        figures = page.evaluate(MEASURE_JS)
+        if (len(figures) >= 47 and all(len(f["texts"]) >= 4 for f in figures)) or time.monotonic() > end:
+            return figures
+        page.wait_for_timeout(500)
+
+
 def _check_text_and_axe(page, theme):
-    figures = page.evaluate(MEASURE_JS)
+    figures = _drawn(page)
     assert len(figures) >= 47, f"only {len(figures)} figures were drawn"
     assert all(len(f["texts"]) >= 4 for f in figures), [(f["cell"], f["figure"], len(f["texts"])) for f in figures]
     problems = text_problems(figures, STATES)
