@@ -154,3 +154,26 @@ def test_host_time_per_sequence_by_hand():
            for c in (base, host)]
     assert fast[1] == pytest.approx(sim[1], rel=0.10)
     assert sim[1] - sim[0] > 10 * h and fast[1] - fast[0] == pytest.approx(sim[1] - sim[0], rel=0.25)
+
+
+def test_host_time_is_reported_where_it_is_charged(capsys):
+    """The result, its JSON and the CLI header say the host time charged per sequence per step (the shipped
+    calibration's for vLLM V0, a quarter of it with 4-step scheduling, none where the scheduler overlaps)."""
+    import json
+
+    from mlsyslab.cli import main
+
+    h = calibrated().load_host_overhead_seq_s
+    assert h > 0
+    kw = dict(arrival_rate=5.0, n_requests=20, input_tokens=256, output_tokens=16)
+    v0 = LoadSolver(engine="vllm-v0")
+    assert v0.solve("Llama3_8B", "H100", **kw).host_overhead.to("s").magnitude == pytest.approx(h)
+    assert v0.solve("Llama3_8B", "H100", num_scheduler_steps=4, **kw).raw["host_overhead"] == pytest.approx(h / 4)
+    assert LoadSolver(engine="vllm").solve("Llama3_8B", "H100", **kw).raw["host_overhead"] == 0.0
+    base = ["load", "--model", "Llama3_8B", "--hardware", "H100", "--rate", "5", "--requests", "20"]
+    assert main(base + ["--engine", "vllm-v0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["host_overhead_us_per_sequence_step"] == pytest.approx(h * 1e6)
+    assert main(base + ["--engine", "vllm-v0"]) == 0
+    assert f"{h * 1e6:g} us host time per sequence per step" in capsys.readouterr().out.splitlines()[0]
+    assert main(base) == 0
+    assert "host time" not in capsys.readouterr().out.splitlines()[0]

@@ -121,6 +121,7 @@ def result_dict(r) -> dict:
         "tensor_parallel": r.tensor_parallel, "efficiency": r.efficiency, "engine": r.engine,
         "max_num_seqs": r.max_num_seqs, "max_batched_tokens": r.max_batched_tokens, "block_size": r.block_size,
         "overlap_scheduling": r.overlap_scheduling, "request_overhead_ms": v["request_overhead"] * 1e3,
+        "host_overhead_us_per_sequence_step": v["host_overhead"] * 1e6,
         "arrival_rate_per_s": r.arrival_rate, "concurrency": r.concurrency, "n_requests": r.n_requests,
         "throughput_tokens_per_s": v["throughput"], "request_throughput_per_s": v["request_throughput"],
         "goodput_per_s": v["goodput"], "goodput_fraction": r.goodput_fraction,
@@ -183,7 +184,9 @@ def run(args) -> int:
     print(f"{args.model} on {args.hardware}: {args.requests} requests of {args.input}/{args.output} tokens, {load}, "
           f"{d0['efficiency']}, engine {d0['engine']} ({d0['max_num_seqs']} seats, {d0['max_batched_tokens']} tokens "
           f"per step, {d0['block_size']}-token blocks, {'overlap' if d0['overlap_scheduling'] else 'no overlap'} scheduling, "
-          f"{d0['request_overhead_ms']:g} ms request overhead)")
+          f"{d0['request_overhead_ms']:g} ms request overhead"
+          + (f", {d0['host_overhead_us_per_sequence_step']:g} us host time per sequence per step"
+             if d0['host_overhead_us_per_sequence_step'] else "") + ")")
     if len(runs) > 1:
         _print_rows(runs)
         return 0

@@ -105,6 +105,8 @@ class LoadResult(Result):
     ``request_throughput`` and ``goodput`` are requests/s. ``timeseries`` holds numpy arrays
     for plots: ``t`` (s), ``queue`` (waiting requests), ``running`` (admitted requests),
     ``kv_utilization`` (fraction of KV blocks in use) and ``tokens`` (output tokens so far).
+    ``request_overhead`` (ms) and ``host_overhead`` (µs of host time per running sequence per decode
+    step, 0 with overlap scheduling) say what the profile charged besides the GPU.
     """
 
     _QUANTITIES = {
@@ -119,6 +121,7 @@ class LoadResult(Result):
         "duration": ("duration", "s"),
         "kv_pool": ("kv_pool", "GB", 1e-9),
         "request_overhead": ("request_overhead", "ms", 1e3),
+        "host_overhead": ("host_overhead", "us", 1e6),
     }
     _PLAIN = ("mean_batch", "kv_utilization", "peak_kv_utilization", "preemptions", "mean_in_system",
               "goodput_fraction", "kv_blocks", "n_requests", "model", "hardware", "precision", "tensor_parallel",
@@ -359,7 +362,8 @@ class LoadSolver:
                        efficiency=self.efficiency, arrival_rate=rate, concurrency=conc, chunked_prefill=chunked,
                        prefix_hit_rate=hit, kv_blocks=blocks, kv_pool=pool, shared_blocks=shared_blocks,
                        engine=prof.name, max_num_seqs=max_seqs, max_batched_tokens=budget, block_size=bs,
-                       overlap_scheduling=overlap, quantized=normalize_scope(quantized), request_overhead=delay)
+                       overlap_scheduling=overlap, quantized=normalize_scope(quantized), request_overhead=delay,
+                       host_overhead=cost.host_seq)
 
     # ------------------------------------------------------------------ the fast path
     def analytic(self, model, hardware, arrival_rate, input_tokens=512, output_tokens=128, precision="fp16",
@@ -509,7 +513,8 @@ def _seed(value):
     return int(value)
 
 
-def _result(raw, inp, out, sla_ttft, sla_itl, *, kv_blocks, kv_pool, shared_blocks, request_overhead, **plain):
+def _result(raw, inp, out, sla_ttft, sla_itl, *, kv_blocks, kv_pool, shared_blocks, request_overhead, host_overhead,
+            **plain):
     arr, first, done = raw["arrival"], raw["first"], raw["done"]
     ttft = first - arr
     e2e = done - arr
@@ -538,7 +543,7 @@ def _result(raw, inp, out, sla_ttft, sla_itl, *, kv_blocks, kv_pool, shared_bloc
         "tpot_mean": float(tpot[out > 1].mean()) if (out > 1).any() else 0.0,
         "e2e_p50": float(np.percentile(e2e, 50)), "e2e_p99": float(np.percentile(e2e, 99)),
         "e2e_mean": float(e2e.mean()), "duration": duration, "kv_pool": kv_pool,
-        "request_overhead": request_overhead,
+        "request_overhead": request_overhead, "host_overhead": host_overhead,
     }
     res = LoadResult(values, **plain)
     res.mean_batch = raw["decode_seq_steps"] / raw["decode_steps"] if raw["decode_steps"] else 0.0

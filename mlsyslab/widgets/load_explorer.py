@@ -453,7 +453,9 @@ class LoadExplorer(Component):
             ("Engine", PROFILES[r.engine].label, "", f"{r.max_num_seqs} seats, {r.block_size}-token blocks, "
                                                      f"{'mixed' if r.chunked_prefill else 'prefill-only'} steps, "
                                                      f"{'scheduler one step ahead' if r.overlap_scheduling else 'no overlap'}, "
-                                                     f"{r.raw['request_overhead'] * 1e3:g} ms front end per request"),
+                                                     f"{r.raw['request_overhead'] * 1e3:g} ms front end per request"
+                                                     + (f", {r.raw['host_overhead'] * 1e6:g} µs host time per sequence "
+                                                        "per step" if r.raw["host_overhead"] else "")),
         ]
         return table_html(f"{r.model.key} on {r.hardware.key} at {num(self.arrival_rate)} req/s "
                           f"({self.input_tokens:,} in / {self.output_tokens:,} out): the queueing model (fast path, "
