@@ -149,7 +149,8 @@ def test_host_time_per_sequence_by_hand():
     # the fast path prices the same decode step: at 20 req/s (about 13 sequences decoding) the mean interval
     # grows by what the simulated run's grows (within 25 %), and both stay within 10 % of each other
     rate = dict(arrival_rate=20.0, input_tokens=512, output_tokens=65)
-    fast = [float(LoadSolver(c, engine="vllm-v0").analytic("Llama3_8B", "H100", **rate)["tpot"][0]) for c in (base, host)]
+    fast = [float(LoadSolver(c, engine="vllm-v0").analytic("Llama3_8B", "H100", **rate)["tpot"][0])
+            for c in (base, host)]
     sim = [LoadSolver(c, engine="vllm-v0").solve("Llama3_8B", "H100", n_requests=2000, seed=1, **rate).raw["tpot_mean"]
            for c in (base, host)]
     assert fast[1] == pytest.approx(sim[1], rel=0.10)

@@ -155,7 +155,8 @@ def main(argv=None) -> int:
         print(f"decode overhead {c['load_layer_overhead_decode_s'] * 1e6:5.0f} us/layer, "
               f"per-sequence overhead for <= {c['load_token_overhead_batch']:4.0f} sequences, "
               f"request overhead {c['load_request_overhead_s'] * 1e3:4.0f} ms, "
-              f"KV reads at {c['load_kv_read_efficiency']:.1f}, host {c['load_host_overhead_seq_s'] * 1e6:3.0f} us/sequence: "
+              f"KV reads at {c['load_kv_read_efficiency']:.1f}, "
+              f"host {c['load_host_overhead_seq_s'] * 1e6:3.0f} us/sequence: "
               f"objective {score * 100:5.2f} %", flush=True)
 
     result = fit(progress=show)

@@ -505,7 +505,8 @@ gives both groups.
   KV-cache (0.9 of the weights' streaming rate) and the host time a Python scheduler spends per
   running sequence per decode step when it does not overlap the GPU (30 us; a tenth of it with
   vLLM 0.6's 10-step scheduling). Leave-one-publication-out, each tuning publication is predicted
-  0-4 points worse than with all five; the held-out rows never entered the fit. Charging the request overhead by front end (the previous fit charged it to every
+  0-4 points worse than with all five; the held-out rows never entered the fit. Charging the
+  request overhead by front end (the previous fit charged it to every
   engine, and TensorRT-LLM's 72 tuning TTFTs rejected it) moved the TTFT on all values from
   21.8 % to 17.2 % at the median (held out: 56.9 to 53.7 %; DataCrunch 17.2 to 12.1 %,
   S. Deshmukh 21.1 to 2.8 %).

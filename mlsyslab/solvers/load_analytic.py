@@ -470,8 +470,8 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
         # durations spread, so it moves over a band of shares (35-65 %), not at one point
         itl50 = td + stall * np.clip((p_stall - 0.35) / 0.3, 0.0, 1.0)
         itl99 = np.where(p_stall > 0.01, td + stall99, td)
-        return dict(td=td, f_pre=f_pre, interval=interval, u_p=u_p, u_d=u_d, first50=first50, first99=first99, first_mean=first_mean,
-                    sched=sched, p_stall=p_stall, stall=stall, itl50=itl50, itl99=itl99)
+        return dict(td=td, f_pre=f_pre, interval=interval, u_p=u_p, u_d=u_d, first50=first50, first99=first99,
+                    first_mean=first_mean, sched=sched, p_stall=p_stall, stall=stall, itl50=itl50, itl99=itl99)
 
     f = local(x, B, K)
     td, f_pre, interval, u_p, sched = f["td"], f["f_pre"], f["interval"], f["u_p"], f["sched"]
@@ -542,9 +542,9 @@ def fluid(cost, spec, lam, I, O, cached, *, total_blocks, block_size, max_seqs, 
     if n / min(n, _GROUPS) <= b_max / 8.0:
         kv = (total_blocks - int(watermark * total_blocks)) * bs
         seats = b_max if chunked else max_seqs  # (mixed steps: the batch the budget sustains)
-        arr, adm, done, batch, batch_itl = _finite_run(lam, n, dec, t_dec, c1, r_fill, seats=seats, kv=kv,
-                                            prompt=I + 0.5 * bs + (bs if reserve >= 1.0 else 0.0), reserve=reserve,
-                                            reserve_decay=reserve_decay)
+        arr, adm, done, batch, batch_itl = _finite_run(
+            lam, n, dec, t_dec, c1, r_fill, seats=seats, kv=kv, prompt=I + 0.5 * bs + (bs if reserve >= 1.0 else 0.0),
+            reserve=reserve, reserve_decay=reserve_decay)
         wait = adm - arr
         w50, w99 = np.percentile(wait, 50, axis=0), np.percentile(wait, 99, axis=0)
         e50, e99 = np.percentile(done - arr, 50, axis=0), np.percentile(done - arr, 99, axis=0)

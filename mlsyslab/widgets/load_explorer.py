@@ -454,8 +454,8 @@ class LoadExplorer(Component):
                                                      f"{'mixed' if r.chunked_prefill else 'prefill-only'} steps, "
                                                      f"{'scheduler one step ahead' if r.overlap_scheduling else 'no overlap'}, "
                                                      f"{r.raw['request_overhead'] * 1e3:g} ms front end per request"
-                                                     + (f", {r.raw['host_overhead'] * 1e6:g} µs host time per sequence "
-                                                        "per step" if r.raw["host_overhead"] else "")),
+                                                     + (f", {r.raw['host_overhead'] * 1e6:g} µs host time per "
+                                                        "sequence per step" if r.raw["host_overhead"] else "")),
         ]
         return table_html(f"{r.model.key} on {r.hardware.key} at {num(self.arrival_rate)} req/s "
                           f"({self.input_tokens:,} in / {self.output_tokens:,} out): the queueing model (fast path, "
